@@ -1,0 +1,167 @@
+"""People pages through HTTP, as each kind of user sees them."""
+
+import pytest
+
+from tests.factories import make_household, make_person
+from webapp.extensions import db
+from webapp.people.models import Person, Village
+
+
+@pytest.fixture
+def people(app, world):
+    with app.app_context():
+        v1, v2 = (db.session.get(Village, i) for i in world.village_ids)
+        household = make_household(v1, "T1-007")
+        ids = {
+            "nhung": make_person(v1, "Nguyễn Thị Hồng Nhung", 1958, household=household).id,
+            "uot": make_person(v1, "Đặng Văn Ướt", 1990, household=household).id,
+            "other_village": make_person(v2, "Nguyễn Văn Bảy", 1970).id,
+        }
+        for i in range(30):
+            make_person(v2, f"Trần Văn Số{i:02d}", 1980)
+        db.session.commit()
+        return ids | {"household": household.id}
+
+
+def test_list_search_without_javascript(actions, people):
+    actions.login("organiser")
+    html = actions.client.get("/people?q=nguyen+thi").get_data(as_text=True)
+    assert "<html" in html
+    assert "Nguyễn Thị Hồng Nhung" in html
+    assert "Nguyễn Văn Bảy" not in html
+
+
+def test_htmx_search_returns_only_the_results_fragment(actions, people):
+    actions.login("organiser")
+    response = actions.client.get("/people?q=nguyen", headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert "<html" not in html
+    assert "Nguyễn Thị Hồng Nhung" in html and "Nguyễn Văn Bảy" in html
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_list_is_paginated(actions, people, app):
+    actions.login("organiser")
+    first = actions.client.get("/people").get_data(as_text=True)
+    assert "page=2" in first
+    per_page = app.config["PEOPLE_PER_PAGE"]
+    second = actions.client.get("/people?page=2").get_data(as_text=True)
+    assert second.count("/people/") - second.count("/people/new") >= 33 - per_page
+
+
+def test_filters_by_village(actions, people, world):
+    actions.login("organiser")
+    html = actions.client.get(f"/people?village={world.village_ids[0]}").get_data(as_text=True)
+    assert "Đặng Văn Ướt" in html and "Nguyễn Văn Bảy" not in html
+
+
+def test_village_lead_sees_only_their_village(actions, people):
+    actions.login("lead")
+    html = actions.client.get("/people").get_data(as_text=True)
+    assert "Đặng Văn Ướt" in html and "Trần Văn Số" not in html
+    assert actions.client.get(f"/people/{people['other_village']}").status_code == 404
+    assert actions.client.get(f"/people/{people['uot']}").status_code == 200
+
+
+def test_other_commune_cannot_open_a_person(actions, people):
+    actions.login("other_organiser")
+    assert actions.client.get(f"/people/{people['nhung']}").status_code == 404
+    assert actions.client.get(f"/households/{people['household']}").status_code == 404
+
+
+def test_household_page_lists_members_in_vietnamese_order(actions, people):
+    actions.login("trainer")
+    html = actions.client.get(f"/households/{people['household']}").get_data(as_text=True)
+    assert html.index("Nguyễn Thị Hồng Nhung") < html.index("Đặng Văn Ướt")  # Nhung < Ướt
+
+
+def test_create_person_with_errors_shows_summary_and_writes_nothing(actions, world, app):
+    actions.login("organiser")
+    response = actions.post(
+        "/people/new",
+        {
+            "full_name": "",
+            "birth_year": "1850",
+            "village_id": world.village_ids[0],
+            "target_group": "citizen",
+            "vneid_level2_on": "31/02/2025",
+        },
+        token_from="/people/new",
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'class="error-summary"' in html
+    assert html.count('href="#') >= 3  # name, birth year, date: each linked to its field
+    with app.app_context():
+        assert db.session.query(Person).count() == 0
+
+
+def test_create_then_edit_person(actions, world, app):
+    actions.login("lead")
+    response = actions.post(
+        "/people/new",
+        {
+            "full_name": "Y   Hoa",
+            "birth_year": "1961",
+            "village_id": world.village_ids[0],
+            "target_group": "citizen",
+            "ethnic_minority": "y",
+            "consent_on": "05/08/2025",
+            "phone": "0905 111 222",
+        },
+        token_from="/people/new",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    detail = actions.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Y Hoa" in detail and "05/08/2025" in detail
+    with app.app_context():
+        person = db.session.query(Person).one()
+        assert person.ethnic_minority and person.phone == "0905111222"
+        pid = person.id
+    edit = actions.client.get(f"/people/{pid}/edit").get_data(as_text=True)
+    assert 'value="Y Hoa"' in edit and 'value="05/08/2025"' in edit
+    response = actions.post(
+        f"/people/{pid}/edit",
+        {
+            "full_name": "Y Hoa",
+            "birth_year": "1962",
+            "village_id": world.village_ids[0],
+            "target_group": "citizen",
+        },
+        token_from=f"/people/{pid}/edit",
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Person, pid).birth_year == 1962
+
+
+def test_duplicate_asks_for_confirmation(actions, people, world, app):
+    actions.login("organiser")
+    form = {
+        "full_name": "Nguyễn Thị Hồng Nhung",
+        "birth_year": "1958",
+        "village_id": world.village_ids[0],
+        "target_group": "citizen",
+    }
+    response = actions.post("/people/new", form, token_from="/people/new")
+    assert response.status_code == 400
+    assert 'name="allow_duplicate"' in response.get_data(as_text=True)
+    response = actions.post(
+        "/people/new", form | {"allow_duplicate": "y"}, token_from="/people/new"
+    )
+    assert response.status_code == 302
+
+
+def test_lead_cannot_create_in_another_village(actions, world):
+    actions.login("lead")
+    response = actions.post(
+        "/people/new",
+        {
+            "full_name": "Ai Đó",
+            "birth_year": "1961",
+            "village_id": world.village_ids[1],
+            "target_group": "citizen",
+        },
+        token_from="/people/new",
+    )
+    assert response.status_code in (400, 403)  # not even offered as a choice

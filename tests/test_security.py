@@ -1,0 +1,119 @@
+"""CSRF, cookies, security headers, health check, language switch, secret key."""
+
+import os
+import stat
+
+from webapp import create_app
+from webapp.config import instance_secret
+
+
+def test_healthz_does_a_database_round_trip(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_post_without_csrf_token_is_refused(client, world):
+    response = client.post(
+        "/auth/login", data={"username": "organiser", "password": "password-123"}
+    )
+    assert response.status_code == 400
+
+
+def test_logged_in_post_without_token_is_refused_and_writes_nothing(actions, world, app):
+    actions.login("organiser")
+    response = actions.client.post(
+        "/people/new",
+        data={
+            "full_name": "Lê Văn Tám",
+            "birth_year": "1950",
+            "village_id": world.village_ids[0],
+            "target_group": "citizen",
+        },
+    )
+    assert response.status_code == 400
+    assert "Lê Văn Tám" not in actions.client.get("/people").get_data(as_text=True)
+
+
+def test_htmx_requests_may_send_the_token_in_a_header(actions, world):
+    token = actions.csrf_token()
+    response = actions.client.post(
+        "/auth/login",
+        data={"username": "organiser", "password": "password-123"},
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+    )
+    assert response.status_code == 302
+
+
+def test_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_session_cookie_flags(actions, world):
+    response = actions.login("organiser")
+    cookie = response.headers.get("Set-Cookie")
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_https_deployments_get_secure_cookies_and_hsts(tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "BASE_URL": "https://lopso.example.vn",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}",
+        }
+    )
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+    with app.test_client() as client:
+        assert "max-age" in client.get("/").headers["Strict-Transport-Security"]
+
+
+def test_secret_key_is_generated_once_and_private(tmp_path):
+    first = instance_secret(tmp_path)
+    assert len(first) >= 64
+    assert instance_secret(tmp_path) == first
+    mode = stat.S_IMODE(os.stat(tmp_path / "secret_key").st_mode)
+    assert mode == 0o600
+
+
+def test_login_does_not_redirect_off_site(actions, world):
+    token = actions.csrf_token()
+    response = actions.client.post(
+        "/auth/login?next=https://evil.example/steal",
+        data={"username": "organiser", "password": "password-123", "csrf_token": token},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_wrong_password_gives_generic_error_and_keeps_user_name(actions, world):
+    response = actions.post("/auth/login", {"username": "organiser", "password": "nope-nope"})
+    assert response.status_code == 401
+    html = response.get_data(as_text=True)
+    assert 'class="error-summary"' in html
+    assert 'value="organiser"' in html
+
+
+def test_language_switch_to_english_and_back(actions):
+    page = actions.client.get("/")
+    assert 'lang="vi"' in page.get_data(as_text=True)
+    response = actions.post("/language", {"lang": "en", "next": "/"})
+    assert response.status_code == 302
+    assert 'lang="en"' in actions.client.get("/").get_data(as_text=True)
+    actions.post("/language", {"lang": "vi", "next": "/"})
+    assert 'lang="vi"' in actions.client.get("/").get_data(as_text=True)
+
+
+def test_unknown_language_is_ignored(actions):
+    actions.post("/language", {"lang": "xx", "next": "/"})
+    assert 'lang="vi"' in actions.client.get("/").get_data(as_text=True)

@@ -1,0 +1,57 @@
+"""Lớp Số: the class scheduler and light LMS for 'Bình dân học vụ số'."""
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, CLI. Nothing else happens here."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    from webapp import config
+
+    config.load(app, test_config)
+
+    from webapp import cli, errors, i18n, security
+    from webapp.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.register(app)
+
+    from webapp.accounts.views import bp as accounts_bp
+    from webapp.people.import_views import bp as imports_bp
+    from webapp.people.views import bp as people_bp
+    from webapp.scheduling import (
+        calendar_views,
+        enrolment_views,
+        public_views,
+        session_views,
+        signup_views,
+    )
+    from webapp.scheduling import views as scheduling_views
+    from webapp.site import bp as site_bp
+
+    app.register_blueprint(site_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(people_bp)
+    app.register_blueprint(imports_bp)
+    for module in (scheduling_views, session_views, enrolment_views, signup_views,
+                   calendar_views, public_views):
+        app.register_blueprint(module.bp)
+    cli.register(app)
+    return app

@@ -1,0 +1,133 @@
+"""Log-in, log-out and the user administration pages."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from webapp.accounts import services
+from webapp.accounts.forms import LoginForm, ResetPasswordForm, UserForm
+from webapp.accounts.models import User
+from webapp.errors import DomainError
+from webapp.extensions import db, login_manager
+from webapp.permissions import ALL_STAFF, MANAGERS, ROLE_LABELS, Role, public, roles_required
+from webapp.site import safe_next
+from webapp.timeutil import utcnow
+
+bp = Blueprint("accounts", __name__)
+
+login_manager.login_view = "accounts.login"
+login_manager.login_message = None  # the log-in page explains itself
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+@bp.route("/auth/login", methods=["GET", "POST"])
+@public
+def login():
+    """Sign in with user name and password."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(
+                form.username.data,
+                form.password.data,
+                address=request.remote_addr or "",
+                now=utcnow(),
+            )
+        except DomainError as error:
+            db.session.commit()  # keep the counted failure
+            form.form_errors.append(error.message)
+            return render_template("accounts/login.html", form=form), error.status
+        db.session.commit()
+        login_user(user)
+        return redirect(safe_next(request.args.get("next"), url_for("site.index")))
+    status = 400 if form.errors else 200
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.post("/auth/logout")
+@roles_required(*ALL_STAFF)
+def logout():
+    """Sign out."""
+    logout_user()
+    flash(_("You have signed out."), "success")
+    return redirect(url_for("site.index"))
+
+
+@bp.get("/users")
+@roles_required(*MANAGERS)
+def user_list():
+    """Accounts the manager may see."""
+    users = db.session.scalars(services.users_visible_to(current_user)).all()
+    return render_template("accounts/users.html", users=users, role_labels=ROLE_LABELS)
+
+
+def _user_form() -> UserForm:
+    from webapp.people.queries import communes_for, villages_for
+
+    form = UserForm()
+    roles = (
+        list(Role)
+        if current_user.role == Role.ADMIN
+        else [Role.TRAINER, Role.MENTOR, Role.VILLAGE_LEAD]
+    )
+    form.role.choices = [(r.value, str(ROLE_LABELS[r])) for r in roles]
+    form.commune_id.choices = [(c.id, c.name) for c in communes_for(current_user)]
+    form.village_id.choices = [("", _("— none —"))] + [
+        (v.id, f"{v.name} ({v.commune.name})") for v in villages_for(current_user)
+    ]
+    return form
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def user_new():
+    """Create an account for a trainer, mentor, village lead (or, for admins, anyone)."""
+    form = _user_form()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                actor=current_user,
+                now=utcnow(),
+                username=form.username.data,
+                full_name=form.full_name.data,
+                password=form.password.data,
+                role=form.role.data,
+                commune_id=form.commune_id.data,
+                village_id=form.village_id.data,
+                province_wide=form.province_wide.data and current_user.role == Role.ADMIN,
+            )
+        except DomainError as error:
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("Account %(name)s created.", name=user.username), "success")
+            return redirect(url_for("accounts.user_list"))
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("accounts/user_form.html", form=form), status
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def user_password(user_id: int):
+    """Set a new password for an account the manager is responsible for."""
+    user = db.session.scalar(services.users_visible_to(current_user).where(User.id == user_id))
+    if user is None:
+        abort(404)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(
+                actor=current_user, user=user, new_password=form.password.data, now=utcnow()
+            )
+        except DomainError as error:
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("New password set for %(name)s.", name=user.username), "success")
+            return redirect(url_for("accounts.user_list"))
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("accounts/password.html", form=form, user=user), status

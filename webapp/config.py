@@ -1,0 +1,89 @@
+"""Configuration layering: defaults -> instance/config.py -> environment -> test mapping.
+
+No insecure secret is ever used silently: when no SECRET_KEY is configured, the first run
+writes a random one to ``instance/secret_key`` and every later run reuses it.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+HTMX_VERSION = "2.0.11"
+HTMX_URL = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
+# Subresource integrity of dist/htmx.min.js in the htmx.org npm package (the CDN serves that file).
+HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
+
+
+def defaults(app: Flask) -> dict:
+    """Built-in defaults; everything here is safe for a developer machine."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(app.instance_path) / 'lopso.sqlite3'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "BASE_URL": "http://127.0.0.1:5000",
+        "BABEL_DEFAULT_LOCALE": "vi",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+        "LANGUAGES": {"vi": "Tiếng Việt", "en": "English"},
+        "HTMX_URL": HTMX_URL,
+        "HTMX_SRI": HTMX_SRI,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # CSRF tokens live as long as the session: volunteers leave a form open for long.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "PEOPLE_PER_PAGE": 25,
+        "LOGIN_MAX_FAILURES": 5,  # per user name and per address, in LOGIN_WINDOW_SECONDS
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
+        "LOGIN_WINDOW_SECONDS": 15 * 60,
+        "PASSWORD_HASH_METHOD": "scrypt",
+        "IMPORT_MAX_ROWS": 50_000,
+    }
+
+
+def database_url(url: str) -> str:
+    """Accept the usual postgres:// and postgresql:// forms and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load(app: Flask, test_config: dict | None) -> None:
+    """Fill ``app.config`` from every layer, then derive the dependent settings."""
+    app.config.from_mapping(defaults(app))
+    app.config.from_pyfile("config.py", silent=True)
+    for name in ("SECRET_KEY", "BASE_URL"):
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    app.config.from_prefixed_env("LOPSO")
+    if test_config:
+        app.config.update(test_config)
+
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
+    if app.config["BASE_URL"].startswith("https://"):
+        # Served over TLS (behind the reverse proxy): cookies never travel in clear text.
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path))
+
+
+def instance_secret(instance: Path) -> str:
+    """Read ``instance/secret_key``, creating it with a random key (mode 0600) on first use."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+    return path.read_text().strip()

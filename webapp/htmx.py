@@ -1,0 +1,18 @@
+"""One URL, two renderings: the whole page, or only its fragment for htmx requests."""
+
+from flask import Response, make_response, render_template, request
+
+
+def is_htmx() -> bool:
+    """True for a request made by htmx (but not a boosted full-page navigation)."""
+    return (
+        request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    )
+
+
+def render(page_template: str, fragment_template: str, /, **context) -> Response:
+    """Render the fragment for htmx requests and the page (which includes it) otherwise."""
+    template = fragment_template if is_htmx() else page_template
+    response = make_response(render_template(template, **context))
+    response.vary.add("HX-Request")
+    return response

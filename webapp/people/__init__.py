@@ -1,0 +1,1 @@
+"""The people registry: commune -> villages (thôn) -> households -> persons."""

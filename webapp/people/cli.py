@@ -1,0 +1,34 @@
+"""People commands: the demo commune."""
+
+import click
+from flask.cli import with_appcontext
+
+from webapp.extensions import db
+from webapp.people import demo
+from webapp.timeutil import utcnow
+
+
+@click.command("seed-demo")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Only when the database has no commune and no user yet (used by `make run`).",
+)
+@with_appcontext
+def seed_demo_command(if_empty: bool) -> None:
+    """Load the demo commune Ngọk Bay with people and demo accounts (idempotent)."""
+    if if_empty and not demo.database_is_empty():
+        click.echo("The database already has data; demo not loaded.")
+        return
+    created = demo.seed_demo(now=utcnow())
+    db.session.commit()
+    if created["communes"] == 0:
+        click.echo("The demo commune is already there; nothing to do.")
+    else:
+        click.echo(
+            "Demo commune created: {villages} villages, {households} households, "
+            "{persons} persons, {users} accounts.".format(**created)
+        )
+    click.echo(f"Demo log-ins (password: {demo.DEMO_PASSWORD}):")
+    for username, role in demo.demo_logins():
+        click.echo(f"  {username:<14} {role}")

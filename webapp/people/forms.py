@@ -1,0 +1,120 @@
+"""People forms."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from webapp.forms import BaseForm
+from webapp.people.models import (
+    DISABILITY_LABELS,
+    SEGMENT_LABELS,
+    SEX_LABELS,
+    TARGET_GROUP_LABELS,
+)
+from webapp.text import digits
+from webapp.timeutil import parse_date
+
+
+def _optional_choice(value):
+    return value or None
+
+
+class VietnameseDateField(StringField):
+    """A date typed as dd/mm/yyyy (the way people here write it)."""
+
+    def process_formdata(self, valuelist):
+        self.raw = valuelist[0].strip() if valuelist else ""
+        self.data = None
+        if self.raw:
+            try:
+                self.data = parse_date(self.raw)
+            except ValueError:
+                raise ValueError(
+                    _l("Write the date as dd/mm/yyyy, for example 05/08/2025.")
+                ) from None
+
+    def _value(self):
+        if getattr(self, "raw", None):
+            return self.raw
+        return self.data.strftime("%d/%m/%Y") if self.data else ""
+
+
+class PersonForm(BaseForm):
+    full_name = StringField(
+        _l("Full name"),
+        validators=[DataRequired(_l("Enter the full name.")), Length(max=120)],
+        description=_l("Family name, middle name and given name, with accents"),
+    )
+    birth_year = IntegerField(
+        _l("Birth year"),
+        validators=[
+            InputRequired(_l("Enter the birth year, for example 1958.")),
+            NumberRange(min=1900, max=2100, message=_l("Enter a year such as 1958.")),
+        ],
+    )
+    sex = SelectField(_l("Sex"), coerce=_optional_choice, validators=[Optional()])
+    phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=20)])
+    village_id = SelectField(_l("Village"), coerce=int)
+    household_code = StringField(
+        _l("Household number (optional)"),
+        description=_l("A new number creates the household in this village"),
+        validators=[Optional(), Length(max=40)],
+    )
+    target_group = SelectField(_l("Target group"))
+    disability = SelectField(_l("Disability"), coerce=_optional_choice, validators=[Optional()])
+    trader_farmer = BooleanField(_l("Small trader or farmer"))
+    ethnic_minority = BooleanField(_l("Ethnic minority"))
+    vneid_level2 = BooleanField(_l("Has a level-2 VNeID digital identity"))
+    vneid_level2_on = VietnameseDateField(_l("VNeID level 2 since (dd/mm/yyyy)"))
+    digital_signature = BooleanField(_l("Has a digital signature"))
+    digital_signature_on = VietnameseDateField(_l("Digital signature since (dd/mm/yyyy)"))
+    consent_on = VietnameseDateField(
+        _l("Consent to data processing given on (dd/mm/yyyy)"),
+        description=_l("Leave empty until the person has agreed"),
+    )
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+    allow_duplicate = BooleanField(_l("Yes, this is a different person with the same name"))
+
+    def __init__(self, *args, villages=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.village_id.choices = [(v.id, v.name) for v in villages]
+        self.sex.choices = [("", _l("— not given —"))] + [
+            (k.value, v) for k, v in SEX_LABELS.items()
+        ]
+        self.target_group.choices = [(k.value, v) for k, v in TARGET_GROUP_LABELS.items()]
+        self.disability.choices = [("", _l("None"))] + [
+            (k.value, v) for k, v in DISABILITY_LABELS.items()
+        ]
+
+    def validate_phone(self, field):
+        if field.data and not 9 <= len(digits(field.data)) <= 11:
+            raise ValidationError(_l("The phone number should have 10 digits."))
+
+
+class PeopleSearchForm(BaseForm):
+    """The search and filters of the people list (a GET form, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search by name or phone"))
+    village = SelectField(_l("Village"), coerce=_optional_choice, validators=[Optional()])
+    group = SelectField(_l("Target group"), coerce=_optional_choice, validators=[Optional()])
+    segment = SelectField(_l("Segment"), coerce=_optional_choice, validators=[Optional()])
+
+    def __init__(self, *args, villages=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.village.choices = [("", _l("All villages"))] + [(str(v.id), v.name) for v in villages]
+        self.group.choices = [("", _l("All groups"))] + [
+            (k.value, v) for k, v in TARGET_GROUP_LABELS.items()
+        ]
+        self.segment.choices = [("", _l("All segments"))] + [
+            (k.value, v) for k, v in SEGMENT_LABELS.items()
+        ]

@@ -1,0 +1,113 @@
+"""Read-side queries for people, always scoped to what the user may see."""
+
+from datetime import datetime
+
+from sqlalchemy import Select, select
+
+from webapp.accounts.models import User
+from webapp.extensions import db
+from webapp.people.models import (
+    OLDER_PERSON_AGE,
+    Commune,
+    Household,
+    Person,
+    Segment,
+    Village,
+)
+from webapp.text import digits, fold
+
+
+def communes_for(user: User) -> list[Commune]:
+    """Communes the user works in (every commune for province-wide users)."""
+    stmt = select(Commune).order_by(Commune.name)
+    if not user.province_wide:
+        stmt = stmt.where(Commune.id == user.commune_id)
+    return list(db.session.scalars(stmt))
+
+
+def villages_for(user: User) -> list[Village]:
+    """Villages the user may see: one for a village lead, the commune's for others."""
+    stmt = select(Village).join(Commune).order_by(Commune.name, Village.position, Village.name)
+    if user.village_id is not None:
+        stmt = stmt.where(Village.id == user.village_id)
+    elif not user.province_wide:
+        stmt = stmt.where(Village.commune_id == user.commune_id)
+    return list(db.session.scalars(stmt))
+
+
+def scope_people(stmt: Select, user: User) -> Select:
+    """Restrict a select over Person to the user's village or commune."""
+    if user.village_id is not None:
+        return stmt.where(Person.village_id == user.village_id)
+    if not user.province_wide:
+        return stmt.where(Person.commune_id == user.commune_id)
+    return stmt
+
+
+def scope_households(stmt: Select, user: User) -> Select:
+    """Restrict a select over Household to the user's village or commune."""
+    if user.village_id is not None:
+        return stmt.where(Household.village_id == user.village_id)
+    if not user.province_wide:
+        return stmt.where(Household.commune_id == user.commune_id)
+    return stmt
+
+
+def search_people(
+    user: User,
+    *,
+    now: datetime,
+    text: str = "",
+    village_id: int | None = None,
+    group: str | None = None,
+    segment: str | None = None,
+) -> Select:
+    """People matching the search, in Vietnamese name order.
+
+    Each word of ``text`` must appear in the name (diacritics optional: 'nguyen thi'
+    finds 'Nguyễn Thị') or, for digits, in the phone number.
+    """
+    stmt = scope_people(select(Person), user)
+    for word in fold(text).split():
+        number = digits(word)
+        if number and number == word:
+            stmt = stmt.where(Person.search_text.contains(number, autoescape=True))
+        else:
+            stmt = stmt.where(Person.search_text.contains(word, autoescape=True))
+    if village_id:
+        stmt = stmt.where(Person.village_id == village_id)
+    if group:
+        stmt = stmt.where(Person.target_group == group)
+    if segment:
+        stmt = stmt.where(segment_condition(segment, now.year))
+    return stmt.order_by(Person.sort_key, Person.birth_year, Person.id)
+
+
+def segment_condition(segment: str, year: int):
+    """SQL condition for membership of a segment (older people by birth year)."""
+    match segment:
+        case Segment.OLDER:
+            return Person.birth_year <= year - OLDER_PERSON_AGE
+        case Segment.DISABILITY:
+            return Person.disability.is_not(None)
+        case Segment.TRADER_FARMER:
+            return Person.trader_farmer.is_(True)
+        case Segment.ETHNIC_MINORITY:
+            return Person.ethnic_minority.is_(True)
+        case Segment.POOR_HOUSEHOLD:
+            return Person.household_id.in_(select(Household.id).where(Household.is_poor.is_(True)))
+    raise ValueError(segment)
+
+
+def get_person(user: User, person_id: int) -> Person | None:
+    """The person, if the user may see them."""
+    return db.session.scalar(scope_people(select(Person), user).where(Person.id == person_id))
+
+
+def get_household(user: User, household_id: int) -> Household | None:
+    """The household, if the user may see it."""
+    return db.session.scalar(
+        scope_households(select(Household), user).where(Household.id == household_id)
+    )
+
+

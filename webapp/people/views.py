@@ -1,0 +1,159 @@
+"""People pages: search list, person detail, create/edit, household."""
+
+from dataclasses import fields
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from webapp import htmx
+from webapp.errors import DomainError
+from webapp.extensions import db
+from webapp.people import queries, services
+from webapp.people.forms import PeopleSearchForm, PersonForm
+from webapp.people.models import (
+    DISABILITY_LABELS,
+    SEGMENT_LABELS,
+    SEX_LABELS,
+    TARGET_GROUP_LABELS,
+)
+from webapp.permissions import ALL_STAFF, roles_required
+from webapp.timeutil import utcnow
+
+bp = Blueprint("people", __name__)
+
+LABELS = {
+    "groups": TARGET_GROUP_LABELS,
+    "segments": SEGMENT_LABELS,
+    "disabilities": DISABILITY_LABELS,
+    "sexes": SEX_LABELS,
+}
+
+
+@bp.get("/people")
+@roles_required(*ALL_STAFF)
+def index():
+    """Search people; htmx asks for the results fragment only."""
+    villages = queries.villages_for(current_user)
+    form = PeopleSearchForm(request.args, villages=villages)
+    form.validate()
+    now = utcnow()
+    stmt = queries.search_people(
+        current_user,
+        now=now,
+        text=form.q.data or "",
+        village_id=_int(form.village.data),
+        group=form.group.data if form.group.data in TARGET_GROUP_LABELS else None,
+        segment=form.segment.data if form.segment.data in SEGMENT_LABELS else None,
+    )
+    page = db.paginate(stmt, per_page=current_app.config["PEOPLE_PER_PAGE"], error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return htmx.render(
+        "people/index.html",
+        "people/_results.html",
+        form=form,
+        page=page,
+        args=args,
+        year=now.year,
+        can_edit=current_user.role in services.EDITORS,
+        **LABELS,
+    )
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _person_or_404(person_id: int):
+    person = queries.get_person(current_user, person_id)
+    if person is None:
+        abort(404)
+    return person
+
+
+@bp.get("/people/<int:person_id>")
+@roles_required(*ALL_STAFF)
+def detail(person_id: int):
+    """Everything recorded about one person."""
+    person = _person_or_404(person_id)
+    return render_template(
+        "people/detail.html",
+        person=person,
+        year=utcnow().year,
+        can_edit=current_user.role in services.EDITORS,
+        **LABELS,
+    )
+
+
+def _form_input(form: PersonForm) -> services.PersonInput:
+    return services.PersonInput(**{f.name: form[f.name].data for f in fields(services.PersonInput)})
+
+
+def _save(form: PersonForm, person=None):
+    """Validate and save; returns the person, or None with errors put on the form."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        if person is None:
+            return services.create_person(
+                actor=current_user,
+                now=utcnow(),
+                data=_form_input(form),
+                allow_duplicate=form.allow_duplicate.data,
+            )
+        return services.update_person(
+            actor=current_user, now=utcnow(), person=person, data=_form_input(form)
+        )
+    except DomainError as error:
+        db.session.rollback()
+        if error.status == 403:
+            raise
+        form.form_errors.append(error.message)
+        if error.code == "duplicate_person":
+            form.show_duplicate_confirm = True
+        return None
+
+
+@bp.route("/people/new", methods=["GET", "POST"])
+@roles_required(*services.EDITORS)
+def create():
+    """Register a new person."""
+    form = PersonForm(villages=queries.villages_for(current_user))
+    person = _save(form)
+    if person is not None:
+        db.session.commit()
+        flash(_("%(name)s has been registered.", name=person.full_name), "success")
+        return redirect(url_for("people.detail", person_id=person.id))
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("people/form.html", form=form, person=None), status
+
+
+@bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
+@roles_required(*services.EDITORS)
+def edit(person_id: int):
+    """Change a person's record."""
+    person = _person_or_404(person_id)
+    villages = queries.villages_for(current_user)
+    if request.method == "GET":
+        form = PersonForm(obj=services.input_from(person), villages=villages)
+    else:
+        form = PersonForm(villages=villages)
+    if _save(form, person) is not None:
+        db.session.commit()
+        flash(_("Changes to %(name)s saved.", name=person.full_name), "success")
+        return redirect(url_for("people.detail", person_id=person.id))
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("people/form.html", form=form, person=person), status
+
+
+@bp.get("/households/<int:household_id>")
+@roles_required(*ALL_STAFF)
+def household(household_id: int):
+    """A household and its members."""
+    found = queries.get_household(current_user, household_id)
+    if found is None:
+        abort(404)
+    return render_template("people/household.html", household=found, year=utcnow().year, **LABELS)

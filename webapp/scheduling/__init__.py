@@ -1,0 +1,1 @@
+"""Scheduling: courses, venues, classes (cohorts), their sessions and enrolment."""

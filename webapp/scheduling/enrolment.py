@@ -1,0 +1,207 @@
+"""Enrolment rules: seats, the waiting list, households, and public sign-up requests."""
+
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from webapp.accounts.models import User
+from webapp.errors import DomainError
+from webapp.extensions import db
+from webapp.people.models import Household, Person, TargetGroup, Village
+from webapp.people.services import birth_year_problem, find_duplicate, phone_problem
+from webapp.scheduling.models import (
+    ClassStatus,
+    CourseClass,
+    Enrolment,
+    EnrolmentStatus,
+    SignupRequest,
+    SignupStatus,
+)
+from webapp.scheduling.services import require_runner
+from webapp.text import clean, digits
+from webapp.timeutil import to_local
+
+ACTIVE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITING)
+
+
+def _lock(course_class: CourseClass) -> None:
+    """Serialise seat counting per class (row lock on PostgreSQL; SQLite has one writer)."""
+    db.session.execute(
+        select(CourseClass.id).where(CourseClass.id == course_class.id).with_for_update()
+    )
+
+
+def seats_taken(course_class: CourseClass) -> int:
+    """How many people are enrolled (not waiting, not withdrawn)."""
+    return db.session.scalar(
+        select(func.count()).where(
+            Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED
+        )
+    )
+
+
+def enrol(*, actor: User, now: datetime, course_class: CourseClass, person: Person) -> Enrolment:
+    """Give the person a seat, or a place on the waiting list when the class is full."""
+    require_runner(actor, course_class)
+    if course_class.status in (ClassStatus.FINISHED, ClassStatus.CANCELLED):
+        raise DomainError("class_closed", _l("This class no longer takes learners."))
+    if person.commune_id != course_class.commune_id:
+        raise DomainError("person_other_commune", _l("This person lives in another commune."))
+    _lock(course_class)
+    enrolment = db.session.scalar(
+        select(Enrolment).where(Enrolment.class_id == course_class.id, Enrolment.person_id == person.id)
+    )
+    if enrolment is not None and enrolment.status in ACTIVE:
+        raise DomainError(
+            "already_enrolled", _l("%(name)s is already in this class."), name=person.full_name
+        )
+    if enrolment is None:
+        enrolment = Enrolment(course_class=course_class, person=person)
+        db.session.add(enrolment)
+    full = seats_taken(course_class) >= course_class.capacity
+    enrolment.status = EnrolmentStatus.WAITING if full else EnrolmentStatus.ENROLLED
+    enrolment.since, enrolment.enrolled_by_id = now, actor.id
+    enrolment.withdrawn_by_id, enrolment.withdrawn_reason = None, ""
+    db.session.flush()
+    current_app.logger.info("person %s %s in class %s by %s", person.id, enrolment.status,
+                            course_class.id, actor.username)
+    return enrolment
+
+
+def enrol_household(
+    *, actor: User, now: datetime, course_class: CourseClass, household: Household
+) -> list[Enrolment]:
+    """Enrol every member of a household who is not in the class yet (oldest first)."""
+    added = []
+    for person in sorted(household.members, key=lambda p: (p.birth_year, p.id)):
+        active = db.session.scalar(
+            select(Enrolment.id).where(
+                Enrolment.class_id == course_class.id,
+                Enrolment.person_id == person.id,
+                Enrolment.status.in_(ACTIVE),
+            )
+        )
+        if active is None:
+            added.append(enrol(actor=actor, now=now, course_class=course_class, person=person))
+    return added
+
+
+def unenrol(*, actor: User, now: datetime, enrolment: Enrolment, reason: str) -> Enrolment | None:
+    """Withdraw a learner (with a reason); the freed seat goes to the first person waiting.
+
+    Returns the promoted enrolment, if any.
+    """
+    course_class = enrolment.course_class
+    require_runner(actor, course_class)
+    if enrolment.status == EnrolmentStatus.WITHDRAWN:
+        raise DomainError("not_enrolled", _l("This person is not in the class."))
+    if not clean(reason):
+        raise DomainError("reason_missing", _l("Say why the person leaves the class."))
+    _lock(course_class)
+    enrolment.status, enrolment.since = EnrolmentStatus.WITHDRAWN, now
+    enrolment.withdrawn_by_id, enrolment.withdrawn_reason = actor.id, clean(reason)[:300]
+    db.session.flush()
+    promoted = promote_waiting(course_class, now=now)
+    return promoted[0] if promoted else None
+
+
+def promote_waiting(course_class: CourseClass, *, now: datetime) -> list[Enrolment]:
+    """Fill free seats from the waiting list, first come first served."""
+    free = course_class.capacity - seats_taken(course_class)
+    if free <= 0:
+        return []
+    waiting = db.session.scalars(
+        select(Enrolment)
+        .where(Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.WAITING)
+        .order_by(Enrolment.since, Enrolment.id)
+        .limit(free)
+    ).all()
+    for enrolment in waiting:
+        enrolment.status, enrolment.since = EnrolmentStatus.ENROLLED, now
+    db.session.flush()
+    return list(waiting)
+
+
+# --- public sign-up ------------------------------------------------------------------------------
+
+
+def submit_signup(
+    *, now: datetime, course_class: CourseClass, full_name: str, birth_year: int | None,
+    village_id: int | None, phone: str,
+) -> SignupRequest:  # fmt: skip
+    """Record a request to join from the public class page (no account needed)."""
+    if not course_class.public_signup or course_class.status not in (
+        ClassStatus.PLANNED, ClassStatus.OPEN, ClassStatus.RUNNING
+    ):
+        raise DomainError("signup_closed", _l("This class does not take sign-ups."), status=404)
+    if not clean(full_name):
+        raise DomainError("name_missing", _l("Full name is missing."))
+    for code, problem in (("birth_year_invalid", birth_year_problem(birth_year, now=now)),
+                          ("phone_invalid", phone_problem(phone))):
+        if problem:
+            raise DomainError(code, problem)
+    village = db.session.get(Village, village_id) if village_id else None
+    if village is None or village.commune_id != course_class.commune_id:
+        raise DomainError("village_invalid", _l("Choose your village."))
+    signup = SignupRequest(course_class=course_class, full_name=clean(full_name),
+                           birth_year=birth_year, village_id=village.id, phone=digits(phone),
+                           created_at=now, status=SignupStatus.PENDING)  # fmt: skip
+    db.session.add(signup)
+    db.session.flush()
+    return signup
+
+
+def match_person(signup: SignupRequest) -> Person | None:
+    """The registered person this sign-up most likely is: same name, birth year and village,
+    or else the same phone number and birth year in the commune."""
+    found = find_duplicate(signup.full_name, signup.birth_year, signup.village_id)
+    if found is None and signup.phone:
+        found = db.session.scalars(
+            select(Person).where(
+                Person.commune_id == signup.course_class.commune_id,
+                Person.phone == signup.phone,
+                Person.birth_year == signup.birth_year,
+            )
+        ).first()
+    return found
+
+
+def confirm_signup(*, actor: User, now: datetime, signup: SignupRequest) -> Enrolment:
+    """Accept a sign-up: link it to the matching person (or register them), then enrol."""
+    require_runner(actor, signup.course_class)
+    if signup.status != SignupStatus.PENDING:
+        raise DomainError("signup_decided", _l("This request was already handled."))
+    person = match_person(signup)
+    if person is None:
+        person = Person(commune_id=signup.course_class.commune_id, village_id=signup.village_id,
+                        birth_year=signup.birth_year, phone=signup.phone or None,
+                        target_group=TargetGroup.CITIZEN, created_at=now, updated_at=now,
+                        consent_on=to_local(signup.created_at).date(),  # agreed on the form
+                        consent_recorded_by_id=actor.id)  # fmt: skip
+        person.set_name(signup.full_name)
+        person.refresh_search_text()
+        db.session.add(person)
+        db.session.flush()
+    signup.person_id, signup.status = person.id, SignupStatus.CONFIRMED
+    signup.decided_by_id, signup.decided_at = actor.id, now
+    existing = db.session.scalar(
+        select(Enrolment).where(
+            Enrolment.class_id == signup.class_id,
+            Enrolment.person_id == person.id,
+            Enrolment.status.in_(ACTIVE),
+        )
+    )
+    if existing is not None:  # asked twice, or the trainer enrolled them already
+        return existing
+    return enrol(actor=actor, now=now, course_class=signup.course_class, person=person)
+
+
+def reject_signup(*, actor: User, now: datetime, signup: SignupRequest) -> None:
+    """Decline a sign-up request."""
+    require_runner(actor, signup.course_class)
+    if signup.status != SignupStatus.PENDING:
+        raise DomainError("signup_decided", _l("This request was already handled."))
+    signup.status, signup.decided_by_id, signup.decided_at = SignupStatus.REJECTED, actor.id, now
+    db.session.flush()

@@ -1,0 +1,94 @@
+"""Session series: "Tuesdays and Thursdays 08:00–10:00 for 4 weeks, skipping 02/09".
+
+Local times are Vietnam time (Asia/Ho_Chi_Minh, no daylight saving); sessions are stored in
+UTC. Recurrence comes from dateutil's RFC 5545 rules.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from dateutil.rrule import WEEKLY, rrule, rruleset
+from flask_babel import lazy_gettext as _l
+
+from webapp.errors import DomainError
+from webapp.timeutil import LOCAL_TZ
+
+MAX_SESSIONS = 100
+
+WEEKDAY_LABELS = {
+    0: _l("Monday"),
+    1: _l("Tuesday"),
+    2: _l("Wednesday"),
+    3: _l("Thursday"),
+    4: _l("Friday"),
+    5: _l("Saturday"),
+    6: _l("Sunday"),
+}
+
+
+@dataclass
+class SeriesRule:
+    """A weekly rule in local time. Give ``weeks`` or ``until`` (inclusive)."""
+
+    first_day: date
+    weekdays: list[int]  # 0 = Monday … 6 = Sunday
+    start: time
+    end: time
+    weeks: int | None = None
+    until: date | None = None
+    skip: list[date] = field(default_factory=list)
+
+
+@dataclass
+class PlannedSession:
+    starts_at: datetime  # UTC
+    ends_at: datetime  # UTC
+
+    @property
+    def local_day(self) -> date:
+        return self.starts_at.astimezone(LOCAL_TZ).date()
+
+
+def local_to_utc(day: date, at: time) -> datetime:
+    """A Vietnam wall-clock time on ``day`` as an aware UTC datetime."""
+    return datetime.combine(day, at, tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def check_times(start: time, end: time) -> None:
+    """Refuse a session that ends before it starts (sessions never cross midnight)."""
+    if end <= start:
+        raise DomainError("time_order", _l("The end time must be after the start time."))
+
+
+def expand(rule: SeriesRule) -> list[PlannedSession]:
+    """Every session of the rule, in order, without the skipped days."""
+    check_times(rule.start, rule.end)
+    if not rule.weekdays:
+        raise DomainError("series_no_weekday", _l("Choose at least one day of the week."))
+    if rule.until is None and not rule.weeks:
+        raise DomainError("series_no_end", _l("Say for how many weeks, or until which day."))
+    until = rule.until or (rule.first_day + timedelta(weeks=rule.weeks) - timedelta(days=1))
+    if until < rule.first_day:
+        raise DomainError("series_end_before_start", _l("The last day is before the first day."))
+    days = rruleset()
+    days.rrule(
+        rrule(
+            WEEKLY,
+            dtstart=datetime.combine(rule.first_day, time()),
+            until=datetime.combine(until, time()),
+            byweekday=sorted(set(rule.weekdays)),
+        )
+    )
+    for skipped in rule.skip:
+        days.exdate(datetime.combine(skipped, time()))
+    planned = []
+    for moment in days:
+        if len(planned) == MAX_SESSIONS:
+            raise DomainError(
+                "series_too_long", _l("A series has at most %(n)d sessions."), n=MAX_SESSIONS
+            )
+        day = moment.date()
+        planned.append(PlannedSession(local_to_utc(day, rule.start), local_to_utc(day, rule.end)))
+    if not planned:
+        raise DomainError("series_empty", _l("These rules give no session at all."))
+    return planned

@@ -1,0 +1,59 @@
+"""Pages that belong to no single domain: home, health check, language switch."""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from webapp.extensions import db
+from webapp.i18n import LANG_COOKIE
+from webapp.permissions import public
+
+bp = Blueprint("site", __name__)
+
+
+@bp.get("/")
+@public
+def index():
+    """The log-in page for visitors; the user's start page otherwise."""
+    if not current_user.is_authenticated:
+        from webapp.accounts.forms import LoginForm
+
+        return render_template("accounts/login.html", form=LoginForm())
+    return render_template("home.html")
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    """200 when the app can reach its database."""
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """``target`` when it is a path on this site, else ``fallback`` (no open redirects)."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return fallback
+
+
+@bp.post("/language")
+@public
+def set_language():
+    """Remember the chosen language in a cookie and go back."""
+    lang = request.form.get("lang", "vi")
+    response = redirect(safe_next(request.form.get("next"), url_for("site.index")))
+    if lang in current_app.config["LANGUAGES"]:
+        response.set_cookie(
+            LANG_COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+        )
+    return response
