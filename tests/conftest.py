@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from webapp import create_app
 from webapp.config import database_url
@@ -30,8 +31,14 @@ def _reset_postgresql(url: str) -> None:
 @pytest.fixture(scope="session")
 def _app(tmp_path_factory) -> Iterator[Flask]:
     """The app, with its schema built by the real migrations."""
+    lock = None
     if TEST_DATABASE_URL:
         url = database_url(TEST_DATABASE_URL)
+        # Two test runs against one PostgreSQL database would drop each other's tables:
+        # the second run waits for the first (a session-level advisory lock).
+        lock = create_engine(url, poolclass=NullPool).connect()
+        lock.execute(text("SELECT pg_advisory_lock(20261125)"))
+        lock.commit()
         _reset_postgresql(url)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
@@ -50,6 +57,8 @@ def _app(tmp_path_factory) -> Iterator[Flask]:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()  # close pooled connections before the interpreter does
+    if lock is not None:
+        lock.close()  # ends the session, which releases the advisory lock
 
 
 def _empty_all_tables(app: Flask) -> None:
@@ -120,3 +129,11 @@ class Actions:
 @pytest.fixture
 def actions(client) -> Actions:
     return Actions(client)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI nothing may be skipped: browser and PostgreSQL tests must really run."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if IN_CI and reporter is not None and reporter.stats.get("skipped") and exitstatus == 0:
+        reporter.write_line("CI: tests were skipped; failing the run (see -rs).", red=True)
+        session.exitstatus = 1

@@ -167,7 +167,7 @@ def seed_demo(*, now: datetime) -> dict[str, int]:
             }
         )
         household_meta.append((v, xodang, family))
-    db.session.execute(insert(Household), household_rows)
+    db.session.execute(insert(Household.__table__), household_rows)
     household_ids = db.session.scalars(
         select(Household.id).where(Household.commune_id == commune.id).order_by(Household.id)
     ).all()
@@ -231,12 +231,17 @@ def seed_demo(*, now: datetime) -> dict[str, int]:
         # Every household gets a head; later passes add spouses, children, grandparents.
         sex = Sex.MALE if rng.random() < 0.5 else Sex.FEMALE
         age = rng.choices(
-            [rng.randrange(6, 18), rng.randrange(18, 40), rng.randrange(40, 60), rng.randrange(60, 92)],
+            [
+                rng.randrange(6, 18),
+                rng.randrange(18, 40),
+                rng.randrange(40, 60),
+                rng.randrange(60, 92),
+            ],
             weights=[22, 33, 25, 20],
         )[0]
         add(_name(rng, sex, xodang, family), now.year - age, sex, h % HOUSEHOLDS)
         h += 1
-    db.session.execute(insert(Person), person_rows)
+    db.session.execute(insert(Person.__table__), person_rows)
 
     user_count = 0
     for spec in DEMO_USERS:

@@ -1,6 +1,7 @@
 """People forms."""
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
@@ -118,3 +119,23 @@ class PeopleSearchForm(BaseForm):
         self.segment.choices = [("", _l("All segments"))] + [
             (k.value, v) for k, v in SEGMENT_LABELS.items()
         ]
+
+
+class ImportForm(BaseForm):
+    """Upload of a list of persons (.xlsx or .csv)."""
+
+    commune_id = SelectField(_l("Commune"), coerce=int)
+    file = FileField(
+        _l("File (.xlsx or .csv)"),
+        validators=[
+            FileRequired(_l("Choose the file to import.")),
+            FileAllowed(["xlsx", "csv"], _l("Upload an Excel (.xlsx) or CSV (.csv) file.")),
+        ],
+    )
+
+    def __init__(self, *args, communes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.commune_id.choices = [(c.id, c.name) for c in communes]
+        self.single_commune = len(self.commune_id.choices) == 1
+        if self.single_commune and not self.commune_id.data:
+            self.commune_id.data = self.commune_id.choices[0][0]

@@ -109,5 +109,3 @@ def get_household(user: User, household_id: int) -> Household | None:
     return db.session.scalar(
         scope_households(select(Household), user).where(Household.id == household_id)
     )
-
-
