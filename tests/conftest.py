@@ -107,7 +107,7 @@ class Actions:
         self.client = client
 
     def csrf_token(self, path: str = "/") -> str:
-        page = self.client.get(path)
+        page = self.client.get(path, follow_redirects=True)
         found = CSRF_RE.search(page.get_data(as_text=True))
         assert found, f"no CSRF token on {path}"
         return found.group(1)

@@ -119,9 +119,19 @@ def build_world() -> World:
 def make_course(commune_id: int, creator_id: int, title="Kỹ năng số cho người cao tuổi", **extra):
     from webapp.scheduling.models import Course
 
-    course = Course(commune_id=commune_id, title=title, summary="", target_groups=["citizen"],
-                    segments=["older"], competency_codes=["0.1", "2.3"], planned_hours=8,
-                    planned_sessions=4, created_by_id=creator_id, created_at=NOW, **extra)
+    course = Course(
+        commune_id=commune_id,
+        title=title,
+        summary="",
+        target_groups=["citizen"],
+        segments=["older"],
+        competency_codes=["0.1", "2.3"],
+        planned_hours=8,
+        planned_sessions=4,
+        created_by_id=creator_id,
+        created_at=NOW,
+        **extra,
+    )
     db.session.add(course)
     db.session.flush()
     return course
@@ -130,25 +140,49 @@ def make_course(commune_id: int, creator_id: int, title="Kỹ năng số cho ng�
 def make_venue(commune_id: int, name="Nhà văn hóa Thôn 1", village_id=None, capacity=40):
     from webapp.scheduling.models import Venue
 
-    venue = Venue(commune_id=commune_id, village_id=village_id, name=name, address="",
-                  capacity=capacity, accessibility=["step_free"], equipment=["wifi"])
+    venue = Venue(
+        commune_id=commune_id,
+        village_id=village_id,
+        name=name,
+        address="",
+        capacity=capacity,
+        accessibility=["step_free"],
+        equipment=["wifi"],
+    )
     db.session.add(venue)
     db.session.flush()
     return venue
 
 
-def make_class(course, trainers: list[User], name="Lớp cao tuổi Thôn 1", capacity=10,
-               village_id=None, status="open", public_signup=False):
+def make_class(
+    course,
+    trainers: list[User],
+    name="Lớp cao tuổi Thôn 1",
+    capacity=10,
+    village_id=None,
+    status="open",
+    public_signup=False,
+):
     import secrets
 
     from webapp.scheduling.models import CourseClass
 
-    course_class = CourseClass(course=course, commune_id=course.commune_id, village_id=village_id,
-                               name=name, capacity=capacity, target_groups=["citizen"],
-                               segments=["older"], accommodations=["large_print"], status=status,
-                               public_signup=public_signup,
-                               public_token=secrets.token_urlsafe(16), trainers=trainers,
-                               created_by_id=trainers[0].id if trainers else 1, created_at=NOW)
+    course_class = CourseClass(
+        course=course,
+        commune_id=course.commune_id,
+        village_id=village_id,
+        name=name,
+        capacity=capacity,
+        target_groups=["citizen"],
+        segments=["older"],
+        accommodations=["large_print"],
+        status=status,
+        public_signup=public_signup,
+        public_token=secrets.token_urlsafe(16),
+        trainers=trainers,
+        created_by_id=trainers[0].id if trainers else 1,
+        created_at=NOW,
+    )
     db.session.add(course_class)
     db.session.flush()
     return course_class
@@ -159,9 +193,15 @@ def make_session(course_class, starts_at, hours=2, venue=None, topic=""):
 
     from webapp.scheduling.models import ClassSession
 
-    session = ClassSession(course_class=course_class, venue=venue, starts_at=starts_at,
-                           ends_at=starts_at + timedelta(hours=hours), topic=topic, note="",
-                           created_at=NOW)
+    session = ClassSession(
+        course_class=course_class,
+        venue=venue,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=hours),
+        topic=topic,
+        note="",
+        created_at=NOW,
+    )
     db.session.add(session)
     db.session.flush()
     return session

@@ -5,18 +5,31 @@ of ``app.url_map`` is in the table, (2) each view declares exactly those roles, 
 a real request as each role gets 403 exactly when the role is not allowed.
 """
 
+from datetime import timedelta
+
 import pytest
 from flask import url_for
 
-from tests.factories import PASSWORD, make_household, make_person
+from tests.factories import (
+    PASSWORD,
+    make_class,
+    make_course,
+    make_household,
+    make_person,
+    make_session,
+    make_venue,
+)
+from webapp.accounts.models import User
 from webapp.extensions import db
 from webapp.people.models import ImportBatch, Village
 from webapp.permissions import PUBLIC, Role
+from webapp.scheduling.models import CourseMaterial, Enrolment, EnrolmentStatus, SignupRequest
 from webapp.timeutil import utcnow
 
 ALL = frozenset(Role)
 MANAGERS = frozenset({Role.ADMIN, Role.ORGANISER})
 EDITORS = MANAGERS | {Role.VILLAGE_LEAD}
+PLANNERS = MANAGERS | {Role.TRAINER}
 
 ROLE_TABLE: dict[str, frozenset | str] = {
     "static": PUBLIC,
@@ -37,6 +50,41 @@ ROLE_TABLE: dict[str, frozenset | str] = {
     "imports.template": MANAGERS,
     "imports.preview": MANAGERS,
     "imports.commit": MANAGERS,
+    # scheduling: planners plan; every staff role may read courses, venues and classes
+    "scheduling.course_list": ALL,
+    "scheduling.course_new": PLANNERS,
+    "scheduling.course_detail": ALL,
+    "scheduling.course_edit": PLANNERS,
+    "scheduling.material_add": PLANNERS,
+    "scheduling.material_download": ALL,
+    "scheduling.venue_list": ALL,
+    "scheduling.venue_new": PLANNERS,
+    "scheduling.venue_edit": PLANNERS,
+    "scheduling.class_list": ALL,
+    "scheduling.class_new": PLANNERS,
+    "scheduling.class_detail": ALL,
+    "scheduling.class_edit": PLANNERS,
+    "enrolment.manage": PLANNERS,
+    "enrolment.withdraw": PLANNERS,
+    "enrolment.signups": PLANNERS,
+    "enrolment.signup_confirm": PLANNERS,
+    "enrolment.signup_reject": PLANNERS,
+    "sessions.create": PLANNERS,
+    "sessions.series": PLANNERS,
+    "sessions.detail": PLANNERS,
+    "sessions.edit": PLANNERS,
+    "sessions.cancel": PLANNERS,
+    "calendar.today": PLANNERS,
+    "calendar.subscribe": PLANNERS,
+    "calendar.week": PLANNERS,
+    "calendar.month": PLANNERS,
+    # public: no personal data
+    "signup.class_page": PUBLIC,
+    "public.schedule": PUBLIC,
+    "public.schedule_print": PUBLIC,
+    "public.village_ics": PUBLIC,
+    "public.class_ics": PUBLIC,
+    "public.trainer_ics": PUBLIC,
 }
 
 USERS = {
@@ -78,8 +126,30 @@ def samples(app, world):
             created_at=utcnow(),
         )
         db.session.add(batch)
+        # A class of the commune trained by "trainer", with one of everything hanging off it.
+        trainer = db.session.get(User, world.users["trainer"])
+        course = make_course(world.commune_id, world.users["organiser"])
+        venue = make_venue(world.commune_id, village_id=village.id)
+        course_class = make_class(course, [trainer], village_id=village.id, public_signup=True)
+        session = make_session(course_class, utcnow() + timedelta(days=2), venue=venue)
+        material = CourseMaterial(course=course, title="Hướng dẫn", url="https://example.org/a",
+                                  uploaded_by_id=trainer.id, uploaded_at=utcnow())  # fmt: skip
+        enrolment = Enrolment(course_class=course_class, person_id=person.id,
+                              status=EnrolmentStatus.ENROLLED, since=utcnow())  # fmt: skip
+        signup = SignupRequest(course_class=course_class, full_name="Lê Thị Đăng Ký",
+                               birth_year=1970, village_id=village.id, phone="",
+                               created_at=utcnow())  # fmt: skip
+        db.session.add_all([material, enrolment, signup])
         db.session.commit()
         return {
+            "course_id": course.id,
+            "venue_id": venue.id,
+            "material_id": material.id,
+            "class_id": course_class.id,
+            "session_id": session.id,
+            "enrolment_id": enrolment.id,
+            "signup_id": signup.id,
+            "village_id": village.id,
             "person_id": person.id,
             "household_id": household.id,
             "user_id": world.users["trainer"],

@@ -50,8 +50,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(imports_bp)
-    for module in (scheduling_views, session_views, enrolment_views, signup_views,
-                   calendar_views, public_views):
+    for module in (
+        scheduling_views,
+        session_views,
+        enrolment_views,
+        signup_views,
+        calendar_views,
+        public_views,
+    ):
         app.register_blueprint(module.bp)
     cli.register(app)
     return app

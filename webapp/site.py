@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from webapp.extensions import db
 from webapp.i18n import LANG_COOKIE
-from webapp.permissions import public
+from webapp.permissions import Role, public
 
 bp = Blueprint("site", __name__)
 
@@ -21,6 +21,9 @@ def index():
         from webapp.accounts.forms import LoginForm
 
         return render_template("accounts/login.html", form=LoginForm())
+    if current_user.role == Role.TRAINER:
+        # A trainer's start page is their day: today's and this week's sessions.
+        return redirect(url_for("calendar.today"))
     return render_template("home.html")
 
 

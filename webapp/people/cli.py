@@ -20,15 +20,23 @@ def seed_demo_command(if_empty: bool) -> None:
     if if_empty and not demo.database_is_empty():
         click.echo("The database already has data; demo not loaded.")
         return
-    created = demo.seed_demo(now=utcnow())
-    db.session.commit()
+    from webapp.scheduling.demo import seed_schedule
+
+    now = utcnow()
+    created = demo.seed_demo(now=now)
     if created["communes"] == 0:
         click.echo("The demo commune is already there; nothing to do.")
     else:
+        schedule = seed_schedule(demo.demo_commune(), now=now)
         click.echo(
             "Demo commune created: {villages} villages, {households} households, "
             "{persons} persons, {users} accounts.".format(**created)
         )
+        click.echo(
+            "Demo schedule: {courses} courses, {classes} classes, {sessions} sessions, "
+            "{enrolments} enrolments.".format(**schedule)
+        )
+    db.session.commit()
     click.echo(f"Demo log-ins (password: {demo.DEMO_PASSWORD}):")
     for username, role in demo.demo_logins():
         click.echo(f"  {username:<14} {role}")

@@ -101,6 +101,11 @@ def demo_exists() -> bool:
     return db.session.scalar(select(Commune.id).where(Commune.code == COMMUNE_CODE)) is not None
 
 
+def demo_commune() -> Commune:
+    """The demo commune (after :func:`seed_demo`)."""
+    return db.session.scalars(select(Commune).where(Commune.code == COMMUNE_CODE)).one()
+
+
 def database_is_empty() -> bool:
     """True when there is no commune and no user yet."""
     return not (

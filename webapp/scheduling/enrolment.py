@@ -20,10 +20,11 @@ from webapp.scheduling.models import (
     SignupStatus,
 )
 from webapp.scheduling.services import require_runner
-from webapp.text import clean, digits
+from webapp.text import clean, digits, name_key
 from webapp.timeutil import to_local
 
 ACTIVE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITING)
+CLOSED = (ClassStatus.FINISHED, ClassStatus.CANCELLED)
 
 
 def _lock(course_class: CourseClass) -> None:
@@ -45,28 +46,39 @@ def seats_taken(course_class: CourseClass) -> int:
 def enrol(*, actor: User, now: datetime, course_class: CourseClass, person: Person) -> Enrolment:
     """Give the person a seat, or a place on the waiting list when the class is full."""
     require_runner(actor, course_class)
-    if course_class.status in (ClassStatus.FINISHED, ClassStatus.CANCELLED):
+    if course_class.status in CLOSED:
         raise DomainError("class_closed", _l("This class no longer takes learners."))
     if person.commune_id != course_class.commune_id:
         raise DomainError("person_other_commune", _l("This person lives in another commune."))
     _lock(course_class)
+    # A seat that is free while people wait belongs to the first of them, not to a newcomer.
+    promote_waiting(course_class, now=now)
     enrolment = db.session.scalar(
-        select(Enrolment).where(Enrolment.class_id == course_class.id, Enrolment.person_id == person.id)
+        select(Enrolment).where(
+            Enrolment.class_id == course_class.id, Enrolment.person_id == person.id
+        )
     )
     if enrolment is not None and enrolment.status in ACTIVE:
         raise DomainError(
             "already_enrolled", _l("%(name)s is already in this class."), name=person.full_name
         )
-    if enrolment is None:
-        enrolment = Enrolment(course_class=course_class, person=person)
-        db.session.add(enrolment)
+    # Count before making the new row: the count query autoflushes, and a row without its
+    # status yet cannot be written.
     full = seats_taken(course_class) >= course_class.capacity
-    enrolment.status = EnrolmentStatus.WAITING if full else EnrolmentStatus.ENROLLED
-    enrolment.since, enrolment.enrolled_by_id = now, actor.id
+    status = EnrolmentStatus.WAITING if full else EnrolmentStatus.ENROLLED
+    if enrolment is None:
+        enrolment = Enrolment(course_class=course_class, person=person, status=status, since=now)
+        db.session.add(enrolment)
+    enrolment.status, enrolment.since, enrolment.enrolled_by_id = status, now, actor.id
     enrolment.withdrawn_by_id, enrolment.withdrawn_reason = None, ""
     db.session.flush()
-    current_app.logger.info("person %s %s in class %s by %s", person.id, enrolment.status,
-                            course_class.id, actor.username)
+    current_app.logger.info(
+        "person %s %s in class %s by %s",
+        person.id,
+        enrolment.status,
+        course_class.id,
+        actor.username,
+    )
     return enrolment
 
 
@@ -74,6 +86,9 @@ def enrol_household(
     *, actor: User, now: datetime, course_class: CourseClass, household: Household
 ) -> list[Enrolment]:
     """Enrol every member of a household who is not in the class yet (oldest first)."""
+    require_runner(actor, course_class)
+    if household.commune_id != course_class.commune_id:
+        raise DomainError("person_other_commune", _l("This person lives in another commune."))
     added = []
     for person in sorted(household.members, key=lambda p: (p.birth_year, p.id)):
         active = db.session.scalar(
@@ -95,11 +110,12 @@ def unenrol(*, actor: User, now: datetime, enrolment: Enrolment, reason: str) ->
     """
     course_class = enrolment.course_class
     require_runner(actor, course_class)
-    if enrolment.status == EnrolmentStatus.WITHDRAWN:
-        raise DomainError("not_enrolled", _l("This person is not in the class."))
     if not clean(reason):
         raise DomainError("reason_missing", _l("Say why the person leaves the class."))
     _lock(course_class)
+    db.session.refresh(enrolment)  # a concurrent withdrawal may have happened meanwhile
+    if enrolment.status == EnrolmentStatus.WITHDRAWN:
+        raise DomainError("not_enrolled", _l("This person is not in the class."))
     enrolment.status, enrolment.since = EnrolmentStatus.WITHDRAWN, now
     enrolment.withdrawn_by_id, enrolment.withdrawn_reason = actor.id, clean(reason)[:300]
     db.session.flush()
@@ -108,7 +124,11 @@ def unenrol(*, actor: User, now: datetime, enrolment: Enrolment, reason: str) ->
 
 
 def promote_waiting(course_class: CourseClass, *, now: datetime) -> list[Enrolment]:
-    """Fill free seats from the waiting list, first come first served."""
+    """Fill free seats from the waiting list, first come first served (not in a finished or
+    cancelled class, whose waiting list stays as it was)."""
+    if course_class.status in CLOSED:
+        return []
+    _lock(course_class)
     free = course_class.capacity - seats_taken(course_class)
     if free <= 0:
         return []
@@ -129,22 +149,38 @@ def promote_waiting(course_class: CourseClass, *, now: datetime) -> list[Enrolme
 
 def submit_signup(
     *, now: datetime, course_class: CourseClass, full_name: str, birth_year: int | None,
-    village_id: int | None, phone: str,
+    village_id: int | None, phone: str, consent: bool = True,
 ) -> SignupRequest:  # fmt: skip
-    """Record a request to join from the public class page (no account needed)."""
-    if not course_class.public_signup or course_class.status not in (
-        ClassStatus.PLANNED, ClassStatus.OPEN, ClassStatus.RUNNING
-    ):
+    """Record a request to join from the public class page (no account needed).
+
+    The same request sent twice (same name, birth year and village while still pending) is
+    recorded once. ``consent``: the person agreed on the form that their data is processed.
+    """
+    if not takes_signups(course_class):
         raise DomainError("signup_closed", _l("This class does not take sign-ups."), status=404)
     if not clean(full_name):
         raise DomainError("name_missing", _l("Full name is missing."))
-    for code, problem in (("birth_year_invalid", birth_year_problem(birth_year, now=now)),
-                          ("phone_invalid", phone_problem(phone))):
+    if len(clean(full_name)) > 120:
+        raise DomainError("name_too_long", _l("The name is too long (at most 120 characters)."))
+    for code, problem in (
+        ("birth_year_invalid", birth_year_problem(birth_year, now=now)),
+        ("phone_invalid", phone_problem(phone)),
+    ):
         if problem:
             raise DomainError(code, problem)
     village = db.session.get(Village, village_id) if village_id else None
     if village is None or village.commune_id != course_class.commune_id:
         raise DomainError("village_invalid", _l("Choose your village."))
+    if not consent:
+        raise DomainError(
+            "consent_missing",
+            _l("Tick the box to agree that your details are kept for this class."),
+        )
+    same = _pending_same(course_class, full_name, birth_year, village.id)
+    if same is not None:
+        same.phone = digits(phone) or same.phone
+        db.session.flush()
+        return same
     signup = SignupRequest(course_class=course_class, full_name=clean(full_name),
                            birth_year=birth_year, village_id=village.id, phone=digits(phone),
                            created_at=now, status=SignupStatus.PENDING)  # fmt: skip
@@ -153,17 +189,42 @@ def submit_signup(
     return signup
 
 
+def takes_signups(course_class: CourseClass) -> bool:
+    """True when the class has its public page on and is not finished or cancelled."""
+    return course_class.public_signup and course_class.status not in CLOSED
+
+
+def _pending_same(course_class, full_name, birth_year, village_id) -> SignupRequest | None:
+    candidates = db.session.scalars(
+        select(SignupRequest).where(
+            SignupRequest.class_id == course_class.id,
+            SignupRequest.status == SignupStatus.PENDING,
+            SignupRequest.birth_year == birth_year,
+            SignupRequest.village_id == village_id,
+        )
+    )
+    return next((s for s in candidates if name_key(s.full_name) == name_key(full_name)), None)
+
+
 def match_person(signup: SignupRequest) -> Person | None:
-    """The registered person this sign-up most likely is: same name, birth year and village,
-    or else the same phone number and birth year in the commune."""
+    """The registered person this sign-up most likely is: same name (however the accents
+    were typed), birth year and village; or else, for someone who picked another village,
+    the same name, birth year and phone number in the commune.
+
+    A phone number and a birth year alone are not enough: spouses of the same age often
+    share one phone.
+    """
     found = find_duplicate(signup.full_name, signup.birth_year, signup.village_id)
     if found is None and signup.phone:
         found = db.session.scalars(
-            select(Person).where(
+            select(Person)
+            .where(
                 Person.commune_id == signup.course_class.commune_id,
                 Person.phone == signup.phone,
                 Person.birth_year == signup.birth_year,
+                Person.name_key == name_key(signup.full_name),
             )
+            .order_by(Person.id)
         ).first()
     return found
 
@@ -173,6 +234,8 @@ def confirm_signup(*, actor: User, now: datetime, signup: SignupRequest) -> Enro
     require_runner(actor, signup.course_class)
     if signup.status != SignupStatus.PENDING:
         raise DomainError("signup_decided", _l("This request was already handled."))
+    if signup.course_class.status in CLOSED:  # before anybody is added to the registry
+        raise DomainError("class_closed", _l("This class no longer takes learners."))
     person = match_person(signup)
     if person is None:
         person = Person(commune_id=signup.course_class.commune_id, village_id=signup.village_id,

@@ -1,5 +1,273 @@
-"""Enrolment of learners, the waiting list and sign-up requests (placeholder: being written)."""
+"""Enrolment of learners: the roster and waiting list, search-and-enrol (one person or a whole
+household), withdrawal with a reason, and the sign-up requests from the public class page.
 
-from flask import Blueprint
+Only the class's trainers and the commune's organisers (and admins) see these pages: they
+show learners' names and phone numbers.
+"""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import HiddenField, IntegerField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from webapp import htmx
+from webapp.errors import DomainError
+from webapp.extensions import db
+from webapp.forms import BaseForm
+from webapp.people import queries as people_queries
+from webapp.permissions import roles_required
+from webapp.scheduling import enrolment as rules
+from webapp.scheduling import queries, services
+from webapp.scheduling.models import (
+    CLASS_STATUS_LABELS,
+    CourseClass,
+    Enrolment,
+    EnrolmentStatus,
+    SignupRequest,
+)
+from webapp.text import clean
+from webapp.timeutil import utcnow
 
 bp = Blueprint("enrolment", __name__)
+
+RUNNERS = services.PLANNERS  # and then only the class's own trainers: services.require_runner
+SEARCH_LIMIT = 20
+
+
+class EnrolForm(BaseForm):
+    """The Enrol buttons: one person, or a whole household."""
+
+    person_id = IntegerField(validators=[Optional()])
+    household_id = IntegerField(validators=[Optional()])
+    q = HiddenField()
+
+
+class WithdrawForm(BaseForm):
+    reason = StringField(
+        _l("Reason"),
+        validators=[DataRequired(_l("Say why the person leaves the class.")), Length(max=300)],
+    )
+
+
+class DecisionForm(BaseForm):
+    """Confirm or reject a sign-up request (only the CSRF token)."""
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _runnable(course_class: CourseClass | None) -> CourseClass:
+    """The class, if the user may run it: 404 outside their commune, 403 for other trainers."""
+    if course_class is None or not services.in_commune(current_user, course_class.commune_id):
+        abort(404)
+    services.require_runner(current_user, course_class)
+    return course_class
+
+
+def _search(course_class: CourseClass, text: str):
+    """People of the user's scope matching ``text`` (none for an empty search)."""
+    if not clean(text):
+        return [], {}
+    stmt = people_queries.search_people(current_user, now=utcnow(), text=text)
+    people = list(db.session.scalars(stmt.limit(SEARCH_LIMIT)))
+    return people, queries.statuses_in_class(course_class, [p.id for p in people])
+
+
+def _manage_page(course_class: CourseClass, *, status: int = 200, problem=None,
+                 withdraw_error=None):  # fmt: skip
+    q = clean(request.values.get("q"))
+    people, in_class = _search(course_class, q)
+    enrolled, waiting = queries.roster(course_class)
+    response = htmx.render(
+        "scheduling/enrolment_manage.html",
+        "scheduling/_enrolment_search.html",
+        course_class=course_class,
+        enrolled=enrolled,
+        waiting=waiting,
+        q=q,
+        people=people,
+        in_class=in_class,
+        limit=SEARCH_LIMIT,
+        problem=problem,
+        withdraw_error=withdraw_error or {},
+        status_labels=CLASS_STATUS_LABELS,
+    )
+    response.status_code = status
+    return response
+
+
+def _position(enrolment: Enrolment) -> int:
+    """1 for the first person on the waiting list, and so on."""
+    _, waiting = queries.roster(enrolment.course_class)
+    return next((i for i, e in enumerate(waiting, 1) if e.id == enrolment.id), 0)
+
+
+def _announce(enrolment: Enrolment) -> None:
+    name = enrolment.person.full_name
+    if enrolment.status == EnrolmentStatus.ENROLLED:
+        flash(_("%(name)s is enrolled.", name=name), "success")
+    else:
+        flash(
+            _("The class is full: %(name)s is number %(position)d on the waiting list.",
+              name=name, position=_position(enrolment)),
+            "success",
+        )  # fmt: skip
+
+
+# --- roster and enrolling ----------------------------------------------------------------------
+
+
+@bp.route("/classes/<int:class_id>/enrolment", methods=["GET", "POST"])
+@roles_required(*RUNNERS)
+def manage(class_id: int):
+    """The roster and waiting list, with a people search to enrol from (htmx asks for the
+    search results only). Posting enrols one person or a whole household."""
+    course_class = _runnable(db.session.get(CourseClass, class_id))
+    if request.method == "GET":
+        return _manage_page(course_class)
+    form = EnrolForm()
+    if not form.validate_on_submit() or not (form.person_id.data or form.household_id.data):
+        return _manage_page(course_class, status=422, problem=_("Choose a person to enrol."))
+    now = utcnow()
+    try:
+        if form.household_id.data:
+            household = people_queries.get_household(current_user, form.household_id.data)
+            if household is None:
+                abort(404)
+            added = rules.enrol_household(
+                actor=current_user, now=now, course_class=course_class, household=household
+            )
+        else:
+            person = people_queries.get_person(current_user, form.person_id.data)
+            if person is None:
+                abort(404)
+            added = [rules.enrol(actor=current_user, now=now, course_class=course_class,
+                                 person=person)]  # fmt: skip
+    except DomainError as error:
+        db.session.rollback()
+        if error.status in (403, 404):
+            raise
+        return _manage_page(course_class, status=error.status, problem=error.message)
+    db.session.commit()
+    if form.household_id.data:
+        _announce_household(household, added)
+    else:
+        _announce(added[0])
+    return redirect(url_for(".manage", class_id=class_id, q=clean(form.q.data) or None))
+
+
+def _announce_household(household, added: list[Enrolment]) -> None:
+    if not added:
+        flash(_("Everyone in household %(code)s is already in this class.", code=household.code),
+              "success")  # fmt: skip
+        return
+    seated = sum(1 for e in added if e.status == EnrolmentStatus.ENROLLED)
+    flash(
+        _("Household %(code)s: %(enrolled)d enrolled, %(waiting)d on the waiting list.",
+          code=household.code, enrolled=seated, waiting=len(added) - seated),
+        "success",
+    )  # fmt: skip
+
+
+@bp.post("/enrolments/<int:enrolment_id>/withdraw")
+@roles_required(*RUNNERS)
+def withdraw(enrolment_id: int):
+    """Take a learner (or a waiting person) out of the class, with a reason; the first
+    person waiting gets the freed seat, and the page says who."""
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        abort(404)
+    course_class = _runnable(enrolment.course_class)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        message = " ".join(map(str, form.reason.errors)) or _(
+            "The form has expired; please try again."
+        )
+        return _manage_page(course_class, status=422, problem=message,
+                            withdraw_error={enrolment.id: message})  # fmt: skip
+    name = enrolment.person.full_name
+    try:
+        promoted = rules.unenrol(
+            actor=current_user, now=utcnow(), enrolment=enrolment, reason=form.reason.data
+        )
+    except DomainError as error:
+        db.session.rollback()
+        if error.status in (403, 404):
+            raise
+        return _manage_page(course_class, status=error.status, problem=error.message)
+    db.session.commit()
+    flash(_("%(name)s has left the class.", name=name), "success")
+    if promoted is not None:
+        flash(_("%(name)s moves up from the waiting list and now has a seat.",
+                name=promoted.person.full_name), "success")  # fmt: skip
+    return redirect(url_for(".manage", class_id=course_class.id))
+
+
+# --- sign-up requests from the public class page -----------------------------------------------
+
+
+@bp.get("/classes/<int:class_id>/signups")
+@roles_required(*RUNNERS)
+def signups(class_id: int):
+    """Pending sign-up requests, each with the registered person it matches (if any)."""
+    course_class = _runnable(db.session.get(CourseClass, class_id))
+    pending = queries.pending_signups(course_class)
+    return render_template(
+        "scheduling/enrolment_signups.html",
+        course_class=course_class,
+        pending=pending,
+        matches={s.id: rules.match_person(s) for s in pending},
+    )
+
+
+def _signup(signup_id: int) -> SignupRequest:
+    signup = db.session.get(SignupRequest, signup_id)
+    if signup is None:
+        abort(404)
+    _runnable(signup.course_class)
+    return signup
+
+
+@bp.post("/signups/<int:signup_id>/confirm")
+@roles_required(*RUNNERS)
+def signup_confirm(signup_id: int):
+    """Accept a request: link it to the matching person (or register them) and enrol."""
+    signup = _signup(signup_id)
+    if not DecisionForm().validate_on_submit():
+        abort(400)
+    is_new = rules.match_person(signup) is None
+    try:
+        enrolment = rules.confirm_signup(actor=current_user, now=utcnow(), signup=signup)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status in (403, 404):
+            raise
+        flash(error.message, "error")
+        return redirect(url_for(".signups", class_id=signup.class_id))
+    db.session.commit()
+    if is_new:
+        flash(_("%(name)s has been registered.", name=enrolment.person.full_name), "success")
+    _announce(enrolment)
+    return redirect(url_for(".signups", class_id=signup.class_id))
+
+
+@bp.post("/signups/<int:signup_id>/reject")
+@roles_required(*RUNNERS)
+def signup_reject(signup_id: int):
+    """Decline a request."""
+    signup = _signup(signup_id)
+    if not DecisionForm().validate_on_submit():
+        abort(400)
+    try:
+        rules.reject_signup(actor=current_user, now=utcnow(), signup=signup)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status in (403, 404):
+            raise
+        flash(error.message, "error")
+        return redirect(url_for(".signups", class_id=signup.class_id))
+    db.session.commit()
+    flash(_("The request of %(name)s was declined.", name=signup.full_name), "success")
+    return redirect(url_for(".signups", class_id=signup.class_id))

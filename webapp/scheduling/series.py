@@ -63,10 +63,14 @@ def check_times(start: time, end: time) -> None:
 def expand(rule: SeriesRule) -> list[PlannedSession]:
     """Every session of the rule, in order, without the skipped days."""
     check_times(rule.start, rule.end)
-    if not rule.weekdays:
+    if not rule.weekdays or any(d not in WEEKDAY_LABELS for d in rule.weekdays):
         raise DomainError("series_no_weekday", _l("Choose at least one day of the week."))
     if rule.until is None and not rule.weeks:
         raise DomainError("series_no_end", _l("Say for how many weeks, or until which day."))
+    if rule.until is not None and rule.weeks:
+        raise DomainError(
+            "series_two_ends", _l("Give either the number of weeks or the last day, not both.")
+        )
     until = rule.until or (rule.first_day + timedelta(weeks=rule.weeks) - timedelta(days=1))
     if until < rule.first_day:
         raise DomainError("series_end_before_start", _l("The last day is before the first day."))
@@ -92,3 +96,32 @@ def expand(rule: SeriesRule) -> list[PlannedSession]:
     if not planned:
         raise DomainError("series_empty", _l("These rules give no session at all."))
     return planned
+
+
+def parse_skip(text: str, first_day: date) -> list[date]:
+    """Days to skip, written "02/09, 15/09/2026" (commas, semicolons or spaces between them).
+
+    A day without a year is the next such day on or after ``first_day``.
+    """
+    days = []
+    for item in text.replace(";", ",").replace(" ", ",").split(","):
+        if not item:
+            continue
+        parts = item.replace("-", "/").replace(".", "/").split("/")
+        try:
+            if len(parts) == 2:
+                day = date(first_day.year, int(parts[1]), int(parts[0]))
+                if day < first_day:
+                    day = date(first_day.year + 1, day.month, day.day)
+            elif len(parts) == 3 and len(parts[2]) == 4:
+                day = date(int(parts[2]), int(parts[1]), int(parts[0]))
+            else:
+                raise ValueError(item)
+        except ValueError:
+            raise DomainError(
+                "series_skip_invalid",
+                _l("%(text)s is not a day: write days to skip as dd/mm or dd/mm/yyyy."),
+                text=item,
+            ) from None
+        days.append(day)
+    return days

@@ -1,8 +1,10 @@
 """Scheduling rules: courses, venues, classes, sessions and clash detection."""
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -11,12 +13,17 @@ from sqlalchemy import false, or_, select
 from webapp.accounts.models import User
 from webapp.errors import DomainError
 from webapp.extensions import db
+from webapp.people.models import DisabilityType, Segment, TargetGroup, Village
 from webapp.permissions import MANAGERS, Role
 from webapp.scheduling.models import (
+    Accessibility,
+    Accommodation,
     ClassSession,
     ClassStatus,
     Course,
     CourseClass,
+    CourseMaterial,
+    Equipment,
     Venue,
     class_trainers,
 )
@@ -24,6 +31,8 @@ from webapp.scheduling.series import PlannedSession
 from webapp.text import clean
 
 PLANNERS = MANAGERS | {Role.TRAINER}
+#: A competency code of the digital-skills framework, e.g. "1.1" or "2.3".
+COMPETENCY_CODE = re.compile(r"\d{1,2}(\.\d{1,2}){0,2}")
 
 
 # --- who may do what ------------------------------------------------------------------------
@@ -50,18 +59,58 @@ def can_run(actor: User, course_class: CourseClass) -> bool:
 def require_runner(actor: User, course_class: CourseClass) -> None:
     """Raise 403 unless the actor may run the class (sessions, enrolment)."""
     if not can_run(actor, course_class):
-        raise DomainError("not_allowed", _l("Only this class's trainers or an organiser may do this."),
-                          status=403)
+        raise DomainError(
+            "not_allowed", _l("Only this class's trainers or an organiser may do this."), status=403
+        )
 
 
 # --- courses, venues, classes ------------------------------------------------------------------
 
 
+def _check_choices(values, allowed, code: str, message) -> None:
+    if not isinstance(values, list) or any(v not in allowed for v in values):
+        raise DomainError(code, message)
+
+
+def _check_village(village_id: int | None, commune_id: int) -> None:
+    if village_id is None:
+        return
+    village = db.session.get(Village, village_id)
+    if village is None or village.commune_id != commune_id:
+        raise DomainError("village_invalid", _l("Choose a village of this commune."))
+
+
+def _check_course_fields(fields: dict) -> None:
+    """Validate (and tidy) the fields a course form may set."""
+    if "title" in fields:
+        fields["title"] = clean(fields["title"])
+        if not fields["title"]:
+            raise DomainError("title_missing", _l("Give the course a title."))
+        if len(fields["title"]) > 200:
+            raise DomainError(
+                "title_too_long", _l("The title is too long (at most 200 characters).")
+            )
+    checks = (
+        ("target_groups", set(TargetGroup), "group_invalid", _l("Choose a target group.")),
+        ("segments", set(Segment), "segment_invalid", _l("Unknown segment.")),
+        ("disability_types", set(DisabilityType), "disability_invalid",
+         _l("Unknown disability type.")),
+    )  # fmt: skip
+    for name, allowed, code, message in checks:
+        if name in fields:
+            _check_choices(fields[name], allowed, code, message)
+    codes = fields.get("competency_codes", [])
+    if not isinstance(codes, list) or any(not COMPETENCY_CODE.fullmatch(c) for c in codes):
+        raise DomainError("competency_invalid", _l("Write competency codes such as 1.1, 2.3."))
+    if (fields.get("planned_hours") or 0) < 0 or (fields.get("planned_sessions") or 0) < 0:
+        raise DomainError("plan_negative", _l("Planned hours and sessions cannot be negative."))
+
+
 def create_course(*, actor: User, now: datetime, commune_id: int, **fields) -> Course:
     """Create a course in the actor's commune."""
     require_planner(actor, commune_id)
-    if not clean(fields.get("title")):
-        raise DomainError("title_missing", _l("Give the course a title."))
+    fields.setdefault("title", "")
+    _check_course_fields(fields)
     course = Course(commune_id=commune_id, created_by_id=actor.id, created_at=now, **fields)
     db.session.add(course)
     db.session.flush()
@@ -72,19 +121,34 @@ def create_course(*, actor: User, now: datetime, commune_id: int, **fields) -> C
 def update_course(*, actor: User, now: datetime, course: Course, **fields) -> Course:
     """Change a course's description."""
     require_planner(actor, course.commune_id)
-    if not clean(fields.get("title", course.title)):
-        raise DomainError("title_missing", _l("Give the course a title."))
+    _check_course_fields(fields)
     for name, value in fields.items():
         setattr(course, name, value)
     db.session.flush()
     return course
 
 
+def _check_venue_fields(fields: dict, commune_id: int) -> None:
+    if "name" in fields:
+        fields["name"] = clean(fields["name"])
+        if not fields["name"]:
+            raise DomainError("name_missing", _l("Give the venue a name."))
+    _check_village(fields.get("village_id"), commune_id)
+    if (fields.get("capacity") or 0) < 0:
+        raise DomainError("capacity_invalid", _l("The capacity cannot be negative."))
+    if "accessibility" in fields:
+        _check_choices(fields["accessibility"], set(Accessibility), "accessibility_invalid",
+                       _l("Unknown accessibility feature."))  # fmt: skip
+    if "equipment" in fields:
+        _check_choices(fields["equipment"], set(Equipment), "equipment_invalid",
+                       _l("Unknown equipment."))  # fmt: skip
+
+
 def create_venue(*, actor: User, now: datetime, commune_id: int, **fields) -> Venue:
     """Register a venue (cultural house, school room, commune hall)."""
     require_planner(actor, commune_id)
-    if not clean(fields.get("name")):
-        raise DomainError("name_missing", _l("Give the venue a name."))
+    fields.setdefault("name", "")
+    _check_venue_fields(fields, commune_id)
     venue = Venue(commune_id=commune_id, **fields)
     db.session.add(venue)
     db.session.flush()
@@ -94,10 +158,42 @@ def create_venue(*, actor: User, now: datetime, commune_id: int, **fields) -> Ve
 def update_venue(*, actor: User, now: datetime, venue: Venue, **fields) -> Venue:
     """Change a venue."""
     require_planner(actor, venue.commune_id)
+    _check_venue_fields(fields, venue.commune_id)
     for name, value in fields.items():
         setattr(venue, name, value)
     db.session.flush()
     return venue
+
+
+def _check_class_fields(fields: dict, commune_id: int) -> None:
+    if "name" in fields:
+        fields["name"] = clean(fields["name"])
+        if not fields["name"]:
+            raise DomainError("class_name_missing", _l("Give the class a name."))
+    if "capacity" in fields and (fields["capacity"] is None or fields["capacity"] < 1):
+        raise DomainError("capacity_invalid", _l("The class needs at least one seat."))
+    if "status" in fields and fields["status"] not in set(ClassStatus):
+        raise DomainError("status_invalid", _l("Unknown class status."))
+    _check_village(fields.get("village_id"), commune_id)
+    checks = (
+        ("target_groups", set(TargetGroup), "group_invalid", _l("Choose a target group.")),
+        ("segments", set(Segment), "segment_invalid", _l("Unknown segment.")),
+        ("accommodations", set(Accommodation), "accommodation_invalid",
+         _l("Unknown accommodation.")),
+    )  # fmt: skip
+    for name, allowed, code, message in checks:
+        if name in fields:
+            _check_choices(fields[name], allowed, code, message)
+
+
+def _trainers(ids: set[int], commune_id: int) -> list[User]:
+    """The users with these ids, all of them trainers of the commune (else an error)."""
+    trainers = list(db.session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
+    if len(trainers) != len(ids) or any(
+        t.role != Role.TRAINER or t.commune_id != commune_id for t in trainers
+    ):
+        raise DomainError("trainer_invalid", _l("Choose trainers of this commune."))
+    return trainers
 
 
 def create_class(
@@ -105,12 +201,11 @@ def create_class(
 ) -> CourseClass:
     """Open a class (cohort) of a course; a trainer who creates it is one of its trainers."""
     require_planner(actor, course.commune_id)
-    if fields.get("capacity", 0) < 1:
-        raise DomainError("capacity_invalid", _l("The class needs at least one seat."))
+    fields.setdefault("capacity", 0)
+    fields.setdefault("name", course.title)
+    _check_class_fields(fields, course.commune_id)
     ids = set(trainer_ids) | ({actor.id} if actor.role == Role.TRAINER else set())
-    trainers = list(db.session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
-    if any(t.role != Role.TRAINER or t.commune_id != course.commune_id for t in trainers):
-        raise DomainError("trainer_invalid", _l("Choose trainers of this commune."))
+    trainers = _trainers(ids, course.commune_id)
     course_class = CourseClass(
         course=course, commune_id=course.commune_id, trainers=trainers, created_by_id=actor.id,
         created_at=now, public_token=secrets.token_urlsafe(16), **fields,
@@ -122,24 +217,19 @@ def create_class(
 
 
 def update_class(*, actor: User, now: datetime, course_class: CourseClass, trainer_ids=None,
-                 **fields) -> CourseClass:
+                 **fields) -> CourseClass:  # fmt: skip
     """Change a class; a larger capacity promotes people from the waiting list."""
     require_runner(actor, course_class)
-    if "capacity" in fields and fields["capacity"] < 1:
-        raise DomainError("capacity_invalid", _l("The class needs at least one seat."))
-    if "status" in fields and fields["status"] not in set(ClassStatus):
-        raise DomainError("status_invalid", _l("Unknown class status."))
+    _check_class_fields(fields, course_class.commune_id)
     if trainer_ids is not None:
-        trainers = list(db.session.scalars(select(User).where(User.id.in_(trainer_ids))))
-        if any(t.role != Role.TRAINER or t.commune_id != course_class.commune_id for t in trainers):
-            raise DomainError("trainer_invalid", _l("Choose trainers of this commune."))
-        course_class.trainers = trainers
+        course_class.trainers = _trainers(set(trainer_ids), course_class.commune_id)
     for name, value in fields.items():
         setattr(course_class, name, value)
     db.session.flush()
     from webapp.scheduling.enrolment import promote_waiting
 
     promote_waiting(course_class, now=now)
+    current_app.logger.info("class %s changed by %s", course_class.id, actor.username)
     return course_class
 
 
@@ -152,23 +242,26 @@ class Clash:
 
     planned: PlannedSession
     existing: ClassSession
-    reason: str  # "trainer" or "venue"
+    reason: str  # "trainer", "venue" or "class"
 
 
 def find_clashes(
     course_class: CourseClass, venue_id: int | None, planned: list[PlannedSession],
     *, ignore_session_id: int | None = None,
 ) -> list[Clash]:  # fmt: skip
-    """Overlapping, not cancelled sessions of the same trainers or at the same venue."""
+    """Overlapping, not cancelled sessions of the same class, trainers or venue."""
     trainer_ids = [t.id for t in course_class.trainers]
+    cancelled_classes = select(CourseClass.id).where(CourseClass.status == ClassStatus.CANCELLED)
     clashes = []
     for p in planned:
         stmt = (
             select(ClassSession)
             .where(ClassSession.cancelled_at.is_(None))
+            .where(ClassSession.class_id.not_in(cancelled_classes))
             .where(ClassSession.starts_at < p.ends_at, ClassSession.ends_at > p.starts_at)
             .where(
                 or_(
+                    ClassSession.class_id == course_class.id,
                     ClassSession.class_id.in_(
                         select(class_trainers.c.class_id).where(
                             class_trainers.c.user_id.in_(trainer_ids)
@@ -181,8 +274,13 @@ def find_clashes(
         if ignore_session_id:
             stmt = stmt.where(ClassSession.id != ignore_session_id)
         for existing in db.session.scalars(stmt):
-            same_venue = venue_id is not None and existing.venue_id == venue_id
-            clashes.append(Clash(p, existing, "venue" if same_venue else "trainer"))
+            if existing.class_id == course_class.id:
+                reason = "class"  # even a class without trainers cannot meet twice at once
+            elif venue_id is not None and existing.venue_id == venue_id:
+                reason = "venue"
+            else:
+                reason = "trainer"
+            clashes.append(Clash(p, existing, reason))
     return clashes
 
 
@@ -195,6 +293,10 @@ def _refuse_or_override(actor, now, clashes, override_note, sessions_out) -> Non
             _l("A trainer or the venue is already booked at that time."),
             status=409,
         )
+        error.clashes = clashes
+        raise error
+    if not clean(override_note):  # an override is on the record: say why
+        error = DomainError("override_reason_missing", _l("Say why the clash is acceptable."))
         error.clashes = clashes
         raise error
     for session in sessions_out:
@@ -210,18 +312,27 @@ def add_sessions(
     """Add one session or a whole series; refuse clashes unless an organiser overrides."""
     require_runner(actor, course_class)
     _check_venue(venue_id, course_class)
+    _check_order(planned)
+    # Look for clashes before making the sessions: the clash query autoflushes, and a new
+    # session already attached to the class but not yet added makes SQLAlchemy warn.
+    clashes = find_clashes(course_class, venue_id, planned)
     sessions = [
         ClassSession(course_class=course_class, venue_id=venue_id, starts_at=p.starts_at,
                      ends_at=p.ends_at, topic=clean(topic), note=note or "", created_at=now)
         for p in planned
     ]  # fmt: skip
-    _refuse_or_override(actor, now, find_clashes(course_class, venue_id, planned), override_note,
-                        sessions)
+    _refuse_or_override(actor, now, clashes, override_note, sessions)
     db.session.add_all(sessions)
     db.session.flush()
-    current_app.logger.info("%d sessions added to class %s by %s", len(sessions), course_class.id,
-                            actor.username)
+    current_app.logger.info(
+        "%d sessions added to class %s by %s", len(sessions), course_class.id, actor.username
+    )
     return sessions
+
+
+def _check_order(planned: list[PlannedSession]) -> None:
+    if any(p.ends_at <= p.starts_at for p in planned):
+        raise DomainError("time_order", _l("The end time must be after the start time."))
 
 
 def _check_venue(venue_id: int | None, course_class: CourseClass) -> None:
@@ -241,6 +352,7 @@ def update_session(
     if session.is_cancelled:
         raise DomainError("session_cancelled", _l("This session was cancelled."))
     _check_venue(venue_id, session.course_class)
+    _check_order([planned])
     clashes = find_clashes(session.course_class, venue_id, [planned], ignore_session_id=session.id)
     _refuse_or_override(actor, now, clashes, override_note, [session])
     session.starts_at, session.ends_at = planned.starts_at, planned.ends_at
@@ -260,3 +372,90 @@ def cancel_session(*, actor: User, now: datetime, session: ClassSession, reason:
     session.cancel_reason = clean(reason)[:300]
     db.session.flush()
     current_app.logger.info("session %s cancelled by %s", session.id, actor.username)
+
+
+# --- personal calendar feed --------------------------------------------------------------------
+
+
+def calendar_token(*, actor: User, now: datetime, renew: bool = False) -> str:
+    """The actor's personal calendar-feed token: made on first use, replaced when renewed
+    (which stops the old link, e.g. after a phone was lost)."""
+    if actor.role not in PLANNERS:
+        raise DomainError("not_allowed", _l("You may not plan classes here."), status=403)
+    if actor.calendar_token is None or renew:
+        actor.calendar_token = secrets.token_urlsafe(32)
+        db.session.flush()
+        current_app.logger.info(
+            "calendar link %s for %s", "renewed" if renew else "made", actor.username
+        )
+    return actor.calendar_token
+
+
+# --- course materials ----------------------------------------------------------------------------
+
+#: Types an uploaded material may have, told by the file's first bytes (never by its name).
+MATERIAL_SIGNATURES = (
+    (b"%PDF-", "application/pdf", ".pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+)
+MATERIAL_MAX_BYTES = 10 * 1024 * 1024  # default of the MATERIAL_MAX_BYTES setting
+
+
+def sniff_material(data: bytes) -> tuple[str, str] | None:
+    """(content type, usual extension) of a PDF, PNG or JPEG file; None for anything else."""
+    for magic, content_type, extension in MATERIAL_SIGNATURES:
+        if data.startswith(magic):
+            return content_type, extension
+    return None
+
+
+def _material_filename(filename: str | None, extension: str) -> str:
+    """The name without any folder part, NFC, at most 200 characters, with an extension."""
+    name = clean((filename or "").replace("\\", "/").rsplit("/", 1)[-1]).lstrip(".")
+    if not name:
+        name = "tai-lieu" + extension
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, extension.lstrip(".")
+    return f"{stem[: 199 - len(ext)]}.{ext}"
+
+
+def add_material(
+    *, actor: User, now: datetime, course: Course, title: str = "", url: str = "",
+    filename: str | None = None, data: bytes | None = None, max_bytes: int | None = None,
+) -> CourseMaterial:  # fmt: skip
+    """Attach a link or an uploaded PDF/JPEG/PNG file to a course. Files are kept in the
+    database (every app host serves them); their type is checked by their first bytes."""
+    require_planner(actor, course.commune_id)
+    url, title = clean(url), clean(title)
+    if url and data is not None:
+        raise DomainError("material_both", _l("Give a link or a file, not both."))
+    material = CourseMaterial(course=course, uploaded_by_id=actor.id, uploaded_at=now)
+    if data is not None:
+        limit = max_bytes or current_app.config.get("MATERIAL_MAX_BYTES", MATERIAL_MAX_BYTES)
+        if not data:
+            raise DomainError("material_empty", _l("The file is empty."))
+        if len(data) > limit:
+            raise DomainError("material_too_large", _l("The file is larger than %(mb)s MB."),
+                              mb=f"{limit / 1024 / 1024:g}")  # fmt: skip
+        kind = sniff_material(data)
+        if kind is None:
+            raise DomainError("material_type", _l("Upload a PDF, JPEG or PNG file."))
+        material.content_type, extension = kind
+        material.filename = _material_filename(filename, extension)
+        material.size, material.data = len(data), data
+    elif url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 500:
+            raise DomainError("material_url_invalid",
+                              _l("Give a web address starting with https://"))  # fmt: skip
+        material.url = url
+    else:
+        raise DomainError("material_missing", _l("Give a link or choose a file."))
+    material.title = (title or material.filename or url)[:200]
+    db.session.add(material)
+    db.session.flush()
+    current_app.logger.info("material %s added to course %s by %s", material.id, course.id,
+                            actor.username)  # fmt: skip
+    return material

@@ -1,5 +1,170 @@
-"""The public class page where people ask to join (placeholder: being written)."""
+"""The public class page, where anybody may ask to join a class (no account needed).
 
-from flask import Blueprint
+The page shows the class, never a person: no learner, no trainer name or phone. Sign-ups are
+throttled per address (counted in the database, so every app host shares the count).
+"""
+
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from webapp import ratelimit
+from webapp.errors import DomainError
+from webapp.extensions import db
+from webapp.forms import BaseForm
+from webapp.people.models import Village
+from webapp.people.services import phone_problem
+from webapp.permissions import public
+from webapp.scheduling import enrolment as rules
+from webapp.scheduling.enrolment import seats_taken
+from webapp.scheduling.models import (
+    ACCESSIBILITY_LABELS,
+    ACCOMMODATION_LABELS,
+    CLASS_STATUS_LABELS,
+    ClassSession,
+    CourseClass,
+)
+from webapp.scheduling.series import WEEKDAY_LABELS
+from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("signup", __name__)
+
+SIGNUP_WINDOW_SECONDS = 3600
+SIGNUP_MAX_PER_ADDRESS = 30  # per hour; many villagers share one mobile-network address
+THANKS_KEY = "signup_sent"
+
+
+class SignupForm(BaseForm):
+    full_name = StringField(
+        _l("Full name"),
+        validators=[DataRequired(_l("Enter the full name.")), Length(max=120)],
+        description=_l("Family name, middle name and given name, with accents"),
+    )
+    birth_year = IntegerField(
+        _l("Birth year"),
+        validators=[
+            InputRequired(_l("Enter the birth year, for example 1958.")),
+            NumberRange(min=1900, max=2100, message=_l("Enter a year such as 1958.")),
+        ],
+    )
+    village_id = SelectField(_l("Village"), coerce=int, validators=[Optional()])
+    phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=20)])
+    consent = BooleanField(
+        _l("I agree that my name, birth year, village and phone are kept to organise the class.")
+    )
+
+    def __init__(self, *args, villages=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.village_id.choices = [(0, _l("— choose your village —"))] + [
+            (v.id, v.name) for v in villages
+        ]
+
+    # The service checks these too; here they join the other mistakes in one error summary.
+    def validate_village_id(self, field):
+        if not field.data:
+            raise ValidationError(_l("Choose your village."))
+
+    def validate_phone(self, field):
+        problem = phone_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_consent(self, field):
+        if not field.data:
+            raise ValidationError(
+                _l("Tick the box to agree that your details are kept for this class.")
+            )
+
+
+def _public_class(token: str) -> CourseClass:
+    """The class whose public page this is; 404 when it has none."""
+    course_class = db.session.scalar(select(CourseClass).where(CourseClass.public_token == token))
+    if course_class is None or not course_class.public_signup:
+        abort(404)
+    return course_class
+
+
+def _too_many(now) -> bool:
+    """Count this submission; True when the address sent too many this hour."""
+    address = request.remote_addr or "unknown"
+    limit = current_app.config.get("SIGNUP_MAX_PER_ADDRESS", SIGNUP_MAX_PER_ADDRESS)
+    hits = ratelimit.hit("signup-address", address, now=now, window_seconds=SIGNUP_WINDOW_SECONDS)
+    db.session.commit()  # the attempt counts even when the form is then refused
+    return hits > limit
+
+
+@bp.route("/lop/<token>", methods=["GET", "POST"])
+@public
+def class_page(token: str):
+    """The class for everybody: what, where, when, and a form to ask to join."""
+    course_class = _public_class(token)
+    if request.method == "GET" and session.pop(THANKS_KEY, None) == token:
+        return render_template("public/signup_thanks.html", course_class=course_class)
+    villages = db.session.scalars(
+        select(Village).where(Village.commune_id == course_class.commune_id)
+        .order_by(Village.position, Village.name)
+    ).all()  # fmt: skip
+    form = SignupForm(villages=villages)
+    status = 200
+    if request.method == "POST":
+        now = utcnow()
+        if _too_many(now):
+            abort(429)
+        if form.validate_on_submit():
+            try:
+                rules.submit_signup(
+                    now=now, course_class=course_class, full_name=form.full_name.data,
+                    birth_year=form.birth_year.data, village_id=form.village_id.data or None,
+                    phone=form.phone.data or "", consent=form.consent.data,
+                )  # fmt: skip
+            except DomainError as error:
+                db.session.rollback()
+                if error.status == 404:
+                    raise
+                form.form_errors.append(error.message)
+                status = error.status
+            else:
+                db.session.commit()
+                session[THANKS_KEY] = token
+                return redirect(url_for(".class_page", token=token))
+        else:
+            status = 422
+    return render_template(
+        "public/class_page.html",
+        course_class=course_class,
+        form=form,
+        open_for_signup=rules.takes_signups(course_class),
+        free_seats=max(0, course_class.capacity - seats_taken(course_class)),
+        sessions=_upcoming(course_class),
+        accommodation_labels=ACCOMMODATION_LABELS,
+        accessibility_labels=ACCESSIBILITY_LABELS,
+        status_labels=CLASS_STATUS_LABELS,
+        weekdays=WEEKDAY_LABELS,
+        to_local=to_local,
+    ), status
+
+
+def _upcoming(course_class: CourseClass) -> list[ClassSession]:
+    """Sessions not over yet (cancelled ones too, marked, so nobody walks there in vain)."""
+    since = utcnow() - timedelta(hours=1)
+    return [s for s in course_class.sessions if s.ends_at > since]

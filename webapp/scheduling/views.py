@@ -1,7 +1,623 @@
-"""Courses, venues and classes (placeholder: being written)."""
+"""Courses, venues and classes: lists, details, create and edit; course materials.
 
-from flask import Blueprint
+Planners (admins, organisers, trainers) create and edit in their commune; mentors and village
+leads read the lists and details. A class is edited by its own trainers or an organiser.
+"""
+
+from io import BytesIO
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from webapp.errors import DomainError
+from webapp.extensions import db
+from webapp.forms import BaseForm
+from webapp.people.models import (
+    DISABILITY_LABELS,
+    SEGMENT_LABELS,
+    TARGET_GROUP_LABELS,
+    Village,
+)
+from webapp.people.queries import communes_for
+from webapp.permissions import ALL_STAFF, Role, roles_required
+from webapp.scheduling import queries, services
+from webapp.scheduling.enrolment import seats_taken
+from webapp.scheduling.models import (
+    ACCESSIBILITY_LABELS,
+    ACCOMMODATION_LABELS,
+    CLASS_STATUS_LABELS,
+    EQUIPMENT_LABELS,
+    ClassStatus,
+    Course,
+    CourseClass,
+    CourseMaterial,
+    SignupRequest,
+    SignupStatus,
+    Venue,
+)
+from webapp.scheduling.series import WEEKDAY_LABELS
+from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("scheduling", __name__)
 
-from webapp.scheduling import models as _models  # noqa: E402,F401  (placeholder: tables known)
+READERS = ALL_STAFF
+PLANNERS = services.PLANNERS
+
+
+def file_size(size: int | None) -> str:
+    """A file size for people: "340 KB", "2,5 MB" (in the page's number format)."""
+    size = size or 0
+    if size < 100 * 1024:
+        return f"{max(1, round(size / 1024))} KB"
+    return f"{format_decimal(size / 1024 / 1024, format='0.0')} MB"
+
+
+LABELS = {
+    "groups": TARGET_GROUP_LABELS,
+    "segment_labels": SEGMENT_LABELS,
+    "disabilities": DISABILITY_LABELS,
+    "accessibility_labels": ACCESSIBILITY_LABELS,
+    "equipment_labels": EQUIPMENT_LABELS,
+    "accommodation_labels": ACCOMMODATION_LABELS,
+    "status_labels": CLASS_STATUS_LABELS,
+    "weekdays": WEEKDAY_LABELS,
+    "to_local": to_local,
+    "file_size": file_size,
+    "decimal": format_decimal,
+}
+
+
+# --- form pieces -------------------------------------------------------------------------------
+
+
+def _choices(labels: dict) -> list[SelectChoice]:
+    return [SelectChoice(key.value, label) for key, label in labels.items()]
+
+
+def _optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as a list of checkboxes (rendered by _planning_macros.checkboxes)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class DecimalCommaField(StringField):
+    """A number that may be written the Vietnamese way, with a decimal comma (1,5)."""
+
+    def process_formdata(self, valuelist):
+        self.raw = valuelist[0].strip() if valuelist else ""
+        self.data = None
+        if self.raw:
+            try:
+                self.data = float(self.raw.replace(",", "."))
+            except ValueError:
+                raise ValueError(_l("Write a number, for example 1,5.")) from None
+
+    def _value(self):
+        if getattr(self, "raw", None):
+            return self.raw
+        return "" if self.data is None else f"{self.data:g}".replace(".", ",")
+
+
+class CodeListField(StringField):
+    """Competency codes typed as "1.1, 2.3" (commas, semicolons or spaces between them)."""
+
+    def process_formdata(self, valuelist):
+        text = valuelist[0] if valuelist else ""
+        self.data = [c for c in text.replace(";", ",").replace(" ", ",").split(",") if c]
+        bad = [c for c in self.data if not services.COMPETENCY_CODE.fullmatch(c)]
+        if bad:
+            raise ValueError(_l("“%(code)s” is not a competency code such as 2.3.", code=bad[0]))
+
+    def _value(self):
+        return ", ".join(self.data or [])
+
+
+class CourseForm(BaseForm):
+    commune_id = SelectField(_l("Commune"), coerce=int)
+    title = StringField(
+        _l("Title"),
+        validators=[DataRequired(_l("Give the course a title.")), Length(max=200)],
+    )
+    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=5000)])
+    target_groups = CheckboxesField(_l("Target groups"), choices=_choices(TARGET_GROUP_LABELS))
+    segments = CheckboxesField(_l("Segments"), choices=_choices(SEGMENT_LABELS))
+    disability_types = CheckboxesField(
+        _l("Designed for people with these disabilities (optional)"),
+        choices=_choices(DISABILITY_LABELS),
+    )
+    competency_codes = CodeListField(
+        _l("Framework competencies"),
+        description=_l("Codes of the digital-skills framework, for example 1.1, 2.3"),
+    )
+    planned_hours = DecimalCommaField(
+        _l("Planned hours"),
+        validators=[
+            InputRequired(_l("Enter the planned hours, for example 8.")),
+            NumberRange(min=0, max=1000, message=_l("Enter a number from 0 to 1000.")),
+        ],
+    )
+    planned_sessions = IntegerField(
+        _l("Number of sessions"),
+        validators=[
+            InputRequired(_l("Enter the number of sessions, for example 4.")),
+            NumberRange(min=0, max=500, message=_l("Enter a number from 0 to 500.")),
+        ],
+    )
+
+    def __init__(self, *args, communes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if len(communes) > 1:  # province-wide users choose; everybody else plans at home
+            self.commune_id.choices = [(c.id, c.name) for c in communes]
+        else:
+            del self.commune_id
+
+    def course_fields(self) -> dict:
+        names = ("title", "summary", "target_groups", "segments", "disability_types",
+                 "competency_codes", "planned_hours", "planned_sessions")  # fmt: skip
+        return {name: self[name].data for name in names} | {"summary": self.summary.data or ""}
+
+
+class MaterialForm(BaseForm):
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
+    url = StringField(_l("Web link"), validators=[Optional(), Length(max=500)])
+    file = FileField(_l("Or a file (PDF, JPEG or PNG)"))
+
+
+class VenueForm(BaseForm):
+    commune_id = SelectField(_l("Commune"), coerce=int)
+    name = StringField(
+        _l("Name"), validators=[DataRequired(_l("Give the venue a name.")), Length(max=200)]
+    )
+    village_id = SelectField(_l("Village"), coerce=_optional_int, validators=[Optional()])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
+    capacity = IntegerField(
+        _l("Seats"),
+        validators=[
+            InputRequired(_l("Enter the number of seats, for example 30.")),
+            NumberRange(min=0, max=10000, message=_l("Enter a number from 0 to 10000.")),
+        ],
+    )
+    accessibility = CheckboxesField(_l("Accessibility"), choices=_choices(ACCESSIBILITY_LABELS))
+    equipment = CheckboxesField(_l("Equipment"), choices=_choices(EQUIPMENT_LABELS))
+
+    def __init__(self, *args, communes=(), villages=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if len(communes) > 1:
+            self.commune_id.choices = [(c.id, c.name) for c in communes]
+        else:
+            del self.commune_id
+        self.village_id.choices = [("", _l("— none —")), *_village_choices(villages)]
+
+    def venue_fields(self) -> dict:
+        names = ("name", "village_id", "address", "capacity", "accessibility", "equipment")
+        return {name: self[name].data for name in names} | {"address": self.address.data or ""}
+
+
+class ClassForm(BaseForm):
+    course_id = SelectField(_l("Course"), coerce=int)
+    name = StringField(
+        _l("Name of the class"),
+        validators=[DataRequired(_l("Give the class a name.")), Length(max=200)],
+        description=_l("For example: Older people, Thôn 1, mornings"),
+    )
+    trainers = CheckboxesField(_l("Trainers"), coerce=int)
+    assistants = StringField(
+        _l("Assistants (optional)"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("Names of volunteers who help, e.g. from the youth union"),
+    )
+    target_groups = CheckboxesField(_l("Audience"), choices=_choices(TARGET_GROUP_LABELS))
+    segments = CheckboxesField(_l("Segments"), choices=_choices(SEGMENT_LABELS))
+    village_id = SelectField(_l("Village"), coerce=_optional_int, validators=[Optional()])
+    capacity = IntegerField(
+        _l("Seats"),
+        validators=[
+            InputRequired(_l("Enter the number of seats, for example 20.")),
+            NumberRange(min=1, max=1000, message=_l("The class needs at least one seat.")),
+        ],
+    )
+    accommodations = CheckboxesField(
+        _l("Accommodations offered"), choices=_choices(ACCOMMODATION_LABELS)
+    )
+    status = SelectField(_l("Status"), choices=_choices(CLASS_STATUS_LABELS))
+    public_signup = BooleanField(_l("Public sign-up page: people may ask to join from a link"))
+
+    def __init__(self, *args, courses=(), trainers=(), villages=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.course_id.choices = [(c.id, c.title) for c in courses]
+        self.trainers.choices = [(t.id, t.full_name) for t in trainers]
+        self.village_id.choices = [("", _l("— none —")), *_village_choices(villages)]
+
+    def class_fields(self) -> dict:
+        names = ("name", "target_groups", "segments", "village_id", "capacity",
+                 "accommodations", "status", "public_signup")  # fmt: skip
+        return {name: self[name].data for name in names} | {
+            "assistants": self.assistants.data or ""
+        }
+
+
+def _village_choices(villages) -> list[tuple[int, str]]:
+    several = len({v.commune_id for v in villages}) > 1
+    return [(v.id, f"{v.name} ({v.commune.name})" if several else v.name) for v in villages]
+
+
+# --- shared view helpers -------------------------------------------------------------------
+
+
+def _refused(form: BaseForm, error: DomainError) -> None:
+    """Put a refused action's message on the form (403 and 404 become error pages)."""
+    db.session.rollback()
+    if error.status in (403, 404):
+        raise error
+    form.form_errors.append(error.message)
+    form.refusal_status = error.status
+
+
+def _status(form: BaseForm) -> int:
+    """422 for a form with mistakes, the rule's status for a refused one, else 200."""
+    if getattr(form, "refusal_status", None):
+        return form.refusal_status
+    return 422 if form.errors else 200
+
+
+def _visible(record):
+    """The record when it belongs to the user's commune(s), else 404."""
+    if record is None or not services.in_commune(current_user, record.commune_id):
+        abort(404)
+    return record
+
+
+def _home_commune(form: BaseForm, communes) -> int | None:
+    """The commune chosen on the form, else the user's own (or the only one there is)."""
+    if "commune_id" in form:
+        return form.commune_id.data
+    return current_user.commune_id or (communes[0].id if communes else None)
+
+
+def _villages(commune_id: int | None) -> list[Village]:
+    stmt = db.select(Village).order_by(Village.commune_id, Village.position, Village.name)
+    if commune_id is not None:
+        stmt = stmt.where(Village.commune_id == commune_id)
+    elif not current_user.province_wide:
+        stmt = stmt.where(Village.commune_id == current_user.commune_id)
+    return list(db.session.scalars(stmt))
+
+
+def _can_plan() -> bool:
+    return current_user.role in PLANNERS
+
+
+# --- courses -------------------------------------------------------------------------------------
+
+
+@bp.get("/courses")
+@roles_required(*READERS)
+def course_list():
+    """The courses of the commune."""
+    courses = queries.visible_courses(current_user)
+    return render_template(
+        "scheduling/course_list.html", courses=courses, can_plan=_can_plan(), **LABELS
+    )
+
+
+@bp.route("/courses/new", methods=["GET", "POST"])
+@roles_required(*PLANNERS)
+def course_new():
+    """Describe a new course."""
+    communes = communes_for(current_user)
+    form = CourseForm(communes=communes)
+    if form.validate_on_submit():
+        try:
+            course = services.create_course(
+                actor=current_user, now=utcnow(), commune_id=_home_commune(form, communes),
+                **form.course_fields(),
+            )  # fmt: skip
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("Course “%(title)s” created.", title=course.title), "success")
+            return redirect(url_for(".course_detail", course_id=course.id))
+    return render_template("scheduling/course_form.html", form=form, course=None), _status(form)
+
+
+def _course_page(course: Course, material_form: MaterialForm, status: int = 200):
+    classes = sorted(course.classes, key=lambda c: (c.created_at, c.id), reverse=True)
+    classes = [c for c in classes if services.in_commune(current_user, c.commune_id)]
+    return render_template(
+        "scheduling/course_detail.html",
+        course=course,
+        classes=classes,
+        material_form=material_form,
+        can_plan=_can_plan() and services.in_commune(current_user, course.commune_id),
+        max_mb=current_app.config.get("MATERIAL_MAX_BYTES", services.MATERIAL_MAX_BYTES)
+        / 1024
+        / 1024,
+        **LABELS,
+    ), status
+
+
+@bp.get("/courses/<int:course_id>")
+@roles_required(*READERS)
+def course_detail(course_id: int):
+    """A course: its description, materials and classes."""
+    course = _visible(db.session.get(Course, course_id))
+    return _course_page(course, MaterialForm())
+
+
+@bp.route("/courses/<int:course_id>/edit", methods=["GET", "POST"])
+@roles_required(*PLANNERS)
+def course_edit(course_id: int):
+    """Change a course's description."""
+    course = _visible(db.session.get(Course, course_id))
+    form = CourseForm(obj=course if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            services.update_course(
+                actor=current_user, now=utcnow(), course=course, **form.course_fields()
+            )
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("Changes to the course saved."), "success")
+            return redirect(url_for(".course_detail", course_id=course.id))
+    return render_template("scheduling/course_form.html", form=form, course=course), _status(form)
+
+
+@bp.post("/courses/<int:course_id>/materials")
+@roles_required(*PLANNERS)
+def material_add(course_id: int):
+    """Attach a link or an uploaded file (kept in the database) to a course."""
+    course = _visible(db.session.get(Course, course_id))
+    form = MaterialForm()
+    if form.validate_on_submit():
+        limit = current_app.config.get("MATERIAL_MAX_BYTES", services.MATERIAL_MAX_BYTES)
+        upload = form.file.data
+        try:
+            material = services.add_material(
+                actor=current_user, now=utcnow(), course=course, title=form.title.data,
+                url=form.url.data or "", filename=upload.filename if upload else None,
+                data=upload.stream.read(limit + 1) if upload else None, max_bytes=limit,
+            )  # fmt: skip
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("“%(title)s” added to the course.", title=material.title), "success")
+            return redirect(url_for(".course_detail", course_id=course.id, _anchor="materials"))
+    return _course_page(course, form, _status(form))
+
+
+@bp.get("/materials/<int:material_id>")
+@roles_required(*READERS)
+def material_download(material_id: int):
+    """The uploaded file (always as a download), or the link's address."""
+    material = db.session.get(CourseMaterial, material_id)
+    if material is None:
+        abort(404)
+    _visible(material.course)
+    if material.url:
+        return redirect(material.url)
+    response = send_file(
+        BytesIO(material.data or b""),
+        mimetype=material.content_type,
+        as_attachment=True,
+        download_name=material.filename,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# --- venues --------------------------------------------------------------------------------------
+
+
+@bp.get("/venues")
+@roles_required(*READERS)
+def venue_list():
+    """Where classes meet: capacity, accessibility and equipment."""
+    return render_template(
+        "scheduling/venue_list.html",
+        venues=queries.visible_venues(current_user),
+        can_plan=_can_plan(),
+        **LABELS,
+    )
+
+
+@bp.route("/venues/new", methods=["GET", "POST"])
+@roles_required(*PLANNERS)
+def venue_new():
+    """Register a venue."""
+    communes = communes_for(current_user)
+    form = VenueForm(communes=communes, villages=_villages(None))
+    if form.validate_on_submit():
+        try:
+            venue = services.create_venue(
+                actor=current_user, now=utcnow(), commune_id=_home_commune(form, communes),
+                **form.venue_fields(),
+            )  # fmt: skip
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("Venue “%(name)s” saved.", name=venue.name), "success")
+            return redirect(url_for(".venue_list"))
+    return render_template("scheduling/venue_form.html", form=form, venue=None), _status(form)
+
+
+@bp.route("/venues/<int:venue_id>/edit", methods=["GET", "POST"])
+@roles_required(*PLANNERS)
+def venue_edit(venue_id: int):
+    """Change a venue."""
+    venue = _visible(db.session.get(Venue, venue_id))
+    form = VenueForm(
+        obj=venue if request.method == "GET" else None, villages=_villages(venue.commune_id)
+    )
+    if form.validate_on_submit():
+        try:
+            services.update_venue(
+                actor=current_user, now=utcnow(), venue=venue, **form.venue_fields()
+            )
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("Venue “%(name)s” saved.", name=venue.name), "success")
+            return redirect(url_for(".venue_list"))
+    return render_template("scheduling/venue_form.html", form=form, venue=venue), _status(form)
+
+
+# --- classes -----------------------------------------------------------------------------------
+
+
+@bp.get("/classes")
+@roles_required(*READERS)
+def class_list():
+    """Classes of the commune, newest first, optionally of one status."""
+    status = request.args.get("status") or None
+    if status not in CLASS_STATUS_LABELS:
+        status = None
+    classes = queries.visible_classes(current_user, status=status)
+    ids = [c.id for c in classes]
+    return render_template(
+        "scheduling/class_list.html",
+        classes=classes,
+        status=status,
+        enrolled=queries.enrolled_counts(ids),
+        waiting=queries.waiting_counts(ids),
+        can_plan=_can_plan(),
+        **LABELS,
+    )
+
+
+def _class_form(commune_id: int | None, course_class: CourseClass | None = None, **kwargs):
+    trainers = queries.commune_trainers(commune_id)
+    if course_class is not None:  # keep trainers no longer active on the list, still ticked
+        trainers += [t for t in course_class.trainers if t not in trainers]
+    courses = [c for c in queries.visible_courses(current_user)
+               if commune_id is None or c.commune_id == commune_id]  # fmt: skip
+    return ClassForm(courses=courses, trainers=trainers, villages=_villages(commune_id), **kwargs)
+
+
+@bp.route("/classes/new", methods=["GET", "POST"])
+@roles_required(*PLANNERS)
+def class_new():
+    """Open a class of a course: trainers, audience, village, seats, accommodations."""
+    course = db.session.get(Course, request.args.get("course_id", type=int) or 0)
+    if course is not None and not services.in_commune(current_user, course.commune_id):
+        course = None
+    commune_id = course.commune_id if course else current_user.commune_id
+    form = _class_form(commune_id)
+    if request.method == "GET":
+        form.status.data = ClassStatus.PLANNED
+        if current_user.role == Role.TRAINER:
+            form.trainers.data = [current_user.id]
+        if course is not None:
+            form.course_id.data, form.name.data = course.id, course.title
+            form.target_groups.data, form.segments.data = course.target_groups, course.segments
+    elif form.validate_on_submit():
+        chosen = _visible(db.session.get(Course, form.course_id.data))
+        try:
+            course_class = services.create_class(
+                actor=current_user, now=utcnow(), course=chosen,
+                trainer_ids=form.trainers.data or [], **form.class_fields(),
+            )  # fmt: skip
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("Class “%(name)s” created.", name=course_class.name), "success")
+            return redirect(url_for(".class_detail", class_id=course_class.id))
+    if not form.course_id.choices:
+        flash(_("Describe a course first: every class belongs to a course."), "error")
+        return redirect(url_for(".course_new"))
+    return render_template("scheduling/class_form.html", form=form, course_class=None), _status(
+        form
+    )
+
+
+@bp.get("/classes/<int:class_id>")
+@roles_required(*READERS)
+def class_detail(class_id: int):
+    """A class: its course, trainers, audience, seats, status and sessions."""
+    course_class = _visible(db.session.get(CourseClass, class_id))
+    can_run = services.can_run(current_user, course_class)
+    pending = 0
+    if can_run:
+        pending = db.session.scalar(
+            db.select(db.func.count()).where(
+                SignupRequest.class_id == course_class.id,
+                SignupRequest.status == SignupStatus.PENDING,
+            )
+        )
+    return render_template(
+        "scheduling/class_detail.html",
+        course_class=course_class,
+        enrolled=seats_taken(course_class),
+        waiting=queries.waiting_counts([course_class.id]).get(course_class.id, 0),
+        pending=pending,
+        can_run=can_run,
+        public_url=current_app.config["BASE_URL"]
+        + url_for("signup.class_page", token=course_class.public_token),
+        **LABELS,
+    )
+
+
+@bp.route("/classes/<int:class_id>/edit", methods=["GET", "POST"])
+@roles_required(*PLANNERS)
+def class_edit(class_id: int):
+    """Change a class, including its status (open, running, finished, cancelled)."""
+    course_class = _visible(db.session.get(CourseClass, class_id))
+    services.require_runner(current_user, course_class)
+    form = _class_form(course_class.commune_id, course_class,
+                       obj=course_class if request.method == "GET" else None)  # fmt: skip
+    del form.course_id  # a class stays with its course
+    if request.method == "GET":
+        form.trainers.data = [t.id for t in course_class.trainers]
+    elif form.validate_on_submit():
+        try:
+            services.update_class(
+                actor=current_user, now=utcnow(), course_class=course_class,
+                trainer_ids=form.trainers.data or [], **form.class_fields(),
+            )  # fmt: skip
+        except DomainError as error:
+            _refused(form, error)
+        else:
+            db.session.commit()
+            flash(_("Changes to the class saved."), "success")
+            return redirect(url_for(".class_detail", class_id=course_class.id))
+    return render_template(
+        "scheduling/class_form.html", form=form, course_class=course_class
+    ), _status(form)

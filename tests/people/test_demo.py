@@ -1,0 +1,45 @@
+"""flask seed-demo: the demo commune, its people, accounts and schedule; idempotent."""
+
+from sqlalchemy import func, select
+
+from webapp.accounts.models import User
+from webapp.accounts.services import authenticate
+from webapp.extensions import db
+from webapp.people.demo import DEMO_PASSWORD, DEMO_USERS
+from webapp.people.models import Household, Person, Segment, TargetGroup, Village
+from webapp.scheduling.models import ClassSession, CourseClass, Enrolment
+from webapp.timeutil import utcnow
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_seed_demo_builds_the_commune_once(app, runner):
+    first = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert first.exit_code == 0, first.output
+    assert "canbo.vhxh" in first.output and DEMO_PASSWORD in first.output
+    with app.app_context():
+        assert count(Village) == 8
+        assert count(Household) == 600
+        assert count(Person) == 2000
+        assert count(User) == len(DEMO_USERS) == 12
+        people = list(db.session.scalars(select(Person)))
+        year = utcnow().year
+        assert {p.target_group for p in people} == set(TargetGroup)
+        segments = {s for p in people for s in p.segments(year)}
+        assert segments == set(Segment)
+        names = {p.full_name for p in people}
+        assert {"Nguyễn Thị Hồng Nhung", "Đặng Văn Ướt"} <= names
+        assert any(n.startswith(("A ", "Y ")) for n in names), "Xơ Đăng names too"
+        assert count(CourseClass) == 3 and count(ClassSession) > 10 and count(Enrolment) > 20
+        for spec in DEMO_USERS:
+            user = authenticate(spec.username, DEMO_PASSWORD, address="t", now=utcnow())
+            assert user.role == spec.role
+
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0 and "already there" in again.output
+    skipped = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert "not loaded" in skipped.output
+    with app.app_context():
+        assert count(Person) == 2000 and count(User) == 12 and count(CourseClass) == 3
