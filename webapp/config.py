@@ -40,6 +40,10 @@ def defaults(app: Flask) -> dict:
         "LOGIN_WINDOW_SECONDS": 15 * 60,
         "PASSWORD_HASH_METHOD": "scrypt",
         "IMPORT_MAX_ROWS": 50_000,
+        "MATERIAL_MAX_BYTES": 10 * 1024 * 1024,  # course materials (PDF, JPEG, PNG)
+        # Public sign-ups per client address per hour; generous, as a village may share one
+        # mobile-network address.
+        "SIGNUP_MAX_PER_ADDRESS": 30,
     }
 
 

@@ -82,12 +82,17 @@ class Screens:
         self.page = page
         self.name = name
         self.count = 0
+        for old in ARTIFACTS.glob(f"{name}-*.png"):  # shots of an earlier run would mislead
+            old.unlink()
 
     def shot(self, label: str) -> Path:
         self.count += 1
         ARTIFACTS.mkdir(exist_ok=True)
         path = ARTIFACTS / f"{self.name}-{self.count:02d}-{label}.png"
         self.page.screenshot(path=path, full_page=True)
+        # After a full-page shot Chromium's scroll position is stale and the next click can
+        # miss its button (seen on the desktop viewport): start again from the top.
+        self.page.evaluate("window.scrollTo(0, 0)")
         return path
 
 
