@@ -83,7 +83,7 @@ class Screens:
         self.name = name
         self.count = 0
         for old in ARTIFACTS.glob(f"{name}-*.png"):  # shots of an earlier run would mislead
-            old.unlink()
+            old.unlink(missing_ok=True)
 
     def shot(self, label: str) -> Path:
         self.count += 1

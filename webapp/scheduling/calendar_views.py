@@ -6,17 +6,14 @@ from datetime import date, datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import SelectField
 
 from webapp import htmx
 from webapp.extensions import db
-from webapp.forms import BaseForm
-from webapp.people.models import SEGMENT_LABELS, TARGET_GROUP_LABELS
 from webapp.people.queries import villages_for
 from webapp.permissions import roles_required
 from webapp.scheduling import queries, services
+from webapp.scheduling.forms import CalendarFilterForm
 from webapp.scheduling.models import ClassSession
 from webapp.timeutil import to_local, utcnow
 
@@ -60,48 +57,6 @@ def subscribe():
 
 
 # --- filters ----------------------------------------------------------------------------------
-
-
-class CalendarFilterForm(BaseForm):
-    """Village, trainer and audience filters (a GET form, no CSRF)."""
-
-    class Meta:
-        csrf = False
-
-    village = SelectField(_l("Village"), validate_choice=False)
-    trainer = SelectField(_l("Trainer"), validate_choice=False)
-    audience = SelectField(_l("Learner group"), validate_choice=False)
-    NAMES = ("village", "trainer", "audience")
-
-    def __init__(self, *args, villages=(), trainers=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.village.choices = [("", _l("All villages"))] + [(str(v.id), v.name) for v in villages]
-        self.trainer.choices = [("", _l("All trainers"))] + [
-            (str(u.id), u.full_name) for u in trainers
-        ]
-        self.audience.choices = (
-            [("", _l("All learners"))]
-            + [(f"group:{k.value}", v) for k, v in TARGET_GROUP_LABELS.items()]
-            + [(f"segment:{k.value}", v) for k, v in SEGMENT_LABELS.items()]
-        )
-
-    def query(self) -> dict:
-        """Keyword arguments for ``queries.calendar_sessions``; unknown values are ignored."""
-        value = {}
-        for name in self.NAMES:
-            known = {str(choice[0]) for choice in self[name].choices}
-            value[name] = self[name].data if self[name].data in known else ""
-        kind, _, code = value["audience"].partition(":")
-        return {
-            "village_id": int(value["village"]) if value["village"] else None,
-            "trainer_id": int(value["trainer"]) if value["trainer"] else None,
-            "group": code if kind == "group" else None,
-            "segment": code if kind == "segment" else None,
-        }
-
-    def args(self) -> dict:
-        """The chosen filters, to keep in the previous/next links."""
-        return {name: self[name].data for name in self.NAMES if self[name].data}
 
 
 def _filters() -> CalendarFilterForm:

@@ -7,19 +7,16 @@ show learners' names and phone numbers.
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import HiddenField, IntegerField, StringField
-from wtforms.validators import DataRequired, Length, Optional
 
 from webapp import htmx
 from webapp.errors import DomainError
 from webapp.extensions import db
-from webapp.forms import BaseForm
 from webapp.people import queries as people_queries
 from webapp.permissions import roles_required
 from webapp.scheduling import enrolment as rules
 from webapp.scheduling import queries, services
+from webapp.scheduling.forms import DecisionForm, EnrolForm, WithdrawForm
 from webapp.scheduling.models import (
     CLASS_STATUS_LABELS,
     CourseClass,
@@ -34,25 +31,6 @@ bp = Blueprint("enrolment", __name__)
 
 RUNNERS = services.PLANNERS  # and then only the class's own trainers: services.require_runner
 SEARCH_LIMIT = 20
-
-
-class EnrolForm(BaseForm):
-    """The Enrol buttons: one person, or a whole household."""
-
-    person_id = IntegerField(validators=[Optional()])
-    household_id = IntegerField(validators=[Optional()])
-    q = HiddenField()
-
-
-class WithdrawForm(BaseForm):
-    reason = StringField(
-        _l("Reason"),
-        validators=[DataRequired(_l("Say why the person leaves the class.")), Length(max=300)],
-    )
-
-
-class DecisionForm(BaseForm):
-    """Confirm or reject a sign-up request (only the CSRF token)."""
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -5,50 +5,28 @@ A clash (a trainer, the venue or the class booked twice) is refused with links t
 clashing sessions; an organiser may save anyway with a note, which is recorded.
 """
 
-import re
-from datetime import date, datetime, time
+from datetime import date, datetime
 from types import SimpleNamespace
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import (
-    BooleanField,
-    IntegerField,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    TextAreaField,
-)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp import htmx
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.forms import BaseForm
-from webapp.people.forms import VietnameseDateField
 from webapp.permissions import MANAGERS, roles_required
 from webapp.scheduling import queries, services
+from webapp.scheduling.forms import CancelForm, SeriesForm, SessionForm
 from webapp.scheduling.ical import is_off
 from webapp.scheduling.models import ClassSession, CourseClass, Venue
-from webapp.scheduling.series import (
-    WEEKDAY_LABELS,
-    PlannedSession,
-    SeriesRule,
-    check_times,
-    expand,
-    local_to_utc,
-    parse_skip,
-)
+from webapp.scheduling.series import WEEKDAY_LABELS, expand
 from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("sessions", __name__)
-
-TIME_RE = re.compile(r"^(\d{1,2})(?:[:.hH](\d{2})?)?$")
 
 
 # --- template helpers (used by the calendar and public pages too) -----------------------------
@@ -72,131 +50,6 @@ def weekday(value: date | datetime) -> str:
 def class_url(course_class: CourseClass) -> str:
     """The class's own page (where its sessions are listed)."""
     return url_for("scheduling.class_detail", class_id=course_class.id)
-
-
-# --- forms ------------------------------------------------------------------------------------
-
-
-def parse_time(text: str) -> time:
-    """08:00, 8:00, 8.00, 8h, 8h30 or 8 -> a time; ValueError otherwise."""
-    found = TIME_RE.match(text.strip())
-    if not found:
-        raise ValueError(text)
-    return time(int(found.group(1)), int(found.group(2) or 0))  # ValueError when out of range
-
-
-class LocalTimeField(StringField):
-    """A Vietnam wall-clock time typed as HH:MM."""
-
-    def process_formdata(self, valuelist):
-        self.raw = valuelist[0].strip() if valuelist else ""
-        self.data = None
-        if self.raw:
-            try:
-                self.data = parse_time(self.raw)
-            except ValueError:
-                raise ValueError(_l("Write the time as HH:MM, for example 08:00.")) from None
-
-    def _value(self):
-        if getattr(self, "raw", None):
-            return self.raw
-        return self.data.strftime("%H:%M") if self.data else ""
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-def _optional_int(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-class _SessionFields(BaseForm):
-    """Fields shared by the one-session and the series forms."""
-
-    start = LocalTimeField(
-        _l("Starts at (HH:MM)"),
-        validators=[InputRequired(_l("Enter the start time, for example 08:00."))],
-    )
-    end = LocalTimeField(
-        _l("Ends at (HH:MM)"),
-        validators=[InputRequired(_l("Enter the end time, for example 10:00."))],
-    )
-    venue_id = SelectField(_l("Venue"), coerce=_optional_int, validators=[Optional()])
-    topic = StringField(_l("Topic (optional)"), validators=[Optional(), Length(max=200)])
-    override = BooleanField(_l("Save anyway, despite the clash"))
-    override_note = StringField(
-        _l("Why the clash is acceptable"), validators=[Optional(), Length(max=300)]
-    )
-
-    def __init__(self, *args, venues=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.venue_id.choices = [("", _l("— none —"))] + [(v.id, v.name) for v in venues]
-
-    def override_note_for_service(self) -> str | None:
-        """The override note when an organiser ticked the box, else None (no override)."""
-        if self.override.data and current_user.role in MANAGERS:
-            return self.override_note.data or ""
-        return None
-
-
-class SessionForm(_SessionFields):
-    day = VietnameseDateField(
-        _l("Date (dd/mm/yyyy)"),
-        validators=[InputRequired(_l("Enter the date, for example 05/12/2025."))],
-    )
-    note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=2000)])
-
-    def planned(self) -> PlannedSession:
-        check_times(self.start.data, self.end.data)
-        return PlannedSession(
-            local_to_utc(self.day.data, self.start.data), local_to_utc(self.day.data, self.end.data)
-        )
-
-
-class SeriesForm(_SessionFields):
-    weekdays = CheckboxesField(_l("Days of the week"), coerce=int)
-    first_day = VietnameseDateField(
-        _l("First day (dd/mm/yyyy)"),
-        validators=[InputRequired(_l("Enter the first day, for example 01/12/2025."))],
-    )
-    weeks = IntegerField(
-        _l("For how many weeks"),
-        validators=[Optional(), NumberRange(1, 52, _l("Between 1 and 52 weeks."))],
-    )
-    until = VietnameseDateField(_l("Or until (dd/mm/yyyy)"), validators=[Optional()])
-    skip = StringField(
-        _l("Days to skip (optional)"),
-        description=_l("Holidays or market days, for example 02/09, 15/09/2026"),
-        validators=[Optional(), Length(max=500)],
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.weekdays.choices = [(d, label) for d, label in WEEKDAY_LABELS.items()]
-
-    def rule(self) -> SeriesRule:
-        """The rule as typed (DomainError for days to skip that are not days)."""
-        return SeriesRule(
-            first_day=self.first_day.data,
-            weekdays=self.weekdays.data or [],
-            start=self.start.data,
-            end=self.end.data,
-            weeks=self.weeks.data,
-            until=self.until.data,
-            skip=parse_skip(self.skip.data or "", self.first_day.data),
-        )
-
-
-class CancelForm(BaseForm):
-    reason = TextAreaField(
-        _l("Why is the session cancelled?"),
-        validators=[DataRequired(_l("Say why the session is cancelled.")), Length(max=300)],
-    )
 
 
 # --- loading and errors -----------------------------------------------------------------------

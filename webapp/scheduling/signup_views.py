@@ -16,27 +16,16 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import BooleanField, IntegerField, SelectField, StringField
-from wtforms.validators import (
-    DataRequired,
-    InputRequired,
-    Length,
-    NumberRange,
-    Optional,
-    ValidationError,
-)
 
 from webapp import ratelimit
 from webapp.errors import DomainError
 from webapp.extensions import db
-from webapp.forms import BaseForm
 from webapp.people.models import Village
-from webapp.people.services import phone_problem
 from webapp.permissions import public
 from webapp.scheduling import enrolment as rules
 from webapp.scheduling.enrolment import seats_taken
+from webapp.scheduling.forms import SignupForm
 from webapp.scheduling.models import (
     ACCESSIBILITY_LABELS,
     ACCOMMODATION_LABELS,
@@ -52,48 +41,6 @@ bp = Blueprint("signup", __name__)
 SIGNUP_WINDOW_SECONDS = 3600
 SIGNUP_MAX_PER_ADDRESS = 30  # per hour; many villagers share one mobile-network address
 THANKS_KEY = "signup_sent"
-
-
-class SignupForm(BaseForm):
-    full_name = StringField(
-        _l("Full name"),
-        validators=[DataRequired(_l("Enter the full name.")), Length(max=120)],
-        description=_l("Family name, middle name and given name, with accents"),
-    )
-    birth_year = IntegerField(
-        _l("Birth year"),
-        validators=[
-            InputRequired(_l("Enter the birth year, for example 1958.")),
-            NumberRange(min=1900, max=2100, message=_l("Enter a year such as 1958.")),
-        ],
-    )
-    village_id = SelectField(_l("Village"), coerce=int, validators=[Optional()])
-    phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=20)])
-    consent = BooleanField(
-        _l("I agree that my name, birth year, village and phone are kept to organise the class.")
-    )
-
-    def __init__(self, *args, villages=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.village_id.choices = [(0, _l("— choose your village —"))] + [
-            (v.id, v.name) for v in villages
-        ]
-
-    # The service checks these too; here they join the other mistakes in one error summary.
-    def validate_village_id(self, field):
-        if not field.data:
-            raise ValidationError(_l("Choose your village."))
-
-    def validate_phone(self, field):
-        problem = phone_problem(field.data or "")
-        if problem:
-            raise ValidationError(problem)
-
-    def validate_consent(self, field):
-        if not field.data:
-            raise ValidationError(
-                _l("Tick the box to agree that your details are kept for this class.")
-            )
 
 
 def _public_class(token: str) -> CourseClass:

@@ -19,20 +19,7 @@ from flask import (
 )
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf.file import FileField
-from wtforms import (
-    BooleanField,
-    IntegerField,
-    SelectChoice,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    TextAreaField,
-)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.errors import DomainError
 from webapp.extensions import db
@@ -47,6 +34,7 @@ from webapp.people.queries import communes_for
 from webapp.permissions import ALL_STAFF, Role, roles_required
 from webapp.scheduling import queries, services
 from webapp.scheduling.enrolment import seats_taken
+from webapp.scheduling.forms import ClassForm, CourseForm, MaterialForm, VenueForm
 from webapp.scheduling.models import (
     ACCESSIBILITY_LABELS,
     ACCOMMODATION_LABELS,
@@ -90,185 +78,6 @@ LABELS = {
     "file_size": file_size,
     "decimal": format_decimal,
 }
-
-
-# --- form pieces -------------------------------------------------------------------------------
-
-
-def _choices(labels: dict) -> list[SelectChoice]:
-    return [SelectChoice(key.value, label) for key, label in labels.items()]
-
-
-def _optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
-
-
-class CheckboxesField(SelectMultipleField):
-    """Several choices as a list of checkboxes (rendered by _planning_macros.checkboxes)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-class DecimalCommaField(StringField):
-    """A number that may be written the Vietnamese way, with a decimal comma (1,5)."""
-
-    def process_formdata(self, valuelist):
-        self.raw = valuelist[0].strip() if valuelist else ""
-        self.data = None
-        if self.raw:
-            try:
-                self.data = float(self.raw.replace(",", "."))
-            except ValueError:
-                raise ValueError(_l("Write a number, for example 1,5.")) from None
-
-    def _value(self):
-        if getattr(self, "raw", None):
-            return self.raw
-        return "" if self.data is None else f"{self.data:g}".replace(".", ",")
-
-
-class CodeListField(StringField):
-    """Competency codes typed as "1.1, 2.3" (commas, semicolons or spaces between them)."""
-
-    def process_formdata(self, valuelist):
-        text = valuelist[0] if valuelist else ""
-        self.data = [c for c in text.replace(";", ",").replace(" ", ",").split(",") if c]
-        bad = [c for c in self.data if not services.COMPETENCY_CODE.fullmatch(c)]
-        if bad:
-            raise ValueError(_l("“%(code)s” is not a competency code such as 2.3.", code=bad[0]))
-
-    def _value(self):
-        return ", ".join(self.data or [])
-
-
-class CourseForm(BaseForm):
-    commune_id = SelectField(_l("Commune"), coerce=int)
-    title = StringField(
-        _l("Title"),
-        validators=[DataRequired(_l("Give the course a title.")), Length(max=200)],
-    )
-    summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=5000)])
-    target_groups = CheckboxesField(_l("Target groups"), choices=_choices(TARGET_GROUP_LABELS))
-    segments = CheckboxesField(_l("Segments"), choices=_choices(SEGMENT_LABELS))
-    disability_types = CheckboxesField(
-        _l("Designed for people with these disabilities (optional)"),
-        choices=_choices(DISABILITY_LABELS),
-    )
-    competency_codes = CodeListField(
-        _l("Framework competencies"),
-        description=_l("Codes of the digital-skills framework, for example 1.1, 2.3"),
-    )
-    planned_hours = DecimalCommaField(
-        _l("Planned hours"),
-        validators=[
-            InputRequired(_l("Enter the planned hours, for example 8.")),
-            NumberRange(min=0, max=1000, message=_l("Enter a number from 0 to 1000.")),
-        ],
-    )
-    planned_sessions = IntegerField(
-        _l("Number of sessions"),
-        validators=[
-            InputRequired(_l("Enter the number of sessions, for example 4.")),
-            NumberRange(min=0, max=500, message=_l("Enter a number from 0 to 500.")),
-        ],
-    )
-
-    def __init__(self, *args, communes=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        if len(communes) > 1:  # province-wide users choose; everybody else plans at home
-            self.commune_id.choices = [(c.id, c.name) for c in communes]
-        else:
-            del self.commune_id
-
-    def course_fields(self) -> dict:
-        names = ("title", "summary", "target_groups", "segments", "disability_types",
-                 "competency_codes", "planned_hours", "planned_sessions")  # fmt: skip
-        return {name: self[name].data for name in names} | {"summary": self.summary.data or ""}
-
-
-class MaterialForm(BaseForm):
-    title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
-    url = StringField(_l("Web link"), validators=[Optional(), Length(max=500)])
-    file = FileField(_l("Or a file (PDF, JPEG or PNG)"))
-
-
-class VenueForm(BaseForm):
-    commune_id = SelectField(_l("Commune"), coerce=int)
-    name = StringField(
-        _l("Name"), validators=[DataRequired(_l("Give the venue a name.")), Length(max=200)]
-    )
-    village_id = SelectField(_l("Village"), coerce=_optional_int, validators=[Optional()])
-    address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
-    capacity = IntegerField(
-        _l("Seats"),
-        validators=[
-            InputRequired(_l("Enter the number of seats, for example 30.")),
-            NumberRange(min=0, max=10000, message=_l("Enter a number from 0 to 10000.")),
-        ],
-    )
-    accessibility = CheckboxesField(_l("Accessibility"), choices=_choices(ACCESSIBILITY_LABELS))
-    equipment = CheckboxesField(_l("Equipment"), choices=_choices(EQUIPMENT_LABELS))
-
-    def __init__(self, *args, communes=(), villages=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        if len(communes) > 1:
-            self.commune_id.choices = [(c.id, c.name) for c in communes]
-        else:
-            del self.commune_id
-        self.village_id.choices = [("", _l("— none —")), *_village_choices(villages)]
-
-    def venue_fields(self) -> dict:
-        names = ("name", "village_id", "address", "capacity", "accessibility", "equipment")
-        return {name: self[name].data for name in names} | {"address": self.address.data or ""}
-
-
-class ClassForm(BaseForm):
-    course_id = SelectField(_l("Course"), coerce=int)
-    name = StringField(
-        _l("Name of the class"),
-        validators=[DataRequired(_l("Give the class a name.")), Length(max=200)],
-        description=_l("For example: Older people, Thôn 1, mornings"),
-    )
-    trainers = CheckboxesField(_l("Trainers"), coerce=int)
-    assistants = StringField(
-        _l("Assistants (optional)"),
-        validators=[Optional(), Length(max=300)],
-        description=_l("Names of volunteers who help, e.g. from the youth union"),
-    )
-    target_groups = CheckboxesField(_l("Audience"), choices=_choices(TARGET_GROUP_LABELS))
-    segments = CheckboxesField(_l("Segments"), choices=_choices(SEGMENT_LABELS))
-    village_id = SelectField(_l("Village"), coerce=_optional_int, validators=[Optional()])
-    capacity = IntegerField(
-        _l("Seats"),
-        validators=[
-            InputRequired(_l("Enter the number of seats, for example 20.")),
-            NumberRange(min=1, max=1000, message=_l("The class needs at least one seat.")),
-        ],
-    )
-    accommodations = CheckboxesField(
-        _l("Accommodations offered"), choices=_choices(ACCOMMODATION_LABELS)
-    )
-    status = SelectField(_l("Status"), choices=_choices(CLASS_STATUS_LABELS))
-    public_signup = BooleanField(_l("Public sign-up page: people may ask to join from a link"))
-
-    def __init__(self, *args, courses=(), trainers=(), villages=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.course_id.choices = [(c.id, c.title) for c in courses]
-        self.trainers.choices = [(t.id, t.full_name) for t in trainers]
-        self.village_id.choices = [("", _l("— none —")), *_village_choices(villages)]
-
-    def class_fields(self) -> dict:
-        names = ("name", "target_groups", "segments", "village_id", "capacity",
-                 "accommodations", "status", "public_signup")  # fmt: skip
-        return {name: self[name].data for name in names} | {
-            "assistants": self.assistants.data or ""
-        }
-
-
-def _village_choices(villages) -> list[tuple[int, str]]:
-    several = len({v.commune_id for v in villages}) > 1
-    return [(v.id, f"{v.name} ({v.commune.name})" if several else v.name) for v in villages]
 
 
 # --- shared view helpers -------------------------------------------------------------------
