@@ -46,6 +46,7 @@ ROLE_TABLE: dict[str, frozenset | str] = {
     "people.create": EDITORS,
     "people.edit": EDITORS,
     "people.household": ALL,
+    "people.household_edit": EDITORS,
     "imports.upload": MANAGERS,
     "imports.template": MANAGERS,
     "imports.preview": MANAGERS,

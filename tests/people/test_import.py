@@ -304,3 +304,27 @@ def test_another_communes_batch_is_not_found(app, actions, world, organiser):
     batch = stage(organiser, xlsx(GOOD_ROWS))
     actions.login("other_organiser")
     assert actions.client.get(f"/people/import/{batch.token}").status_code == 404
+
+
+def test_poor_household_column_marks_the_household(organiser):
+    existing = make_household(organiser.commune.villages[0], "T1-001")
+    db.session.commit()
+    header = ["Họ và tên", "Năm sinh", "Thôn", "Mã hộ", "Hộ nghèo"]
+    rows = [
+        ["Lê Văn Nghèo", 1960, "Thôn 1", "T1-090", "Có"],
+        ["Lê Thị Nghèo", 1962, "Thôn 1", "T1-090", ""],  # same household: poor too
+        ["Trần Văn Cũ", 1970, "Thôn 1", "T1-001", "x"],  # an existing household
+        ["Võ Văn Khá", 1980, "Thôn 1", "T1-091", ""],
+    ]
+    batch = stage(organiser, xlsx(rows, header=header))
+    assert importer.commit(actor=organiser, now=NOW, batch=batch) == 4
+    db.session.commit()
+    poor = dict(db.session.execute(select(Household.code, Household.is_poor)).all())
+    assert poor == {"T1-001": True, "T1-090": True, "T1-091": False}
+    assert existing.id
+
+
+def test_poor_household_needs_a_household_number(organiser):
+    header = ["Họ và tên", "Năm sinh", "Thôn", "Mã hộ", "Hộ nghèo"]
+    batch = stage(organiser, xlsx([["Lê Văn Nghèo", 1960, "Thôn 1", "", "Có"]], header=header))
+    assert "needs the household number" in problems_by_line(importer.check(batch, now=NOW))[2]

@@ -165,3 +165,37 @@ def test_lead_cannot_create_in_another_village(actions, world):
         token_from="/people/new",
     )
     assert response.status_code in (400, 403)  # not even offered as a choice
+
+
+def test_household_edit_marks_a_poor_household(app, actions, people):
+    actions.login("lead")
+    url = f"/households/{people['household']}"
+    page = actions.client.get(url).get_data(as_text=True)
+    assert f"{url}/edit" in page
+    response = actions.post(
+        f"{url}/edit", {"address": "Thôn 1,  xóm  Suối", "is_poor": "y"}, token_from=f"{url}/edit"
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        from webapp.people.models import Household
+
+        household = db.session.get(Household, people["household"])
+        assert household.is_poor and household.address == "Thôn 1, xóm Suối"
+        nhung = db.session.get(Person, people["nhung"])
+        assert "poor_household" in nhung.segments(2025)
+    page = actions.client.get(url).get_data(as_text=True)
+    assert "Hộ nghèo" in page
+
+
+def test_household_of_another_village_cannot_be_edited_by_a_lead(app, actions, people, world):
+    with app.app_context():
+        other = make_household(db.session.get(Village, world.village_ids[1]), "T2-001")
+        db.session.commit()
+        other_id = other.id
+    actions.login("lead")
+    assert actions.client.get(f"/households/{other_id}/edit").status_code == 404
+    actions.logout()
+    actions.login("trainer")
+    assert f"/households/{people['household']}/edit" not in actions.client.get(
+        f"/households/{people['household']}"
+    ).get_data(as_text=True)

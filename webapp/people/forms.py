@@ -139,3 +139,8 @@ class ImportForm(BaseForm):
         self.single_commune = len(self.commune_id.choices) == 1
         if self.single_commune and not self.commune_id.data:
             self.commune_id.data = self.commune_id.choices[0][0]
+
+
+class HouseholdForm(BaseForm):
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
+    is_poor = BooleanField(_l("Poor household (hộ nghèo)"))

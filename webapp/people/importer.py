@@ -67,6 +67,7 @@ COLUMNS = [
     Column("village", "Thôn", True, ("thon", "thon/lang", "village", "lang"), "Thôn Ngọc Bay"),
     Column("household_code", "Mã hộ", False, ("ma ho", "ma ho gia dinh", "household"),
            "T7-011"),
+    Column("poor_household", "Hộ nghèo", False, ("ho ngheo", "poor household"), ""),
     Column("target_group", "Nhóm đối tượng", False, ("nhom doi tuong", "nhom", "group"),
            "Người dân"),
     Column("disability", "Khuyết tật", False, ("khuyet tat", "disability"), ""),
@@ -319,6 +320,7 @@ def _check_row(row: Row, villages: dict[str, Village], now: datetime) -> None:
     for key, label in (
         ("trader_farmer", "Tiểu thương/nông dân"),
         ("ethnic_minority", "Dân tộc thiểu số"),
+        ("poor_household", "Hộ nghèo"),
     ):
         folded = fold(v.get(key, ""))
         flags[key] = folded in YES
@@ -341,6 +343,8 @@ def _check_row(row: Row, villages: dict[str, Village], now: datetime) -> None:
     household_code = v.get("household_code", "")
     if len(household_code) > 40:
         problems.append(_l("The household code is too long (at most 40 characters)."))
+    if flags["poor_household"] and not household_code:
+        problems.append(_l("Hộ nghèo needs the household number (Mã hộ)."))
     if not problems:
         row.data = PersonInput(
             full_name=name,
@@ -511,6 +515,11 @@ def commit(*, actor: User, now: datetime, batch: ImportBatch) -> int:
             select(Household.code, Household.id).where(Household.commune_id == batch.commune_id)
         ).all()
     )
+    poor = {
+        row.data.household_code
+        for row in report.rows
+        if fold(row.values.get("poor_household", "")) in YES
+    }
     new_households = {}
     for row in report.rows:
         code = row.data.household_code
@@ -520,8 +529,15 @@ def commit(*, actor: User, now: datetime, batch: ImportBatch) -> int:
                 "village_id": row.data.village_id,
                 "code": code,
                 "address": "",
-                "is_poor": False,
+                "is_poor": code in poor,
             }
+    existing_poor = [code for code in poor if code in households]
+    if existing_poor:
+        db.session.execute(
+            update(Household)
+            .where(Household.commune_id == batch.commune_id, Household.code.in_(existing_poor))
+            .values(is_poor=True)
+        )
     if new_households:
         db.session.execute(insert(Household.__table__), list(new_households.values()))
         households = dict(
@@ -600,6 +616,7 @@ def template_xlsx() -> bytes:
         "target_group": GROUP_EXAMPLES + " (để trống: Người dân)",
         "disability": DISABILITY_EXAMPLES,
         "trader_farmer": "Có, hoặc để trống",
+        "poor_household": "Có, hoặc để trống (cả hộ theo Mã hộ là hộ nghèo)",
         "ethnic_minority": "Có, hoặc để trống",
         "vneid_level2": "Ngày dd/mm/yyyy, hoặc Có, hoặc để trống",
         "digital_signature": "Ngày dd/mm/yyyy, hoặc Có, hoặc để trống",

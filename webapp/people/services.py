@@ -206,3 +206,23 @@ def input_from(person: Person) -> PersonInput:
     values["household_code"] = person.household.code if person.household else ""
     values["phone"] = person.phone or ""
     return PersonInput(**values)
+
+
+def update_household(
+    *, actor: User, now: datetime, household: Household, address: str, is_poor: bool
+) -> Household:
+    """Change a household's address and whether it is a poor household (hộ nghèo).
+
+    Every member's "poor household" segment follows from this flag.
+    """
+    _editable_village(actor, household.village_id)
+    address = clean(address)
+    if len(address) > 200:
+        raise DomainError(
+            "address_too_long", _l("The address is too long (at most 200 characters).")
+        )
+    household.address = address
+    household.is_poor = is_poor
+    db.session.flush()
+    current_app.logger.info("household %s updated by %s at %s", household.id, actor.username, now)
+    return household

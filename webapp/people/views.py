@@ -10,7 +10,7 @@ from webapp import htmx
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.people import queries, services
-from webapp.people.forms import PeopleSearchForm, PersonForm
+from webapp.people.forms import HouseholdForm, PeopleSearchForm, PersonForm
 from webapp.people.models import (
     DISABILITY_LABELS,
     SEGMENT_LABELS,
@@ -149,11 +149,49 @@ def edit(person_id: int):
     return render_template("people/form.html", form=form, person=person), status
 
 
+def _household_or_404(household_id: int):
+    found = queries.get_household(current_user, household_id)
+    if found is None:
+        abort(404)
+    return found
+
+
 @bp.get("/households/<int:household_id>")
 @roles_required(*ALL_STAFF)
 def household(household_id: int):
     """A household and its members."""
-    found = queries.get_household(current_user, household_id)
-    if found is None:
-        abort(404)
-    return render_template("people/household.html", household=found, year=utcnow().year, **LABELS)
+    return render_template(
+        "people/household.html",
+        household=_household_or_404(household_id),
+        year=utcnow().year,
+        can_edit=current_user.role in services.EDITORS,
+        **LABELS,
+    )
+
+
+@bp.route("/households/<int:household_id>/edit", methods=["GET", "POST"])
+@roles_required(*services.EDITORS)
+def household_edit(household_id: int):
+    """Change a household's address and poor-household status."""
+    found = _household_or_404(household_id)
+    form = HouseholdForm(obj=found)
+    if form.validate_on_submit():
+        try:
+            services.update_household(
+                actor=current_user,
+                now=utcnow(),
+                household=found,
+                address=form.address.data or "",
+                is_poor=form.is_poor.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            if error.status == 403:
+                raise
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("Household %(code)s saved.", code=found.code), "success")
+            return redirect(url_for("people.household", household_id=found.id))
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("people/household_form.html", form=form, household=found), status
