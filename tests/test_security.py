@@ -117,3 +117,63 @@ def test_language_switch_to_english_and_back(actions):
 def test_unknown_language_is_ignored(actions):
     actions.post("/language", {"lang": "xx", "next": "/"})
     assert 'lang="vi"' in actions.client.get("/").get_data(as_text=True)
+
+
+def test_a_post_without_csrf_token_is_refused_with_a_way_back(app, client, world):
+    response = client.post(
+        "/people/new",
+        data={"full_name": "Nguyễn Văn Giả"},
+        headers={"Referer": "http://localhost/people/new"},
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Biểu mẫu đã hết hạn" in html and 'href="/people/new"' in html
+
+
+def test_wtforms_messages_are_in_vietnamese(actions, world):
+    actions.login("organiser")
+    response = actions.post(
+        "/people/new",
+        {"full_name": "Lê Văn Số", "birth_year": "19x", "village_id": "abc", "target_group": "x"},
+        token_from="/people/new",
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Not a valid" not in html and "Invalid Choice" not in html
+    assert "Hãy nhập một số nguyên" in html or "Hãy nhập năm sinh" in html
+
+
+def test_passwords_are_not_trimmed_and_notes_keep_their_lines(app):
+    from werkzeug.datastructures import MultiDict
+    from wtforms import PasswordField, TextAreaField
+
+    from webapp.forms import BaseForm
+
+    class Form(BaseForm):
+        class Meta:
+            csrf = False
+
+        password = PasswordField()
+        note = TextAreaField()
+
+    with app.test_request_context():
+        form = Form(MultiDict({"password": "  ab  cd ", "note": "Dòng một  \r\n  Dòng hai"}))
+        assert form.password.data == "  ab  cd "
+        assert form.note.data == "Dòng một\nDòng hai"
+
+
+def test_behind_a_proxy_the_client_address_comes_from_its_headers(app):
+    from flask import request
+
+    from webapp import create_app
+
+    seen = []
+    for count in (0, 1):
+        proxied = create_app(dict(app.config, PROXY_COUNT=count))
+        proxied.before_request(lambda: seen.append((request.remote_addr, request.scheme)))
+        proxied.test_client().get(
+            "/healthz",
+            headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
+            environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        )
+    assert seen == [("127.0.0.1", "http"), ("203.0.113.9", "https")]

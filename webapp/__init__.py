@@ -19,6 +19,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from webapp import config
 
     config.load(app, test_config)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's address (log-in throttling, sign-up limits) and https scheme come
+        # from the proxy's headers; without this every request would look like 127.0.0.1.
+        n = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     from webapp import cli, errors, i18n, security
     from webapp.extensions import csrf, db, login_manager, migrate

@@ -6,6 +6,7 @@ writes a random one to ``instance/secret_key`` and every later run reuses it.
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from flask import Flask
@@ -44,6 +45,9 @@ def defaults(app: Flask) -> dict:
         # Public sign-ups per client address per hour; generous, as a village may share one
         # mobile-network address.
         "SIGNUP_MAX_PER_ADDRESS": 30,
+        # Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host
+        # headers are trusted (0: none, the app faces the clients itself).
+        "PROXY_COUNT": 0,
     }
 
 
@@ -83,11 +87,15 @@ def instance_secret(instance: Path) -> str:
     path = instance / "secret_key"
     if not path.exists():
         instance.mkdir(parents=True, exist_ok=True)
+        # Written whole to a private temporary file, then linked into place: a second
+        # process never reads a half-written key, and the first key to land wins.
+        fd, tmp = tempfile.mkstemp(dir=instance, prefix=".secret_key.")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first
-            pass
-        else:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(32))
+            os.link(tmp, path)
+        except FileExistsError:  # another process was first: use its key
+            pass
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()

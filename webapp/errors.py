@@ -1,7 +1,10 @@
 """Domain errors with a stable ``code``, and the app's error pages."""
 
+from urllib.parse import urlsplit
+
 from flask import Flask, render_template, request
 from flask_babel import gettext, lazy_gettext
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import db
@@ -57,6 +60,13 @@ def register(app: Flask) -> None:
         title = TITLES.get(status, error.name)
         return _render(status, str(title), None)
 
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        # Usually a form left open past a restart or a browser (e.g. Zalo's) that dropped
+        # the session cookie: say so and bring the person back to the page to send again.
+        message = gettext("The form has expired. Please fill it in and send it again.")
+        return _render(400, str(TITLES[400]), message, back=_back_to())
+
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
         db.session.rollback()
@@ -68,6 +78,18 @@ def register(app: Flask) -> None:
         return _render(500, str(TITLES[500]), gettext("Nothing was saved. Please try again."))
 
 
-def _render(status: int, title: str, message: str | None):
+def _render(status: int, title: str, message: str | None, back: str | None = None):
     template = "errors/_error.html" if request.headers.get("HX-Request") else "errors/error.html"
-    return render_template(template, status=status, title=title, message=message), status
+    page = render_template(template, status=status, title=title, message=message, back=back)
+    return page, status
+
+
+def _back_to() -> str:
+    """Where to send someone whose form could not be accepted: the page the form was on."""
+    from webapp.site import safe_next
+
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path:
+        query = f"?{referrer.query}" if referrer.query else ""
+        return safe_next(referrer.path + query, "/")
+    return "/"

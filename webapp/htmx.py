@@ -4,9 +4,17 @@ from flask import Response, make_response, render_template, request
 
 
 def is_htmx() -> bool:
-    """True for a request made by htmx (but not a boosted full-page navigation)."""
+    """True for a request made by htmx that wants a fragment.
+
+    Not for a boosted navigation, nor for a history restore: after Back, htmx asks for the
+    URL again to rebuild the whole page, and a fragment would leave it without header,
+    menu or form.
+    """
+    headers = request.headers
     return (
-        request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
     )
 
 

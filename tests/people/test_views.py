@@ -199,3 +199,45 @@ def test_household_of_another_village_cannot_be_edited_by_a_lead(app, actions, p
     assert f"/households/{people['household']}/edit" not in actions.client.get(
         f"/households/{people['household']}"
     ).get_data(as_text=True)
+
+
+def test_people_list_query_count_does_not_grow_with_the_page(app, actions, people):
+    """Village and household are loaded with the page, not once per row (no N+1)."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        v2 = db.session.get(Village, people_village(people))
+        for i in range(25):
+            make_person(v2, f"Trần Thị Hộ{i:02d}", 1970, household=make_household(v2, f"T2-{i}"))
+        db.session.commit()
+    actions.login("organiser")
+    statements = []
+
+    def count(*args):
+        statements.append(args[2])
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        actions.client.get("/people?q=tran+thi+ho")  # 25 rows, 25 households
+        many = len(statements)
+        statements.clear()
+        actions.client.get("/people?q=nhung")  # one row
+        one = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert many <= one + 1, (many, one)
+
+
+def people_village(people) -> int:
+    return db.session.get(Person, people["other_village"]).village_id
+
+
+def test_back_button_history_restore_gets_the_whole_page(actions, people):
+    """htmx re-asks for the URL after Back (no history cache): it needs the full page."""
+    actions.login("organiser")
+    restore = actions.client.get(
+        "/people?q=nguyen", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    ).get_data(as_text=True)
+    assert "<html" in restore and 'role="search"' in restore

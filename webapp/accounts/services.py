@@ -16,8 +16,17 @@ from webapp.permissions import Role
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 MIN_PASSWORD = 8
-# Checked against when the user name is unknown, so both failures cost the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="pbkdf2:sha256:1000")
+# Checked against when the user name is unknown, so both failures cost the same time:
+# hashed with the configured method, once per method.
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+    return _DUMMY_HASHES[method]
+
 
 LOGIN_FAILED = _l("Wrong user name or password.")
 
@@ -116,7 +125,7 @@ def authenticate(username: str, password: str, *, address: str, now: datetime) -
             minutes=window // 60,
         )
     user = db.session.scalar(select(User).where(User.username == username))
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if not (user and ok and user.active):
         ratelimit.hit("login-name", username, now=now, window_seconds=window)
         ratelimit.hit("login-address", address, now=now, window_seconds=window)

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from webapp.accounts.models import User
 from webapp.extensions import db
@@ -80,7 +81,10 @@ def search_people(
         stmt = stmt.where(Person.target_group == group)
     if segment:
         stmt = stmt.where(segment_condition(segment, now.year))
-    return stmt.order_by(Person.sort_key, Person.birth_year, Person.id)
+    # Each row shows the village and the segments (poor household): load them with the page.
+    return stmt.options(selectinload(Person.village), selectinload(Person.household)).order_by(
+        Person.sort_key, Person.birth_year, Person.id
+    )
 
 
 def segment_condition(segment: str, year: int):
