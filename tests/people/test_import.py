@@ -328,3 +328,20 @@ def test_poor_household_needs_a_household_number(organiser):
     header = ["Họ và tên", "Năm sinh", "Thôn", "Mã hộ", "Hộ nghèo"]
     batch = stage(organiser, xlsx([["Lê Văn Nghèo", 1960, "Thôn 1", "", "Có"]], header=header))
     assert "needs the household number" in problems_by_line(importer.check(batch, now=NOW))[2]
+
+
+def test_flask_prune_drops_files_never_imported_within_a_week(app, runner, organiser):
+    from datetime import timedelta
+
+    from webapp.timeutil import utcnow
+
+    old, fresh = stage(organiser, xlsx(GOOD_ROWS)), stage(organiser, xlsx(GOOD_ROWS))
+    old.created_at = utcnow() - timedelta(days=8)
+    fresh.created_at = utcnow() - timedelta(days=6)
+    db.session.commit()
+    old_id, fresh_id = old.id, fresh.id
+    result = runner.invoke(args=["prune"])
+    assert result.exit_code == 0 and "Removed 1 import files" in result.output
+    db.session.expire_all()
+    assert db.session.get(ImportBatch, old_id) is None
+    assert db.session.get(ImportBatch, fresh_id) is not None

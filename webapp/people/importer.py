@@ -455,6 +455,15 @@ def _require_importer(actor: User, commune_id: int) -> None:
         )
 
 
+def prune_stale(*, now: datetime) -> int:
+    """Drop uploaded files never imported within a week (they hold personal data)."""
+    return db.session.execute(
+        delete(ImportBatch).where(
+            ImportBatch.committed_at.is_(None), ImportBatch.created_at < now - STALE_AFTER
+        )
+    ).rowcount
+
+
 def stage(
     *, actor: User, now: datetime, commune_id: int, filename: str, content: bytes
 ) -> ImportBatch:
@@ -465,12 +474,7 @@ def stage(
         raise FileProblem("file_type", _l("Upload an Excel (.xlsx) or CSV (.csv) file."))
     if not content:
         raise FileProblem("file_empty", _l("The file is empty."))
-    # Files never committed are dropped after a week (they hold personal data).
-    db.session.execute(
-        delete(ImportBatch).where(
-            ImportBatch.committed_at.is_(None), ImportBatch.created_at < now - STALE_AFTER
-        )
-    )
+    prune_stale(now=now)
     batch = ImportBatch(
         token=secrets.token_urlsafe(32),
         commune_id=commune_id,
