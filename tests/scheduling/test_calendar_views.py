@@ -184,3 +184,30 @@ def test_who_may_see_the_calendar(actions, week, client):
     actions.login("other_organiser")
     html = actions.client.get("/calendar?week=2025-11-24").get_data(as_text=True)
     assert links(html) == {week[1]["elsewhere"]}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/calendar?week=9999-12-31",
+        "/calendar?week=0001-01-01",
+        "/calendar?week=2101-01-04",
+        "/calendar/month?month=9999-12",
+        "/calendar/month?month=0001-01",
+        "/calendar/month?month=1999-12",
+    ],
+)
+def test_dates_out_of_range_show_this_week_or_month(actions, week, query):
+    _, ids = week
+    actions.login("organiser")
+    response = actions.client.get(query)
+    assert response.status_code == 200
+    assert ids["today"] in links(response.get_data(as_text=True))  # NOW's week and month
+
+
+@pytest.mark.parametrize("query", ["/calendar?week=2100-12-31", "/calendar/month?month=2100-12"])
+def test_the_last_week_and_month_of_the_range_still_show(actions, week, query):
+    actions.login("organiser")
+    response = actions.client.get(query)
+    assert response.status_code == 200
+    assert "31/12/2100" in response.get_data(as_text=True)

@@ -594,3 +594,97 @@ def test_village_leads_and_mentors_may_not_plan(app, plan, world):
                 services.create_course(actor=db.session.get(User, world.users[user]), now=NOW,
                                        commune_id=world.commune_id, title="X")  # fmt: skip
             assert excinfo.value.code == "not_allowed" and excinfo.value.status == 403
+
+
+# --- review fixes: file names, links for readers, crafted addresses ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "sent_as", "kept_as", "mimetype"),
+    [
+        (PDF, "tai-lieu.html", "tai-lieu.pdf", "application/pdf"),
+        (PDF, "Bài 1. Giới thiệu", "Bài 1. Giới thiệu.pdf", "application/pdf"),
+        (PNG, "anh.jpg", "anh.png", "image/png"),
+        (PDF, "bai.PDF", "bai.PDF", "application/pdf"),
+    ],
+    ids=["pdf-sent-as-html", "dot-inside-the-name", "png-sent-as-jpg", "upper-case-extension"],
+)
+def test_uploaded_files_get_the_extension_of_their_real_type(
+    actions, plan, app, content, sent_as, kept_as, mimetype
+):
+    actions.login("trainer")
+    assert upload(actions, plan["course"], content, sent_as).status_code == 302
+    with app.app_context():
+        material = db.session.scalar(db.select(CourseMaterial))
+        assert material.filename == kept_as and material.content_type == mimetype
+    download = actions.client.get(f"/materials/{material.id}")
+    assert download.mimetype == mimetype
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert kept_as.rsplit(".", 1)[1] in download.headers["Content-Disposition"]
+    assert ".html" not in download.headers["Content-Disposition"]
+
+
+def test_a_file_kept_under_a_wrong_name_downloads_with_its_real_extension(actions, plan, app):
+    with app.app_context():
+        material = CourseMaterial(
+            course_id=plan["course"],
+            title="Cũ",
+            filename="cu.html",
+            content_type="application/pdf",
+            size=len(PDF),
+            data=PDF,
+            uploaded_by_id=plan["other_trainer"],
+            uploaded_at=NOW,
+        )
+        db.session.add(material)
+        db.session.commit()
+        material_id = material.id
+    actions.login("mentor")
+    download = actions.client.get(f"/materials/{material_id}")
+    assert download.status_code == 200 and download.data == PDF
+    assert download.headers["Content-Disposition"] == "attachment; filename=cu.pdf"
+
+
+def test_readers_see_the_sessions_without_links_to_the_planners_page(actions, plan):
+    for user in ("mentor", "lead"):
+        actions.login(user)
+        html = actions.client.get(f"/classes/{plan['class']}").get_data(as_text=True)
+        assert "25/11/2025" in html and "10:00–12:00" in html  # the session, as text
+        assert "/sessions/" not in html
+        assert actions.client.get(f"/sessions/{plan['session']}").status_code == 403
+        logout(actions)
+    actions.login("organiser")
+    html = actions.client.get(f"/classes/{plan['class']}").get_data(as_text=True)
+    assert f'href="/sessions/{plan["session"]}"' in html
+    assert actions.client.get(f"/sessions/{plan['session']}").status_code == 200
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/classes/{HUGE}",
+        f"/classes/{HUGE}/edit",
+        f"/classes/{HUGE}/enrolment",
+        f"/classes/{HUGE}/signups",
+        f"/classes/{HUGE}/sessions/new",
+        f"/sessions/{HUGE}",
+        f"/courses/{HUGE}",
+        f"/materials/{HUGE}",
+        f"/venues/{HUGE}/edit",
+        "/classes/2147483648",
+    ],
+)
+def test_numbers_no_record_can_have_are_not_found(actions, plan, path):
+    actions.login("organiser")
+    assert actions.client.get(path).status_code == 404
+
+
+def test_crafted_numbers_in_forms_are_refused_not_crashed(actions, plan):
+    actions.login("organiser")
+    assert actions.client.get(f"/classes/new?course_id={HUGE}").status_code == 200
+    path = f"/classes/{plan['class']}/enrolment"
+    for field in ("person_id", "household_id"):
+        assert actions.post(path, {field: HUGE}, token_from=path).status_code == 422

@@ -207,3 +207,21 @@ def test_trainer_feed_has_their_sessions_with_links_and_reasons(client, schedule
         db.session.execute(select(User).where(User.id == plan.trainer2_id)).scalar().active = False
         db.session.commit()
     assert client.get(f"/calendar/{token}.ics").status_code == 404  # a closed account's link
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/lich?village=99999999999999999999",
+        "/lich?village=2147483648",
+        "/lich/in?village=99999999999999999999",
+        "/lich/99999999999999999999.ics",
+        "/lich/2147483648.ics",
+    ],
+)
+def test_numbers_no_village_can_have_are_not_found(client, schedule, path):
+    assert client.get(path).status_code == 404
+
+
+def test_a_village_number_that_is_not_a_number_is_ignored(client, schedule):
+    assert client.get("/lich?commune=NGOKBAY&village=abc").status_code == 200

@@ -68,11 +68,17 @@ def _filters() -> CalendarFilterForm:
     )
 
 
+#: Weeks and months the calendar shows; other dates in the address are ignored (today is
+#: shown), so that a crafted ?week=9999-12-31 cannot run past the last date Python knows.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
 def _parse(text: str | None, fmt: str) -> date | None:
     try:
-        return datetime.strptime(text or "", fmt).date()
+        day = datetime.strptime(text or "", fmt).date()
     except ValueError:
         return None
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
 @dataclass

@@ -1,16 +1,18 @@
 """Enrolment rules: seats, the waiting list, households, and public sign-up requests."""
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from webapp.accounts.models import User
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.people.models import Household, Person, TargetGroup, Village
-from webapp.people.services import birth_year_problem, find_duplicate, phone_problem
+from webapp.people.services import birth_year_problem, phone_problem
 from webapp.scheduling.models import (
     ClassStatus,
     CourseClass,
@@ -20,7 +22,7 @@ from webapp.scheduling.models import (
     SignupStatus,
 )
 from webapp.scheduling.services import require_runner
-from webapp.text import clean, digits, name_key
+from webapp.text import clean, digits, fold, name_key
 from webapp.timeutil import to_local
 
 ACTIVE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITING)
@@ -206,37 +208,100 @@ def _pending_same(course_class, full_name, birth_year, village_id) -> SignupRequ
     return next((s for s in candidates if name_key(s.full_name) == name_key(full_name)), None)
 
 
-def match_person(signup: SignupRequest) -> Person | None:
-    """The registered person this sign-up most likely is: same name (however the accents
-    were typed), birth year and village; or else, for someone who picked another village,
-    the same name, birth year and phone number in the commune.
+@dataclass
+class SignupMatch:
+    """Who a sign-up request may be in the registry."""
 
-    A phone number and a birth year alone are not enough: spouses of the same age often
-    share one phone.
-    """
-    found = find_duplicate(signup.full_name, signup.birth_year, signup.village_id)
-    if found is None and signup.phone:
-        found = db.session.scalars(
-            select(Person)
-            .where(
-                Person.commune_id == signup.course_class.commune_id,
-                Person.phone == signup.phone,
-                Person.birth_year == signup.birth_year,
-                Person.name_key == name_key(signup.full_name),
-            )
-            .order_by(Person.id)
-        ).first()
+    #: Surely the same person (see :func:`match_person`): confirming enrols them.
+    exact: Person | None = None
+    #: Perhaps the same person: the same name typed without (or with other) accents, birth
+    #: year and village; or the same phone number and birth year. The trainer chooses.
+    possible: list[Person] = field(default_factory=list)
+
+
+#: Sign-up requests looked up in one query (each adds a few terms to it).
+MATCH_BATCH = 100
+
+
+def signup_matches(signups: list[SignupRequest]) -> dict[int, SignupMatch]:
+    """The match of each sign-up request (by its id), all found in one query per
+    ``MATCH_BATCH`` requests, with each person's village loaded."""
+    found = {}
+    for i in range(0, len(signups), MATCH_BATCH):
+        batch = signups[i : i + MATCH_BATCH]
+        candidates = _candidates(batch)
+        found |= {s.id: _match(s, candidates) for s in batch}
     return found
 
 
-def confirm_signup(*, actor: User, now: datetime, signup: SignupRequest) -> Enrolment:
-    """Accept a sign-up: link it to the matching person (or register them), then enrol."""
+def _candidates(signups: list[SignupRequest]) -> list[Person]:
+    """Registered people of the same birth year as one of the requests, in its commune, who
+    have its name (exactly, or without accents: the folded name starts the search text) in
+    its village, or its phone number. Narrowed down further by :func:`_match`."""
+    terms = []
+    for signup in signups:
+        same_name = or_(
+            Person.name_key == name_key(signup.full_name),
+            Person.search_text.startswith(fold(signup.full_name), autoescape=True),
+        )
+        terms.append(
+            and_(
+                Person.commune_id == signup.course_class.commune_id,
+                Person.birth_year == signup.birth_year,
+                or_(
+                    and_(Person.village_id == signup.village_id, same_name),
+                    Person.phone == signup.phone if signup.phone else false(),
+                ),
+            )
+        )
+    stmt = select(Person).where(or_(*terms)).options(selectinload(Person.village))
+    return list(db.session.scalars(stmt.order_by(Person.id)))
+
+
+def _match(signup: SignupRequest, candidates: list[Person]) -> SignupMatch:
+    key, folded = name_key(signup.full_name), fold(signup.full_name)
+    mine = [
+        p for p in candidates
+        if p.commune_id == signup.course_class.commune_id and p.birth_year == signup.birth_year
+    ]  # fmt: skip
+    exact = next(
+        (p for p in mine if p.village_id == signup.village_id and p.name_key == key), None
+    ) or next((p for p in mine if signup.phone and p.phone == signup.phone
+               and p.name_key == key), None)  # fmt: skip
+    possible = [
+        p for p in mine
+        if p is not exact
+        and ((p.village_id == signup.village_id and fold(p.full_name) == folded)
+             or (signup.phone and p.phone == signup.phone))
+    ]  # fmt: skip
+    return SignupMatch(exact, possible)
+
+
+def match_person(signup: SignupRequest) -> Person | None:
+    """The registered person this sign-up surely is: same name (however the accents were
+    encoded), birth year and village; or else, for someone who picked another village, the
+    same name, birth year and phone number in the commune.
+
+    A phone number and a birth year alone are not enough: spouses of the same age often
+    share one phone. Such people, and names typed without accents, are only *possible*
+    matches (:func:`signup_matches`), for the trainer to choose from.
+    """
+    return _match(signup, _candidates([signup])).exact
+
+
+def confirm_signup(
+    *, actor: User, now: datetime, signup: SignupRequest, person: Person | None = None
+) -> Enrolment:
+    """Accept a sign-up: enrol the registered person the trainer chose (``person``, who must
+    live in the class's commune), else the automatic match, else register them; then enrol."""
     require_runner(actor, signup.course_class)
     if signup.status != SignupStatus.PENDING:
         raise DomainError("signup_decided", _l("This request was already handled."))
     if signup.course_class.status in CLOSED:  # before anybody is added to the registry
         raise DomainError("class_closed", _l("This class no longer takes learners."))
-    person = match_person(signup)
+    if person is not None and person.commune_id != signup.course_class.commune_id:
+        raise DomainError("person_other_commune", _l("This person lives in another commune."))
+    person = person or match_person(signup)
     if person is None:
         person = Person(commune_id=signup.course_class.commune_id, village_id=signup.village_id,
                         birth_year=signup.birth_year, phone=signup.phone or None,

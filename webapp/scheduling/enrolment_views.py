@@ -8,15 +8,18 @@ show learners' names and phone numbers.
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from webapp import htmx
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.people import queries as people_queries
+from webapp.people.models import Person
 from webapp.permissions import roles_required
 from webapp.scheduling import enrolment as rules
 from webapp.scheduling import queries, services
-from webapp.scheduling.forms import DecisionForm, EnrolForm, WithdrawForm
+from webapp.scheduling.forms import ConfirmSignupForm, DecisionForm, EnrolForm, WithdrawForm
+from webapp.scheduling.ids import ids_beyond_range_not_found
 from webapp.scheduling.models import (
     CLASS_STATUS_LABELS,
     CourseClass,
@@ -28,6 +31,7 @@ from webapp.text import clean
 from webapp.timeutil import utcnow
 
 bp = Blueprint("enrolment", __name__)
+ids_beyond_range_not_found(bp)
 
 RUNNERS = services.PLANNERS  # and then only the class's own trainers: services.require_runner
 SEARCH_LIMIT = 20
@@ -49,6 +53,8 @@ def _search(course_class: CourseClass, text: str):
     if not clean(text):
         return [], {}
     stmt = people_queries.search_people(current_user, now=utcnow(), text=text)
+    # Each result shows its village and household: loaded with the page, not row by row.
+    stmt = stmt.options(selectinload(Person.village), selectinload(Person.household))
     people = list(db.session.scalars(stmt.limit(SEARCH_LIMIT)))
     return people, queries.statuses_in_class(course_class, [p.id for p in people])
 
@@ -189,14 +195,16 @@ def withdraw(enrolment_id: int):
 @bp.get("/classes/<int:class_id>/signups")
 @roles_required(*RUNNERS)
 def signups(class_id: int):
-    """Pending sign-up requests, each with the registered person it matches (if any)."""
+    """Pending sign-up requests, each with the registered person it surely is, or the people
+    it may be (to choose from, or register a new person)."""
     course_class = _runnable(db.session.get(CourseClass, class_id))
     pending = queries.pending_signups(course_class)
     return render_template(
         "scheduling/enrolment_signups.html",
         course_class=course_class,
         pending=pending,
-        matches={s.id: rules.match_person(s) for s in pending},
+        matches=rules.signup_matches(pending),
+        new_choice=ConfirmSignupForm.NEW,
     )
 
 
@@ -211,13 +219,31 @@ def _signup(signup_id: int) -> SignupRequest:
 @bp.post("/signups/<int:signup_id>/confirm")
 @roles_required(*RUNNERS)
 def signup_confirm(signup_id: int):
-    """Accept a request: link it to the matching person (or register them) and enrol."""
+    """Accept a request: enrol the registered person chosen (or the one it surely is), or
+    register a new person and enrol them. When the request may be one of several registered
+    people, the trainer must say which (or "a new person")."""
     signup = _signup(signup_id)
-    if not DecisionForm().validate_on_submit():
+    form = ConfirmSignupForm()
+    if not form.validate_on_submit():
         abort(400)
-    is_new = rules.match_person(signup) is None
+    match = rules.signup_matches([signup])[signup.id]
+    person = None
+    if form.chose_person():
+        person_id = form.chosen_id()
+        person = db.session.get(Person, person_id) if person_id else None
+        if person is None:
+            abort(404)
+    elif match.possible and match.exact is None and not form.chose_new():
+        flash(_("Choose who %(name)s is: one of the registered people shown, or a new person.",
+                name=signup.full_name), "error")  # fmt: skip
+        return redirect(
+            url_for(".signups", class_id=signup.class_id, _anchor=f"signup-{signup.id}")
+        )
+    is_new = person is None and match.exact is None
     try:
-        enrolment = rules.confirm_signup(actor=current_user, now=utcnow(), signup=signup)
+        enrolment = rules.confirm_signup(
+            actor=current_user, now=utcnow(), signup=signup, person=person
+        )
     except DomainError as error:
         db.session.rollback()
         if error.status in (403, 404):

@@ -37,6 +37,7 @@ from webapp.people.models import DISABILITY_LABELS, SEGMENT_LABELS, TARGET_GROUP
 from webapp.people.services import phone_problem
 from webapp.permissions import MANAGERS
 from webapp.scheduling import services
+from webapp.scheduling.ids import MAX_ID, row_id
 from webapp.scheduling.models import (
     ACCESSIBILITY_LABELS,
     ACCOMMODATION_LABELS,
@@ -229,6 +230,13 @@ class VenueForm(BaseForm):
         return {name: self[name].data for name in names} | {"address": self.address.data or ""}
 
 
+def _override_note(form: BaseForm) -> str | None:
+    """The form's clash-override note when an organiser ticked the box, else None."""
+    if form.override.data and current_user.role in MANAGERS:
+        return form.override_note.data or ""
+    return None
+
+
 class ClassForm(BaseForm):
     course_id = SelectField(_l("Course"), coerce=int)
     name = StringField(
@@ -257,6 +265,11 @@ class ClassForm(BaseForm):
     )
     status = SelectField(_l("Status"), choices=_choices(CLASS_STATUS_LABELS))
     public_signup = BooleanField(_l("Public sign-up page: people may ask to join from a link"))
+    # Shown when a trainer added to the class is busy at some of its sessions.
+    override = BooleanField(_l("Save anyway, despite the clash"))
+    override_note = StringField(
+        _l("Why the clash is acceptable"), validators=[Optional(), Length(max=300)]
+    )
 
     def __init__(self, *args, courses=(), trainers=(), villages=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -270,6 +283,10 @@ class ClassForm(BaseForm):
         return {name: self[name].data for name in names} | {
             "assistants": self.assistants.data or ""
         }
+
+    def override_note_for_service(self) -> str | None:
+        """The override note when an organiser ticked the box, else None (no override)."""
+        return _override_note(self)
 
 
 # --- sessions ---------------------------------------------------------------------------------
@@ -299,9 +316,7 @@ class _SessionFields(BaseForm):
 
     def override_note_for_service(self) -> str | None:
         """The override note when an organiser ticked the box, else None (no override)."""
-        if self.override.data and current_user.role in MANAGERS:
-            return self.override_note.data or ""
-        return None
+        return _override_note(self)
 
 
 class SessionForm(_SessionFields):
@@ -365,8 +380,8 @@ class CancelForm(BaseForm):
 class EnrolForm(BaseForm):
     """The Enrol buttons: one person, or a whole household."""
 
-    person_id = IntegerField(validators=[Optional()])
-    household_id = IntegerField(validators=[Optional()])
+    person_id = IntegerField(validators=[Optional(), NumberRange(1, MAX_ID)])
+    household_id = IntegerField(validators=[Optional(), NumberRange(1, MAX_ID)])
     q = HiddenField()
 
 
@@ -379,6 +394,26 @@ class WithdrawForm(BaseForm):
 
 class DecisionForm(BaseForm):
     """Confirm or reject a sign-up request (only the CSRF token)."""
+
+
+class ConfirmSignupForm(DecisionForm):
+    """Confirm a sign-up request as a registered person (their id) or as a new one ("new");
+    nothing chosen leaves it to the automatic match."""
+
+    NEW = "new"
+    person = StringField(validators=[Optional(), Length(max=20)])
+
+    def chose_new(self) -> bool:
+        """True when "register a new person" was chosen."""
+        return self.person.data == self.NEW
+
+    def chose_person(self) -> bool:
+        """True when a registered person was chosen (see ``chosen_id``)."""
+        return bool(self.person.data) and not self.chose_new()
+
+    def chosen_id(self) -> int | None:
+        """The chosen person's id; None for a value that cannot be an id."""
+        return row_id(self.person.data)
 
 
 # --- the public sign-up -----------------------------------------------------------------------

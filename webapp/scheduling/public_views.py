@@ -19,10 +19,12 @@ from webapp.extensions import db
 from webapp.people.models import Commune, Village
 from webapp.permissions import public
 from webapp.scheduling import ical, queries, services
+from webapp.scheduling.ids import ids_beyond_range_not_found, row_id
 from webapp.scheduling.models import ClassSession, CourseClass
 from webapp.timeutil import utcnow
 
 bp = Blueprint("public", __name__)
+ids_beyond_range_not_found(bp)
 
 SCHEDULE_DAYS = 60  # the public page looks two months ahead
 NOTICE_DAYS = 31  # the printed notice: the coming month
@@ -40,9 +42,9 @@ def _village_arg() -> int | None:
 def _place() -> tuple[Commune | None, Village | None]:
     """The commune and (optional) village asked for; (None, None) means "let them choose"."""
     village = None
-    if village_id := _village_arg():
-        village = db.session.get(Village, village_id)
-        if village is None:
+    if asked := _village_arg():
+        village = db.session.get(Village, asked) if row_id(asked) else None
+        if village is None:  # unknown, or a number no village can have
             abort(404)
     commune = None
     if code := (request.args.get("commune") or "").strip().upper():

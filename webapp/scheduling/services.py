@@ -216,13 +216,48 @@ def create_class(
     return course_class
 
 
+TRAINER_CLASH_MESSAGE = _l(
+    "A trainer you added already teaches elsewhere at the time of this class's sessions."
+)
+
+
+def _added_trainer_clashes(
+    course_class: CourseClass, trainers: list[User], now: datetime
+) -> tuple[list["Clash"], list[ClassSession]]:
+    """Clashes between the class's coming, not cancelled sessions and the other sessions of
+    the trainers being added (those who stay were checked when the sessions were planned);
+    and the class's sessions concerned."""
+    added = [t.id for t in trainers if t not in course_class.trainers]
+    coming = [s for s in course_class.sessions if not s.is_cancelled and s.ends_at > now]
+    if not added or not coming:
+        return [], []
+    planned = [PlannedSession(s.starts_at, s.ends_at) for s in coming]
+    session_of = {id(p): s for p, s in zip(planned, coming, strict=True)}
+    clashes = [
+        c
+        for c in find_clashes(course_class, None, planned, trainer_ids=added)
+        if c.existing.class_id != course_class.id  # the class itself was checked before
+    ]
+    concerned = {id(c.planned): session_of[id(c.planned)] for c in clashes}
+    return clashes, list(concerned.values())
+
+
 def update_class(*, actor: User, now: datetime, course_class: CourseClass, trainer_ids=None,
-                 **fields) -> CourseClass:  # fmt: skip
-    """Change a class; a larger capacity promotes people from the waiting list."""
+                 override_note: str | None = None, **fields) -> CourseClass:  # fmt: skip
+    """Change a class; a larger capacity promotes people from the waiting list.
+
+    A trainer added to a class must be free at its coming sessions: a clash is refused
+    (``session_clash``) unless an organiser overrides it with a note, as for sessions.
+    """
     require_runner(actor, course_class)
     _check_class_fields(fields, course_class.commune_id)
     if trainer_ids is not None:
-        course_class.trainers = _trainers(set(trainer_ids), course_class.commune_id)
+        trainers = _trainers(set(trainer_ids), course_class.commune_id)
+        if fields.get("status", course_class.status) != ClassStatus.CANCELLED:
+            clashes, sessions = _added_trainer_clashes(course_class, trainers, now)
+            _refuse_or_override(actor, now, clashes, override_note, sessions,
+                                message=TRAINER_CLASH_MESSAGE)  # fmt: skip
+        course_class.trainers = trainers
     for name, value in fields.items():
         setattr(course_class, name, value)
     db.session.flush()
@@ -247,10 +282,14 @@ class Clash:
 
 def find_clashes(
     course_class: CourseClass, venue_id: int | None, planned: list[PlannedSession],
-    *, ignore_session_id: int | None = None,
+    *, ignore_session_id: int | None = None, trainer_ids: list[int] | None = None,
 ) -> list[Clash]:  # fmt: skip
-    """Overlapping, not cancelled sessions of the same class, trainers or venue."""
-    trainer_ids = [t.id for t in course_class.trainers]
+    """Overlapping, not cancelled sessions of the same class, trainers or venue.
+
+    ``trainer_ids``: the trainers to check (default: the class's own).
+    """
+    if trainer_ids is None:
+        trainer_ids = [t.id for t in course_class.trainers]
     cancelled_classes = select(CourseClass.id).where(CourseClass.status == ClassStatus.CANCELLED)
     clashes = []
     for p in planned:
@@ -284,13 +323,14 @@ def find_clashes(
     return clashes
 
 
-def _refuse_or_override(actor, now, clashes, override_note, sessions_out) -> None:
+def _refuse_or_override(actor, now, clashes, override_note, sessions_out, *,
+                        message=None) -> None:  # fmt: skip
     if not clashes:
         return
     if override_note is None or actor.role not in MANAGERS:
         error = DomainError(
             "session_clash",
-            _l("A trainer or the venue is already booked at that time."),
+            message or _l("A trainer or the venue is already booked at that time."),
             status=409,
         )
         error.clashes = clashes
@@ -410,15 +450,36 @@ def sniff_material(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+#: Other usual spellings of each type's extension, kept as the uploader wrote them.
+MATERIAL_EXTENSION_ALIASES = {".jpg": {"jpg", "jpeg", "jpe", "jfif"}, ".pdf": {"pdf"},
+                              ".png": {"png"}}  # fmt: skip
+#: What looks like a file extension (anything else after a dot is part of the name).
+FILE_EXTENSION = re.compile(r"[A-Za-z0-9]{1,8}")
+
+
 def _material_filename(filename: str | None, extension: str) -> str:
-    """The name without any folder part, NFC, at most 200 characters, with an extension."""
+    """The name without any folder part, NFC, at most 200 characters, ending with the
+    extension of the type told by the file's bytes: a PDF sent as "bai.html" is kept as
+    "bai.pdf" (downloaded under another extension, a phone would open it with the wrong app).
+    """
     name = clean((filename or "").replace("\\", "/").rsplit("/", 1)[-1]).lstrip(".")
-    if not name:
-        name = "tai-lieu" + extension
     stem, dot, ext = name.rpartition(".")
-    if not dot:
-        stem, ext = name, extension.lstrip(".")
+    if not dot or not FILE_EXTENSION.fullmatch(ext):
+        stem, ext = name, ""  # no extension, or a dot inside the name ("Bài 1. Zalo")
+    if ext.lower() not in MATERIAL_EXTENSION_ALIASES.get(extension, {extension.lstrip(".")}):
+        ext = extension.lstrip(".")
+    stem = stem.rstrip(". ") or "tai-lieu"
     return f"{stem[: 199 - len(ext)]}.{ext}"
+
+
+def material_download_name(material: CourseMaterial) -> str:
+    """The name an uploaded file is downloaded under, with its checked type's extension
+    (also for files kept before names were corrected on upload)."""
+    extension = next(
+        (ext for _, content_type, ext in MATERIAL_SIGNATURES
+         if content_type == material.content_type), None,
+    )  # fmt: skip
+    return _material_filename(material.filename, extension) if extension else material.filename
 
 
 def add_material(

@@ -22,11 +22,13 @@ from webapp.permissions import MANAGERS, roles_required
 from webapp.scheduling import queries, services
 from webapp.scheduling.forms import CancelForm, SeriesForm, SessionForm
 from webapp.scheduling.ical import is_off
+from webapp.scheduling.ids import ids_beyond_range_not_found
 from webapp.scheduling.models import ClassSession, CourseClass, Venue
 from webapp.scheduling.series import WEEKDAY_LABELS, expand
 from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("sessions", __name__)
+ids_beyond_range_not_found(bp)
 
 
 # --- template helpers (used by the calendar and public pages too) -----------------------------

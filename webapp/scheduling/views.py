@@ -31,10 +31,11 @@ from webapp.people.models import (
     Village,
 )
 from webapp.people.queries import communes_for
-from webapp.permissions import ALL_STAFF, Role, roles_required
+from webapp.permissions import ALL_STAFF, MANAGERS, Role, roles_required
 from webapp.scheduling import queries, services
 from webapp.scheduling.enrolment import seats_taken
 from webapp.scheduling.forms import ClassForm, CourseForm, MaterialForm, VenueForm
+from webapp.scheduling.ids import ids_beyond_range_not_found, row_id
 from webapp.scheduling.models import (
     ACCESSIBILITY_LABELS,
     ACCOMMODATION_LABELS,
@@ -52,6 +53,7 @@ from webapp.scheduling.series import WEEKDAY_LABELS
 from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("scheduling", __name__)
+ids_beyond_range_not_found(bp)
 
 READERS = ALL_STAFF
 PLANNERS = services.PLANNERS
@@ -242,7 +244,7 @@ def material_download(material_id: int):
         BytesIO(material.data or b""),
         mimetype=material.content_type,
         as_attachment=True,
-        download_name=material.filename,
+        download_name=services.material_download_name(material),
         max_age=0,
     )
     response.headers["Cache-Control"] = "private, no-store"
@@ -344,7 +346,8 @@ def _class_form(commune_id: int | None, course_class: CourseClass | None = None,
 @roles_required(*PLANNERS)
 def class_new():
     """Open a class of a course: trainers, audience, village, seats, accommodations."""
-    course = db.session.get(Course, request.args.get("course_id", type=int) or 0)
+    course_id = row_id(request.args.get("course_id"))
+    course = db.session.get(Course, course_id) if course_id else None
     if course is not None and not services.in_commune(current_user, course.commune_id):
         course = None
     commune_id = course.commune_id if course else current_user.commune_id
@@ -398,6 +401,7 @@ def class_detail(class_id: int):
         waiting=queries.waiting_counts([course_class.id]).get(course_class.id, 0),
         pending=pending,
         can_run=can_run,
+        can_open_sessions=_can_plan(),  # the session page is for planners only
         public_url=current_app.config["BASE_URL"]
         + url_for("signup.class_page", token=course_class.public_token),
         **LABELS,
@@ -413,6 +417,7 @@ def class_edit(class_id: int):
     form = _class_form(course_class.commune_id, course_class,
                        obj=course_class if request.method == "GET" else None)  # fmt: skip
     del form.course_id  # a class stays with its course
+    clashes = []
     if request.method == "GET":
         form.trainers.data = [t.id for t in course_class.trainers]
     elif form.validate_on_submit():
@@ -420,13 +425,16 @@ def class_edit(class_id: int):
             services.update_class(
                 actor=current_user, now=utcnow(), course_class=course_class,
                 trainer_ids=form.trainers.data or [], **form.class_fields(),
+                override_note=form.override_note_for_service(),
             )  # fmt: skip
         except DomainError as error:
             _refused(form, error)
+            clashes = getattr(error, "clashes", [])
         else:
             db.session.commit()
             flash(_("Changes to the class saved."), "success")
             return redirect(url_for(".class_detail", class_id=course_class.id))
     return render_template(
-        "scheduling/class_form.html", form=form, course_class=course_class
-    ), _status(form)
+        "scheduling/class_form.html", form=form, course_class=course_class, clashes=clashes,
+        can_override=current_user.role in MANAGERS,
+    ), _status(form)  # fmt: skip
