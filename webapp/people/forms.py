@@ -47,7 +47,9 @@ class VietnameseDateField(StringField):
         return self.data.strftime("%d/%m/%Y") if self.data else ""
 
 
-class PersonForm(BaseForm):
+class NameAndBirthYearForm(BaseForm):
+    """The two fields that identify a person everywhere (with the village)."""
+
     full_name = StringField(
         _l("Full name"),
         validators=[DataRequired(_l("Enter the full name.")), Length(max=120)],
@@ -60,6 +62,9 @@ class PersonForm(BaseForm):
             NumberRange(min=1900, max=2100, message=_l("Enter a year such as 1958.")),
         ],
     )
+
+
+class PersonForm(NameAndBirthYearForm):
     sex = SelectField(_l("Sex"), coerce=_optional_choice, validators=[Optional()])
     phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=20)])
     village_id = SelectField(_l("Village"), coerce=int)

@@ -32,7 +32,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.forms import BaseForm
-from webapp.people.forms import VietnameseDateField
+from webapp.people.forms import NameAndBirthYearForm, VietnameseDateField
 from webapp.people.models import DISABILITY_LABELS, SEGMENT_LABELS, TARGET_GROUP_LABELS
 from webapp.people.services import phone_problem
 from webapp.permissions import MANAGERS
@@ -419,19 +419,7 @@ class ConfirmSignupForm(DecisionForm):
 # --- the public sign-up -----------------------------------------------------------------------
 
 
-class SignupForm(BaseForm):
-    full_name = StringField(
-        _l("Full name"),
-        validators=[DataRequired(_l("Enter the full name.")), Length(max=120)],
-        description=_l("Family name, middle name and given name, with accents"),
-    )
-    birth_year = IntegerField(
-        _l("Birth year"),
-        validators=[
-            InputRequired(_l("Enter the birth year, for example 1958.")),
-            NumberRange(min=1900, max=2100, message=_l("Enter a year such as 1958.")),
-        ],
-    )
+class SignupForm(NameAndBirthYearForm):
     village_id = SelectField(_l("Village"), coerce=int, validators=[Optional()])
     phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=20)])
     consent = BooleanField(
