@@ -8,8 +8,9 @@
 """
 
 from flask_babel import get_translations, gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, TextAreaField
+from wtforms import PasswordField, StringField, TextAreaField
 
 from webapp.text import clean, nfc
 
@@ -36,6 +37,36 @@ class _CatalogueTranslations:
 
 
 TRANSLATIONS = _CatalogueTranslations()
+
+
+class ParsedTextField(StringField):
+    """A value typed the way people here write it (05/08/2025, 1,5, 8h30), parsed on submit.
+
+    Subclasses give ``parse`` (raise ValueError when impossible), ``format`` and the
+    ``message`` shown on error; what was typed is shown back as typed.
+    """
+
+    message = _l("Invalid input.")
+
+    def parse(self, text: str):
+        raise NotImplementedError
+
+    def format(self, value) -> str:
+        return str(value)
+
+    def process_formdata(self, valuelist):
+        self.raw = valuelist[0].strip() if valuelist else ""
+        self.data = None
+        if self.raw:
+            try:
+                self.data = self.parse(self.raw)
+            except ValueError:
+                raise ValueError(self.message) from None
+
+    def _value(self):
+        if getattr(self, "raw", None):
+            return self.raw
+        return "" if self.data is None else self.format(self.data)
 
 
 class BaseForm(FlaskForm):

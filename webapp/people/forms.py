@@ -12,7 +12,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from webapp.forms import BaseForm
+from webapp.forms import BaseForm, ParsedTextField
 from webapp.people.models import (
     DISABILITY_LABELS,
     SEGMENT_LABELS,
@@ -27,24 +27,16 @@ def _optional_choice(value):
     return value or None
 
 
-class VietnameseDateField(StringField):
+class VietnameseDateField(ParsedTextField):
     """A date typed as dd/mm/yyyy (the way people here write it)."""
 
-    def process_formdata(self, valuelist):
-        self.raw = valuelist[0].strip() if valuelist else ""
-        self.data = None
-        if self.raw:
-            try:
-                self.data = parse_date(self.raw)
-            except ValueError:
-                raise ValueError(
-                    _l("Write the date as dd/mm/yyyy, for example 05/08/2025.")
-                ) from None
+    message = _l("Write the date as dd/mm/yyyy, for example 05/08/2025.")
 
-    def _value(self):
-        if getattr(self, "raw", None):
-            return self.raw
-        return self.data.strftime("%d/%m/%Y") if self.data else ""
+    def parse(self, text):
+        return parse_date(text)
+
+    def format(self, value):
+        return value.strftime("%d/%m/%Y")
 
 
 class NameAndBirthYearForm(BaseForm):

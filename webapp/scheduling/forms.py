@@ -31,7 +31,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp.forms import BaseForm
+from webapp.forms import BaseForm, ParsedTextField
 from webapp.people.forms import NameAndBirthYearForm, VietnameseDateField
 from webapp.people.models import DISABILITY_LABELS, SEGMENT_LABELS, TARGET_GROUP_LABELS
 from webapp.people.services import phone_problem
@@ -75,22 +75,16 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class DecimalCommaField(StringField):
+class DecimalCommaField(ParsedTextField):
     """A number that may be written the Vietnamese way, with a decimal comma (1,5)."""
 
-    def process_formdata(self, valuelist):
-        self.raw = valuelist[0].strip() if valuelist else ""
-        self.data = None
-        if self.raw:
-            try:
-                self.data = float(self.raw.replace(",", "."))
-            except ValueError:
-                raise ValueError(_l("Write a number, for example 1,5.")) from None
+    message = _l("Write a number, for example 1,5.")
 
-    def _value(self):
-        if getattr(self, "raw", None):
-            return self.raw
-        return "" if self.data is None else f"{self.data:g}".replace(".", ",")
+    def parse(self, text):
+        return float(text.replace(",", "."))
+
+    def format(self, value):
+        return f"{value:g}".replace(".", ",")
 
 
 class CodeListField(StringField):
@@ -128,22 +122,16 @@ def parse_time(text: str) -> time:
     return time(int(found.group(1)), int(found.group(2) or 0))  # ValueError when out of range
 
 
-class LocalTimeField(StringField):
+class LocalTimeField(ParsedTextField):
     """A Vietnam wall-clock time typed as HH:MM."""
 
-    def process_formdata(self, valuelist):
-        self.raw = valuelist[0].strip() if valuelist else ""
-        self.data = None
-        if self.raw:
-            try:
-                self.data = parse_time(self.raw)
-            except ValueError:
-                raise ValueError(_l("Write the time as HH:MM, for example 08:00.")) from None
+    message = _l("Write the time as HH:MM, for example 08:00.")
 
-    def _value(self):
-        if getattr(self, "raw", None):
-            return self.raw
-        return self.data.strftime("%H:%M") if self.data else ""
+    def parse(self, text):
+        return parse_time(text)
+
+    def format(self, value):
+        return value.strftime("%H:%M")
 
 
 # --- courses, materials, venues, classes ------------------------------------------------------
