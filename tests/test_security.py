@@ -166,6 +166,7 @@ def test_behind_a_proxy_the_client_address_comes_from_its_headers(app):
     from flask import request
 
     from webapp import create_app
+    from webapp.extensions import db
 
     seen = []
     for count in (0, 1):
@@ -176,4 +177,6 @@ def test_behind_a_proxy_the_client_address_comes_from_its_headers(app):
             headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
             environ_base={"REMOTE_ADDR": "127.0.0.1"},
         )
+        with proxied.app_context():
+            db.engine.dispose()  # this app's own connection pool
     assert seen == [("127.0.0.1", "http"), ("203.0.113.9", "https")]
