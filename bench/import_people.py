@@ -51,11 +51,21 @@ def workbook(rows: int) -> bytes:
             ]
         )
         village = n % len(VILLAGES)
-        sheet.append(
-            [name, 1940 + n % 70, "Nữ" if female else "Nam", f"09{n:08d}", VILLAGES[village],
-             f"T{village + 1}-{n // 24:05d}", "Người dân", "", "Có" if n % 4 == 0 else "", "",
-             "12/03/2025" if n % 3 else "", "", "01/11/2025", ""]
-        )  # fmt: skip
+        household = n // 24  # three people per household, all in one village
+        values = {
+            "full_name": name,
+            "birth_year": 1940 + n % 70,
+            "sex": "Nữ" if female else "Nam",
+            "phone": f"09{n:08d}",
+            "village": VILLAGES[village],
+            "household_code": f"T{village + 1}-{household:05d}",
+            "poor_household": "Có" if household % 10 == 0 else "",
+            "target_group": "Người dân",
+            "trader_farmer": "Có" if n % 4 == 0 else "",
+            "vneid_level2": "12/03/2025" if n % 3 else "",
+            "consent_on": "01/11/2025",
+        }
+        sheet.append([values.get(c.key, "") for c in importer.COLUMNS])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
