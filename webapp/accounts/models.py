@@ -44,6 +44,10 @@ class User(UserMixin, db.Model):
         """Admins and organisers manage people and users."""
         return self.role in MANAGERS
 
+    def works_in(self, commune_id: int | None) -> bool:
+        """True when the user works in that commune (province-wide users work in all)."""
+        return self.province_wide or (commune_id is not None and self.commune_id == commune_id)
+
     @property
     def is_village_lead(self) -> bool:
         return self.role == Role.VILLAGE_LEAD

@@ -52,7 +52,7 @@ def can_manage(actor: User, role: str, commune_id: int | None) -> bool:
     return (
         actor.role == Role.ORGANISER
         and role in (Role.TRAINER, Role.MENTOR, Role.VILLAGE_LEAD)
-        and (actor.province_wide or commune_id == actor.commune_id)
+        and actor.works_in(commune_id)
     )
 
 

@@ -62,9 +62,7 @@ def template(fmt: str):
 
 def _batch_or_404(token: str) -> ImportBatch:
     batch = db.session.scalar(select(ImportBatch).where(ImportBatch.token == token))
-    if batch is None or not (
-        current_user.province_wide or batch.commune_id == current_user.commune_id
-    ):
+    if batch is None or not current_user.works_in(batch.commune_id):
         abort(404)
     return batch
 

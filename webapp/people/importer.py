@@ -449,7 +449,7 @@ def check(batch: ImportBatch, *, now: datetime) -> Report:
 
 
 def _require_importer(actor: User, commune_id: int) -> None:
-    if actor.role not in MANAGERS or not (actor.province_wide or actor.commune_id == commune_id):
+    if actor.role not in MANAGERS or not actor.works_in(commune_id):
         raise DomainError(
             "not_allowed", _l("You may not import people into this commune."), status=403
         )

@@ -78,10 +78,7 @@ def _editable_village(actor: User, village_id: int) -> Village:
     village = db.session.get(Village, village_id)
     in_scope = village is not None and (
         (actor.village_id is not None and village.id == actor.village_id)
-        or (
-            actor.village_id is None
-            and (actor.province_wide or village.commune_id == actor.commune_id)
-        )
+        or (actor.village_id is None and actor.works_in(village.commune_id))
     )
     if actor.role not in EDITORS or not in_scope:
         raise DomainError(

@@ -40,7 +40,7 @@ COMPETENCY_CODE = re.compile(r"\d{1,2}(\.\d{1,2}){0,2}")
 
 def in_commune(actor: User, commune_id: int) -> bool:
     """True when the actor works in that commune (or province-wide)."""
-    return actor.province_wide or actor.commune_id == commune_id
+    return actor.works_in(commune_id)
 
 
 def require_planner(actor: User, commune_id: int) -> None:
