@@ -41,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.register(app)
 
     from webapp.accounts.views import bp as accounts_bp
+    from webapp.checkin import cards_views, learner_views, live_views, records_views
     from webapp.people.import_views import bp as imports_bp
     from webapp.people.views import bp as people_bp
     from webapp.scheduling import (
@@ -64,6 +65,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         signup_views,
         calendar_views,
         public_views,
+        learner_views,
+        live_views,
+        cards_views,
+        records_views,
     ):
         app.register_blueprint(module.bp)
     cli.register(app)

@@ -45,6 +45,19 @@ def defaults(app: Flask) -> dict:
         # Public sign-ups per client address per hour; generous, as a village may share one
         # mobile-network address.
         "SIGNUP_MAX_PER_ADDRESS": 30,
+        # Check-in window around a session, and when an arrival counts as late.
+        "CHECKIN_OPENS_BEFORE_MINUTES": 30,
+        "CHECKIN_CLOSES_AFTER_MINUTES": 30,
+        "CHECKIN_LATE_AFTER_MINUTES": 15,
+        # Learners' check-in requests per client address per 10 minutes (a class may share
+        # one mobile-network address) and per remembered phone.
+        "CHECKIN_MAX_PER_ADDRESS": 300,
+        "CHECKIN_MAX_PER_DEVICE": 30,
+        # Failed identifications (phone + birth year, learner code, typed session code) per
+        # address per 10 minutes: guessing is slow.
+        "CHECKIN_MAX_FAILURES_PER_ADDRESS": 30,
+        # How long a phone stays remembered for a learner.
+        "CHECKIN_DEVICE_DAYS": 730,
         # Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host
         # headers are trusted (0: none, the app faces the clients itself).
         "PROXY_COUNT": 0,

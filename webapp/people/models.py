@@ -178,6 +178,9 @@ class Person(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Short code on the learner's printed QR card, typed when there is no card or phone
+    #: (given when first needed: cards, roster, sign-in sheet).
+    learner_code: Mapped[str | None] = mapped_column(String(8), unique=True)
 
     village: Mapped[Village] = relationship()
     household: Mapped[Household | None] = relationship(back_populates="members")

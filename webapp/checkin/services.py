@@ -1,0 +1,552 @@
+"""The attendance rule, in one place (after pretix's ``perform_checkin``).
+
+:func:`check_in` records that a person came to an occasion, once: a repeated scan returns the
+existing record; a unique constraint backs that when two requests race. Every refusal raises a
+:class:`CheckinError` with a stable code and is logged. Staff corrections keep who, when and
+why. Functions take the acting user (or none, for a learner's own phone) and ``now``.
+"""
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from webapp.accounts.models import User
+from webapp.checkin.models import (
+    ATTENDED,
+    Attendance,
+    AttendanceChange,
+    CheckinPoint,
+    Device,
+    JoinRequest,
+    JoinStatus,
+    Method,
+    Status,
+)
+from webapp.checkin.occasions import KINDS, Occasion, for_point
+from webapp.errors import DomainError
+from webapp.extensions import db
+from webapp.people.models import Person
+from webapp.text import nfc
+
+log = logging.getLogger("webapp.checkin")
+
+#: Characters of typed codes: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, so they survive being read aloud
+#: and typed on a small keyboard.
+ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+CODE_LENGTH = 6
+STEP_SECONDS = 60  # rotating mode: a new QR and code every minute
+STAFF_METHODS = frozenset({Method.ROSTER, Method.CARD, Method.CODE, Method.PAPER})
+
+
+class CheckinError(DomainError):
+    pass
+
+
+def _refuse(code: str, message, *, occasion: Occasion | None = None, person_id=None,
+            status: int = 400, **params):  # fmt: skip
+    where = f"{occasion.kind}:{occasion.id}" if occasion is not None else "-"
+    log.info("check-in refused code=%s occasion=%s person=%s", code, where, person_id)
+    raise CheckinError(code, message, status=status, **params)
+
+
+def random_code(length: int = CODE_LENGTH) -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def normalise_code(text: str) -> str:
+    """What a person typed, as a code: capitals, no spaces or dashes; look-alikes mapped."""
+    text = nfc(text or "").upper()
+    text = "".join(ch for ch in text if ch.isalnum())
+    return text.translate(str.maketrans({"0": "Q", "O": "Q", "1": "T", "I": "T", "L": "T"}))
+
+
+# --- check-in points: QR token and typed code --------------------------------------------------
+
+
+def point_for(occasion: Occasion, *, now: datetime) -> CheckinPoint:
+    """The occasion's check-in point, made on first use (two processes racing make one)."""
+    stmt = select(CheckinPoint).where(
+        CheckinPoint.occasion_kind == occasion.kind, CheckinPoint.occasion_id == occasion.id
+    )
+    point = db.session.scalar(stmt)
+    if point is not None:
+        return point
+    for _attempt in range(5):
+        try:
+            with db.session.begin_nested():
+                point = CheckinPoint(
+                    occasion_kind=occasion.kind, occasion_id=occasion.id,
+                    token=secrets.token_urlsafe(9), code=random_code(),
+                    secret=secrets.token_hex(16), created_at=now,
+                )  # fmt: skip
+                db.session.add(point)
+            return point
+        except IntegrityError:
+            point = db.session.scalar(stmt)
+            if point is not None:  # the other process made it
+                return point
+    raise RuntimeError("could not make a unique check-in code")  # pragma: no cover
+
+
+def set_rotating(occasion: Occasion, *, actor: User, now: datetime, rotating: bool) -> CheckinPoint:
+    _require_runner(actor, occasion)
+    point = point_for(occasion, now=now)
+    point.rotating = rotating
+    return point
+
+
+def step_of(now: datetime) -> int:
+    return int(now.timestamp()) // STEP_SECONDS
+
+
+def rotating_code(point: CheckinPoint, step: int) -> str:
+    """The code of one step in rotating mode (six characters of an HMAC)."""
+    digest = hmac.new(point.secret.encode(), f"{point.token}:{step}".encode(), hashlib.sha256)
+    number = int.from_bytes(digest.digest()[:8], "big")
+    chars = []
+    for _ in range(CODE_LENGTH):
+        number, index = divmod(number, len(ALPHABET))
+        chars.append(ALPHABET[index])
+    return "".join(chars)
+
+
+def current_code(point: CheckinPoint, now: datetime) -> str:
+    """The code to show now: fixed, or this step's in rotating mode."""
+    return rotating_code(point, step_of(now)) if point.rotating else point.code
+
+
+def _rotating_code_valid(point: CheckinPoint, code: str, now: datetime) -> bool:
+    step = step_of(now)
+    return any(hmac.compare_digest(code, rotating_code(point, s)) for s in (step, step - 1))
+
+
+def resolve_token(token: str, *, code: str | None, now: datetime) -> tuple[CheckinPoint, Occasion]:
+    """The check-in point and occasion of a scanned QR (``/c/<token>[/<code>]``)."""
+    point = db.session.scalar(select(CheckinPoint).where(CheckinPoint.token == token))
+    occasion = for_point(point) if point is not None else None
+    if occasion is None:
+        _refuse("unknown_token", _l("This check-in code is not known."), status=404)
+    if point.rotating and not (code and _rotating_code_valid(point, normalise_code(code), now)):
+        _refuse(
+            "code_expired",
+            _l("This code has changed. Scan the code on the screen again."),
+            occasion=occasion,
+        )
+    return point, occasion
+
+
+def resolve_code(code: str, *, now: datetime) -> tuple[CheckinPoint, str | None]:
+    """The check-in point of a typed session code; with the rotating code to carry along."""
+    code = normalise_code(code)
+    if len(code) != CODE_LENGTH:
+        _refuse("unknown_code", _l("The code has six letters and digits. Please check it."))
+    point = db.session.scalar(
+        select(CheckinPoint).where(CheckinPoint.code == code, CheckinPoint.rotating.is_(False))
+    )
+    if point is not None:
+        return point, None
+    for kind, cls in KINDS.items():
+        candidates = db.session.scalars(
+            select(CheckinPoint).where(
+                CheckinPoint.occasion_kind == kind,
+                CheckinPoint.rotating.is_(True),
+                CheckinPoint.occasion_id.in_(cls.open_ids(now)),
+            )
+        )
+        for candidate in candidates:
+            if _rotating_code_valid(candidate, code, now):
+                return candidate, code
+    _refuse("unknown_code", _l("No class is checking in with this code now. Please check it."))
+
+
+# --- the rule ------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    record: Attendance
+    created: bool  # False: the person had already checked in
+
+
+def _require_runner(actor: User | None, occasion: Occasion) -> None:
+    if actor is None or not occasion.can_run(actor):
+        _refuse(
+            "not_allowed", _l("Only this class's trainers or an organiser may do this."),
+            occasion=occasion, status=403,
+        )  # fmt: skip
+
+
+def _insert(values: dict) -> int | None:
+    """Insert one attendance row unless the person has one; the new row's id or None."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Attendance)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["occasion_kind", "occasion_id", "person_id"])
+        .returning(Attendance.id)
+    )
+    return db.session.execute(stmt).scalar()
+
+
+def _record_of(occasion: Occasion, person_id: int, *, lock: bool = False) -> Attendance | None:
+    stmt = select(Attendance).where(
+        Attendance.occasion_kind == occasion.kind,
+        Attendance.occasion_id == occasion.id,
+        Attendance.person_id == person_id,
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    return db.session.scalar(stmt.execution_options(populate_existing=True))
+
+
+def record_of(occasion: Occasion, person: Person) -> Attendance | None:
+    return _record_of(occasion, person.id)
+
+
+def check_in(
+    occasion: Occasion,
+    person: Person,
+    *,
+    method: Method,
+    now: datetime,
+    actor: User | None = None,
+    device_key: str | None = None,
+) -> Result:
+    """Record that ``person`` is here, once. Present, or late after the grace time.
+
+    A learner's own phone (``SELF_SCAN``, no actor) works only inside the check-in window;
+    staff methods need the actor to run the occasion and work from the window's opening on
+    (a paper sheet is entered afterwards).
+    """
+    if method in STAFF_METHODS:
+        _require_runner(actor, occasion)
+    if occasion.cancelled:
+        _refuse("session_cancelled", _l("This session is cancelled."), occasion=occasion,
+                person_id=person.id)  # fmt: skip
+    if now < occasion.opens_at:
+        _refuse("window_not_open", _l("Check-in has not opened yet. It opens at %(time)s."),
+                occasion=occasion, person_id=person.id, time=_hhmm(occasion.opens_at))  # fmt: skip
+    if method == Method.SELF_SCAN and now > occasion.closes_at:
+        _refuse("window_closed", _l("Check-in for this session has closed."), occasion=occasion,
+                person_id=person.id)  # fmt: skip
+    if not occasion.is_member(person.id):
+        _refuse(
+            "not_enrolled", _l("%(name)s is not enrolled in this class."), occasion=occasion,
+            person_id=person.id, status=409, name=person.full_name,
+        )  # fmt: skip
+    status = Status.LATE if now > occasion.late_from else Status.PRESENT
+    new_id = _insert(
+        dict(
+            occasion_kind=occasion.kind, occasion_id=occasion.id, person_id=person.id,
+            status=status, method=method, recorded_at=now,
+            recorded_by_id=actor.id if actor is not None else None,
+            device_key=device_key, updated_at=now,
+        )
+    )  # fmt: skip
+    if new_id is not None:
+        record = db.session.get(Attendance, new_id)
+        log.info("checked in occasion=%s:%s person=%s method=%s", occasion.kind, occasion.id,
+                 person.id, method)  # fmt: skip
+        return Result(record, created=True)
+    record = _record_of(occasion, person.id, lock=True)
+    if record.status not in ATTENDED:
+        # Marked absent or excused earlier, and here after all.
+        _change(record, status, actor=actor, now=now, method=method, reason="")
+        record.recorded_at, record.device_key = now, device_key or record.device_key
+        return Result(record, created=True)
+    return Result(record, created=False)
+
+
+def set_status(
+    occasion: Occasion,
+    person: Person,
+    status: Status,
+    *,
+    actor: User,
+    now: datetime,
+    method: Method = Method.ROSTER,
+    reason: str = "",
+) -> Attendance:
+    """Staff record a status (roster, paper sheet); changing a recorded one is a correction."""
+    _require_runner(actor, occasion)
+    status = Status(status)
+    if occasion.cancelled:
+        _refuse("session_cancelled", _l("This session is cancelled."), occasion=occasion,
+                person_id=person.id)  # fmt: skip
+    if status in ATTENDED and now < occasion.opens_at:
+        _refuse("window_not_open", _l("Check-in has not opened yet. It opens at %(time)s."),
+                occasion=occasion, person_id=person.id, time=_hhmm(occasion.opens_at))  # fmt: skip
+    if not occasion.is_member(person.id):
+        _refuse(
+            "not_enrolled", _l("%(name)s is not enrolled in this class."), occasion=occasion,
+            person_id=person.id, status=409, name=person.full_name,
+        )  # fmt: skip
+    new_id = _insert(
+        dict(
+            occasion_kind=occasion.kind, occasion_id=occasion.id, person_id=person.id,
+            status=status, method=method, recorded_at=now, recorded_by_id=actor.id,
+            device_key=None, updated_at=now,
+        )
+    )  # fmt: skip
+    if new_id is not None:
+        return db.session.get(Attendance, new_id)
+    record = _record_of(occasion, person.id, lock=True)
+    if record.status != status:
+        _change(record, status, actor=actor, now=now, method=method, reason=reason)
+    return record
+
+
+def correct(record: Attendance, status: Status, *, actor: User, now: datetime,
+            reason: str) -> Attendance:  # fmt: skip
+    """A staff correction of a record, with a reason (kept with who and when)."""
+    occasion = occasion_of(record)
+    _require_runner(actor, occasion)
+    reason = nfc(reason or "").strip()
+    if not reason:
+        _refuse("reason_missing", _l("Please say why the record is corrected."),
+                occasion=occasion, person_id=record.person_id)  # fmt: skip
+    status = Status(status)
+    if status != record.status:
+        _change(record, status, actor=actor, now=now, method=Method.ROSTER, reason=reason)
+    return record
+
+
+def _change(record: Attendance, status: Status, *, actor: User | None, now: datetime,
+            method: Method, reason: str) -> None:  # fmt: skip
+    db.session.add(
+        AttendanceChange(
+            attendance=record, changed_at=now, changed_by_id=actor.id if actor else None,
+            old_status=record.status, new_status=status, method=method, reason=reason[:300],
+        )
+    )  # fmt: skip
+    log.info("attendance %s %s -> %s by %s", record.id, record.status, status,
+             actor.username if actor else "learner")  # fmt: skip
+    record.status, record.updated_at = status, now
+
+
+def occasion_of(record: Attendance | JoinRequest) -> Occasion:
+    from webapp.checkin.occasions import load
+
+    occasion = load(record.occasion_kind, record.occasion_id)
+    if occasion is None:  # pragma: no cover - rows are never orphaned
+        raise DomainError("unknown_occasion", _l("Page not found"), status=404)
+    return occasion
+
+
+def _hhmm(value: datetime) -> str:
+    from webapp.timeutil import to_local
+
+    return to_local(value).strftime("%H:%M")
+
+
+# --- who is this? learners identify themselves -----------------------------------------------
+
+
+def identify(*, commune_id: int, phone: str, birth_year: int | None) -> Person:
+    """The person with this phone number and birth year (in the occasion's commune)."""
+    digits = "".join(ch for ch in phone or "" if ch.isdigit())
+    if digits.startswith("84") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    if len(digits) < 9 or not birth_year:
+        _refuse("identity_incomplete",
+                _l("Please give your phone number and your year of birth."))  # fmt: skip
+    people = db.session.scalars(
+        select(Person).where(
+            Person.commune_id == commune_id, Person.phone == digits,
+            Person.birth_year == birth_year,
+        )
+    ).all()  # fmt: skip
+    if not people:
+        _refuse("identity_not_found", _l(
+            "We found nobody with this phone number and year of birth. Please ask the trainer."
+        ))  # fmt: skip
+    if len(people) > 1:
+        _refuse("identity_ambiguous", _l(
+            "Several people share this phone number and year of birth. "
+            "Please use your learner code, or ask the trainer."
+        ))  # fmt: skip
+    return people[0]
+
+
+def person_by_learner_code(code: str, *, commune_id: int | None = None) -> Person:
+    code = normalise_code(code)
+    person = db.session.scalar(select(Person).where(Person.learner_code == code)) if code else None
+    if person is None or (commune_id is not None and person.commune_id != commune_id):
+        _refuse("unknown_learner_code", _l("This learner code is not known. Please check it."))
+    return person
+
+
+def ensure_learner_codes(people) -> None:
+    """Give every one of ``people`` a learner code (cards, roster and sign-in sheet show it)."""
+    missing = [p for p in people if not p.learner_code]
+    if not missing:
+        return
+    taken = set()
+    for person in missing:
+        while True:
+            code = random_code()
+            if code not in taken:
+                break
+        taken.add(code)
+        person.learner_code = code
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:  # pragma: no cover - 25^6 codes; a clash is rare, try again
+        for person in missing:
+            person.learner_code = None
+        ensure_learner_codes(missing)
+
+
+# --- remembered phones ---------------------------------------------------------------------
+
+
+def new_device_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def remember(*, key: str, person: Person, now: datetime, user_agent: str = "") -> Device:
+    """Link this phone to the person (a family phone may hold several people)."""
+    device = db.session.scalar(select(Device).where(Device.key == key, Device.person_id == person.id))
+    if device is None:
+        device = Device(key=key, person=person, created_at=now, user_agent=user_agent[:200])
+        db.session.add(device)
+    device.last_used_at, device.revoked_at, device.revoked_by_id = now, None, None
+    return device
+
+
+def device_people(key: str | None) -> list[Person]:
+    """The people this phone checks in for (revoked links left out)."""
+    if not key:
+        return []
+    return list(
+        db.session.scalars(
+            select(Person).join(Device, Device.person_id == Person.id)
+            .where(Device.key == key, Device.revoked_at.is_(None))
+            .order_by(Device.created_at)
+        )
+    )  # fmt: skip
+
+
+def forget(*, key: str, person_id: int, now: datetime) -> None:
+    """The learner unlinks this phone from a person."""
+    for device in db.session.scalars(
+        select(Device).where(Device.key == key, Device.person_id == person_id)
+    ):
+        device.revoked_at = now
+
+
+def revoke(device: Device, *, actor: User, now: datetime) -> None:
+    """Staff stop a remembered phone from checking in for the person."""
+    device.revoked_at, device.revoked_by_id = now, actor.id
+
+
+def devices_of(person: Person) -> list[Device]:
+    return list(
+        db.session.scalars(
+            select(Device).where(Device.person_id == person.id).order_by(Device.created_at.desc())
+        )
+    )
+
+
+def shared_devices(occasion: Occasion) -> dict[str, list[int]]:
+    """Phones that checked in more than one person here: device key -> person ids."""
+    rows = db.session.execute(
+        select(Attendance.device_key, Attendance.person_id).where(
+            Attendance.occasion_kind == occasion.kind,
+            Attendance.occasion_id == occasion.id,
+            Attendance.device_key.in_(
+                select(Attendance.device_key)
+                .where(
+                    Attendance.occasion_kind == occasion.kind,
+                    Attendance.occasion_id == occasion.id,
+                    Attendance.device_key.is_not(None),
+                )
+                .group_by(Attendance.device_key)
+                .having(func.count() > 1)
+            ),
+        )
+    )
+    shared: dict[str, list[int]] = {}
+    for key, person_id in rows:
+        shared.setdefault(key, []).append(person_id)
+    return shared
+
+
+# --- not enrolled: asking to join ------------------------------------------------------------
+
+
+def request_join(occasion: Occasion, person: Person, *, now: datetime,
+                 device_key: str | None) -> JoinRequest:  # fmt: skip
+    """A person who is not enrolled asks to join; the request waits on the live page."""
+    if not occasion.is_open(now):
+        _refuse("window_closed", _l("Check-in for this session has closed."), occasion=occasion)
+    request = db.session.scalar(
+        select(JoinRequest).where(
+            JoinRequest.occasion_kind == occasion.kind,
+            JoinRequest.occasion_id == occasion.id,
+            JoinRequest.person_id == person.id,
+        )
+    )
+    if request is None:
+        try:
+            with db.session.begin_nested():
+                request = JoinRequest(
+                    occasion_kind=occasion.kind, occasion_id=occasion.id, person_id=person.id,
+                    device_key=device_key, created_at=now,
+                )  # fmt: skip
+                db.session.add(request)
+        except IntegrityError:  # the same request sent twice at once
+            return db.session.scalar(
+                select(JoinRequest).where(
+                    JoinRequest.occasion_kind == occasion.kind,
+                    JoinRequest.occasion_id == occasion.id,
+                    JoinRequest.person_id == person.id,
+                )
+            )
+    return request
+
+
+def pending_joins(occasion: Occasion) -> list[JoinRequest]:
+    return list(
+        db.session.scalars(
+            select(JoinRequest).where(
+                JoinRequest.occasion_kind == occasion.kind,
+                JoinRequest.occasion_id == occasion.id,
+                JoinRequest.status == JoinStatus.PENDING,
+            ).order_by(JoinRequest.created_at)
+        )
+    )  # fmt: skip
+
+
+def decide_join(request: JoinRequest, *, actor: User, now: datetime, approve: bool) -> None:
+    """Approve (enrol the person and check them in at the time they asked) or reject."""
+    occasion = occasion_of(request)
+    _require_runner(actor, occasion)
+    if request.status != JoinStatus.PENDING:
+        _refuse("already_decided", _l("This request has already been answered."),
+                occasion=occasion)  # fmt: skip
+    request.status = JoinStatus.APPROVED if approve else JoinStatus.REJECTED
+    request.decided_at, request.decided_by_id = now, actor.id
+    if not approve:
+        return
+    if not occasion.admit(request.person, actor=actor, now=now):
+        _refuse("class_full", _l("The class is full. Add seats to the class first."),
+                occasion=occasion, status=409)  # fmt: skip
+    status = Status.LATE if request.created_at > occasion.late_from else Status.PRESENT
+    _insert(
+        dict(
+            occasion_kind=occasion.kind, occasion_id=occasion.id, person_id=request.person_id,
+            status=status, method=Method.SELF_SCAN, recorded_at=request.created_at,
+            recorded_by_id=actor.id, device_key=request.device_key, updated_at=now,
+        )
+    )  # fmt: skip
