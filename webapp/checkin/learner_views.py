@@ -1,7 +1,249 @@
-"""(being written)"""
+"""The learner's phone: scan the session QR (or type its code), say who you are once, then
+check in with one tap.
 
-from flask import Blueprint
+Pages are small (no script, one small stylesheet) for cheap phones on 2G, in large type and
+plain words. The phone is remembered by a long-lived signed cookie holding a random key; the
+key's links to people live in the database, so staff can revoke them.
+"""
 
-import webapp.checkin.models  # noqa: F401
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+
+from webapp import ratelimit
+from webapp.checkin import services
+from webapp.checkin.learner_forms import IdentifyForm, SessionCodeForm
+from webapp.checkin.models import Attendance, CheckinPoint, Method
+from webapp.checkin.occasions import Occasion
+from webapp.checkin.services import CheckinError
+from webapp.extensions import db
+from webapp.people.models import Person
+from webapp.permissions import public
+from webapp.timeutil import utcnow
 
 bp = Blueprint("checkin_learner", __name__)
+
+COOKIE = "lopso_device"
+DONE_KEY = "checkin_done"
+WINDOW_SECONDS = 600
+
+
+# --- the remembered phone ----------------------------------------------------------------------
+
+
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="lopso-device")
+
+
+def device_key() -> str | None:
+    """The key of this phone, when its cookie is present and genuine."""
+    value = request.cookies.get(COOKIE)
+    if not value:
+        return None
+    try:
+        key = _signer().loads(value)
+    except BadSignature:
+        return None
+    return key if isinstance(key, str) else None
+
+
+def _keep_device(response, key: str):
+    response.set_cookie(
+        COOKIE, _signer().dumps(key),
+        max_age=int(timedelta(days=current_app.config["CHECKIN_DEVICE_DAYS"]).total_seconds()),
+        httponly=True, samesite="Lax", secure=current_app.config["BASE_URL"].startswith("https://"),
+    )  # fmt: skip
+    return response
+
+
+# --- limits ----------------------------------------------------------------------------------
+
+
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _count_request(now, key: str | None) -> None:
+    """Count a check-in request per address and per phone; 429 beyond the limits."""
+    config = current_app.config
+    hits = ratelimit.hit("checkin-address", _address(), now=now, window_seconds=WINDOW_SECONDS)
+    too_many = hits > config["CHECKIN_MAX_PER_ADDRESS"]
+    if key and not too_many:
+        hits = ratelimit.hit("checkin-device", key, now=now, window_seconds=WINDOW_SECONDS)
+        too_many = hits > config["CHECKIN_MAX_PER_DEVICE"]
+    too_many = too_many or _failures(now) >= config["CHECKIN_MAX_FAILURES_PER_ADDRESS"]
+    db.session.commit()
+    if too_many:
+        abort(429)
+
+
+def _failures(now) -> int:
+    return ratelimit.count("checkin-fail", _address(), now=now, window_seconds=WINDOW_SECONDS)
+
+
+def _count_failure(now) -> None:
+    """A wrong phone, learner code or session code: guessing is slowed down per address."""
+    db.session.rollback()
+    ratelimit.hit("checkin-fail", _address(), now=now, window_seconds=WINDOW_SECONDS)
+    db.session.commit()
+
+
+# --- typing the session's code ---------------------------------------------------------------
+
+
+@bp.route("/c")
+@public
+def enter_code():
+    """For phones whose camera cannot read the QR: type the six characters on the screen."""
+    form = SessionCodeForm(request.args, meta={"csrf": False})
+    status = 200
+    if request.args.get("code") is not None:
+        now = utcnow()
+        _count_request(now, None)
+        if form.validate():
+            try:
+                point, code = services.resolve_code(form.code.data, now=now)
+            except CheckinError as error:
+                _count_failure(now)
+                form.code.errors = [error.message]
+                status = 404
+            else:
+                return redirect(url_for(".scan", token=point.token, code=code), 303)
+        else:
+            status = 422
+    return render_template("checkin/learner_code.html", form=form), status
+
+
+# --- scanning the session's QR ----------------------------------------------------------------
+
+
+@bp.route("/c/<token>", methods=["GET", "POST"])
+@bp.route("/c/<token>/<code>", methods=["GET", "POST"])
+@public
+def scan(token: str, code: str | None = None):
+    now = utcnow()
+    try:
+        _point, occasion = services.resolve_token(token, code=code, now=now)
+    except CheckinError as error:
+        return render_template("checkin/learner_refused.html", error=error), error.status
+    key = device_key()
+    new_key = None  # set when this request remembers the phone for the first time
+    form = IdentifyForm()
+    other = request.values.get("other") == "1"
+    error, status = None, 200
+    if request.method == "POST":
+        _count_request(now, key)
+        people = services.device_people(key)
+        action = request.form.get("action")
+        try:
+            if action == "checkin":
+                return _check_in(occasion, _linked(people), key, now)
+            if action == "join":
+                return _join(occasion, _linked(people), key, now)
+            if action == "forget":
+                services.forget(key=key or "", person_id=_linked(people).id, now=now)
+                db.session.commit()
+                return redirect(request.path, 303)
+            if not form.validate_on_submit():
+                status, other = 422, True
+            else:
+                person = _identify(occasion, form)
+                if key is None:
+                    key = new_key = services.new_device_key()
+                services.remember(key=key, person=person, now=now,
+                                  user_agent=request.headers.get("User-Agent", ""))  # fmt: skip
+                db.session.commit()  # remembered even if this check-in is refused
+                return _keep_device(_check_in(occasion, person, key, now), key)
+        except CheckinError as refused:
+            db.session.rollback()
+            if refused.code in IDENTITY_CODES:
+                _count_failure(now)
+                other = True
+            error, status = refused, refused.status
+    people = services.device_people(key)
+    records = {p.id: services.record_of(occasion, p) for p in people}
+    response = make_response(
+        render_template(
+            "checkin/learner_scan.html", occasion=occasion, people=people, records=records,
+            form=form, other=other or not people, error=error, is_open=occasion.is_open(now),
+            now=now,
+        ),
+        status,
+    )  # fmt: skip
+    return _keep_device(response, new_key) if new_key else response
+
+
+IDENTITY_CODES = frozenset(
+    {"identity_incomplete", "identity_not_found", "identity_ambiguous", "unknown_learner_code"}
+)
+
+
+def _linked(people):
+    """The person of the form, who must be one of this phone's people."""
+    person_id = request.form.get("person_id", type=int)
+    for person in people:
+        if person.id == person_id:
+            return person
+    abort(400)
+
+
+def _identify(occasion: Occasion, form: IdentifyForm):
+    if form.learner_code.data:
+        return services.person_by_learner_code(form.learner_code.data,
+                                               commune_id=occasion.commune_id)  # fmt: skip
+    return services.identify(commune_id=occasion.commune_id, phone=form.phone.data,
+                             birth_year=form.birth_year.data)  # fmt: skip
+
+
+def _check_in(occasion: Occasion, person, key: str | None, now):
+    result = services.check_in(occasion, person, method=Method.SELF_SCAN, now=now,
+                               device_key=key)  # fmt: skip
+    db.session.commit()
+    session[DONE_KEY] = {"id": result.record.id, "new": result.created}
+    return redirect(url_for(".done", token=request.view_args["token"],
+                            code=request.view_args.get("code")), 303)  # fmt: skip
+
+
+def _join(occasion: Occasion, person, key: str | None, now):
+    services.request_join(occasion, person, now=now, device_key=key)
+    db.session.commit()
+    session[DONE_KEY] = {"join": person.id}
+    return redirect(url_for(".done", token=request.view_args["token"],
+                            code=request.view_args.get("code")), 303)  # fmt: skip
+
+
+@bp.route("/c/<token>/ok")
+@bp.route("/c/<token>/<code>/ok")
+@public
+def done(token: str, code: str | None = None):
+    """The large confirmation: name, class, time."""
+    done = session.get(DONE_KEY) or {}
+    scan_url = url_for(".scan", token=token, code=code)
+    if "join" in done:
+        person = db.session.get(Person, done["join"])
+        if person is None:
+            return redirect(scan_url)
+        return render_template("checkin/learner_join_sent.html", person=person, scan_url=scan_url)
+    record = db.session.get(Attendance, done.get("id") or 0)
+    point = db.session.scalar(select(CheckinPoint).where(CheckinPoint.token == token))
+    if (
+        record is None
+        or point is None
+        or (record.occasion_kind, record.occasion_id) != (point.occasion_kind, point.occasion_id)
+    ):
+        return redirect(scan_url)
+    occasion = services.occasion_of(record)
+    return render_template("checkin/learner_done.html", record=record, occasion=occasion,
+                           new=done.get("new"), scan_url=scan_url)  # fmt: skip

@@ -55,7 +55,9 @@ class Occasion(ABC):
 
     @property
     def opens_at(self) -> datetime:
-        return self.starts_at - timedelta(minutes=current_app.config["CHECKIN_OPENS_BEFORE_MINUTES"])
+        return self.starts_at - timedelta(
+            minutes=current_app.config["CHECKIN_OPENS_BEFORE_MINUTES"]
+        )
 
     @property
     def closes_at(self) -> datetime:

@@ -416,7 +416,9 @@ def new_device_key() -> str:
 
 def remember(*, key: str, person: Person, now: datetime, user_agent: str = "") -> Device:
     """Link this phone to the person (a family phone may hold several people)."""
-    device = db.session.scalar(select(Device).where(Device.key == key, Device.person_id == person.id))
+    device = db.session.scalar(
+        select(Device).where(Device.key == key, Device.person_id == person.id)
+    )
     if device is None:
         device = Device(key=key, person=person, created_at=now, user_agent=user_agent[:200])
         db.session.add(device)

@@ -4,16 +4,14 @@ Which commune: the one of ``?village=``, else ``?commune=CODE``, else the only c
 the deployment; with several communes and neither given, the page lists them to choose from.
 """
 
-import base64
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import qrcode
-import qrcode.image.svg
 from flask import Blueprint, abort, current_app, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from webapp import qr
 from webapp.accounts.models import User
 from webapp.extensions import db
 from webapp.people.models import Commune, Village
@@ -124,8 +122,7 @@ def schedule_print():
 
 def _qr(text: str) -> str:
     """A QR code as an SVG data URI (the CSP allows data: images)."""
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2)
-    return "data:image/svg+xml;base64," + base64.b64encode(image.to_string()).decode()
+    return qr.data_uri(text)
 
 
 # --- calendar feeds ---------------------------------------------------------------------------
