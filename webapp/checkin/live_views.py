@@ -1,7 +1,250 @@
-"""(being written)"""
+"""The trainer's live session: the QR on the projector or phone, who has come and who has
+not (htmx polling), requests to join, phones that checked in several people; the roster for
+marking people by hand; corrections with who, when and why.
+"""
 
-from flask import Blueprint
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
 
-import webapp.checkin.models  # noqa: F401
+from webapp import htmx, qr
+from webapp.checkin import services
+from webapp.checkin.learner_forms import CorrectForm, MarkForm
+from webapp.checkin.models import (
+    METHOD_LABELS,
+    STATUS_LABELS,
+    Attendance,
+    JoinRequest,
+    Status,
+)
+from webapp.checkin.occasions import SessionOccasion
+from webapp.errors import DomainError
+from webapp.extensions import db
+from webapp.forms import BaseForm
+from webapp.people.models import DISABILITY_LABELS, Person
+from webapp.permissions import roles_required
+from webapp.scheduling import services as scheduling
+from webapp.scheduling.ids import ids_beyond_range_not_found
+from webapp.scheduling.models import ClassSession
+from webapp.timeutil import utcnow
 
 bp = Blueprint("checkin_live", __name__)
+ids_beyond_range_not_found(bp)
+
+RUNNERS = scheduling.PLANNERS
+LABELS = {
+    "status_labels": STATUS_LABELS,
+    "method_labels": METHOD_LABELS,
+    "disability_labels": DISABILITY_LABELS,
+}
+
+
+def _occasion(session_id: int) -> SessionOccasion:
+    """The session as an occasion; 404 outside the user's commune, 403 unless they run it."""
+    session = db.session.get(ClassSession, session_id)
+    if session is None or not current_user.works_in(session.course_class.commune_id):
+        abort(404)
+    occasion = SessionOccasion(session)
+    if not occasion.can_run(current_user):
+        abort(403)
+    return occasion
+
+
+def roster_rows(occasion: SessionOccasion) -> list[tuple[Person, Attendance | None]]:
+    """Everyone expected, in Vietnamese name order, with their record (two queries)."""
+    people = db.session.scalars(
+        select(Person).where(Person.id.in_(occasion.members())).order_by(Person.sort_key)
+    ).all()
+    records = {
+        r.person_id: r
+        for r in db.session.scalars(
+            select(Attendance).where(
+                Attendance.occasion_kind == occasion.kind, Attendance.occasion_id == occasion.id
+            )
+        )
+    }
+    return [(person, records.get(person.id)) for person in people]
+
+
+def _panel_context(occasion: SessionOccasion, now) -> dict:
+    rows = roster_rows(occasion)
+    names = {person.id: person.full_name for person, _record in rows}
+    shared = services.shared_devices(occasion)
+    return dict(
+        occasion=occasion,
+        session=occasion.session,
+        came=sorted(
+            ((p, r) for p, r in rows if r is not None and r.attended),
+            key=lambda row: row[1].recorded_at,
+            reverse=True,
+        ),
+        missing=[(p, r) for p, r in rows if r is None or not r.attended],
+        total=len(rows),
+        joins=services.pending_joins(occasion),
+        shared=[[names.get(i, "?") for i in ids] for ids in shared.values()],
+        is_open=occasion.is_open(now),
+        now=now,
+        **LABELS,
+    )
+
+
+def _qr_context(occasion: SessionOccasion, now) -> dict:
+    point = services.point_for(occasion, now=now)
+    code = services.current_code(point, now)
+    url = url_for("checkin_learner.scan", token=point.token, code=code if point.rotating else None)
+    full_url = current_app.config["BASE_URL"] + url
+    return dict(
+        point=point,
+        code=code,
+        scan_url=full_url,
+        qr_svg=qr.inline_svg(full_url, label=_("QR code for checking in")),
+        code_url=current_app.config["BASE_URL"] + url_for("checkin_learner.enter_code"),
+    )
+
+
+@bp.route("/sessions/<int:session_id>/live")
+@roles_required(*RUNNERS)
+def live(session_id: int):
+    """Full-screen QR and typed code, with the live list beside it."""
+    occasion = _occasion(session_id)
+    now = utcnow()
+    context = {**_qr_context(occasion, now), **_panel_context(occasion, now)}
+    db.session.commit()  # the check-in point, made on first view
+    return render_template("checkin/live.html", **context)
+
+
+@bp.route("/sessions/<int:session_id>/live/panel")
+@roles_required(*RUNNERS)
+def panel(session_id: int):
+    """The live list (polled by htmx every few seconds)."""
+    occasion = _occasion(session_id)
+    return render_template("checkin/_live_panel.html", **_panel_context(occasion, utcnow()))
+
+
+@bp.route("/sessions/<int:session_id>/live/qr")
+@roles_required(*RUNNERS)
+def qr_part(session_id: int):
+    """The QR and code (polled in rotating mode)."""
+    occasion = _occasion(session_id)
+    context = _qr_context(occasion, utcnow())
+    db.session.commit()
+    return render_template("checkin/_live_qr.html", occasion=occasion, **context)
+
+
+@bp.route("/sessions/<int:session_id>/live/rotating", methods=["POST"])
+@roles_required(*RUNNERS)
+def rotating(session_id: int):
+    occasion = _occasion(session_id)
+    BaseForm().validate_on_submit() or abort(400)
+    on = request.form.get("rotating") == "1"
+    services.set_rotating(occasion, actor=current_user, now=utcnow(), rotating=on)
+    db.session.commit()
+    flash(_("The code now changes every minute.") if on else _("The code no longer changes."))
+    return redirect(url_for(".live", session_id=session_id))
+
+
+@bp.route("/sessions/<int:session_id>/joins/<int:request_id>", methods=["POST"])
+@roles_required(*RUNNERS)
+def decide_join(session_id: int, request_id: int):
+    """Approve (enrol and check in) or turn down a request to join made at the session."""
+    occasion = _occasion(session_id)
+    join = db.session.get(JoinRequest, request_id)
+    if join is None or (join.occasion_kind, join.occasion_id) != (occasion.kind, occasion.id):
+        abort(404)
+    BaseForm().validate_on_submit() or abort(400)
+    approve = request.form.get("decision") == "approve"
+    try:
+        services.decide_join(join, actor=current_user, now=utcnow(), approve=approve)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        name = join.person.full_name
+        flash(_("%(name)s joined the class and is checked in.", name=name) if approve
+              else _("The request of %(name)s was turned down.", name=name))  # fmt: skip
+    if htmx.is_htmx():
+        return panel(session_id)
+    return redirect(url_for(".live", session_id=session_id))
+
+
+# --- the roster ---------------------------------------------------------------------------------
+
+
+@bp.route("/sessions/<int:session_id>/roster")
+@roles_required(*RUNNERS)
+def roster(session_id: int):
+    """Everyone expected, one tap to mark present, late, absent or excused."""
+    occasion = _occasion(session_id)
+    rows = roster_rows(occasion)
+    services.ensure_learner_codes([person for person, _record in rows])
+    db.session.commit()
+    return render_template("checkin/roster.html", occasion=occasion, session=occasion.session,
+                           rows=rows, now=utcnow(), **LABELS)  # fmt: skip
+
+
+@bp.route("/sessions/<int:session_id>/roster/<int:person_id>", methods=["POST"])
+@roles_required(*RUNNERS)
+def mark(session_id: int, person_id: int):
+    occasion = _occasion(session_id)
+    person = db.session.get(Person, person_id)
+    if person is None or person.commune_id != occasion.commune_id:
+        abort(404)
+    form = MarkForm()
+    error = None
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.set_status(occasion, person, Status(form.status.data), actor=current_user,
+                            now=utcnow(), reason=form.reason.data or "")  # fmt: skip
+    except DomainError as refused:
+        db.session.rollback()
+        if refused.status == 403:
+            raise
+        error = refused.message
+    else:
+        db.session.commit()
+    if htmx.is_htmx():
+        record = services.record_of(occasion, person)
+        return render_template("checkin/_roster_row.html", occasion=occasion, person=person,
+                               record=record, error=error, **LABELS)  # fmt: skip
+    if error:
+        flash(error, "error")
+    else:
+        flash(_("%(name)s: %(status)s", name=person.full_name,
+                status=STATUS_LABELS[Status(form.status.data)]))  # fmt: skip
+    return redirect(url_for(".roster", session_id=session_id) + f"#person-{person.id}")
+
+
+# --- corrections ------------------------------------------------------------------------------
+
+
+@bp.route("/attendance/<int:record_id>/correct", methods=["GET", "POST"])
+@roles_required(*RUNNERS)
+def correct(record_id: int):
+    """Change a record with a reason; the page shows every earlier change."""
+    record = db.session.get(Attendance, record_id)
+    if record is None or record.occasion_kind != SessionOccasion.kind:
+        abort(404)
+    occasion = _occasion(record.occasion_id)
+    form = CorrectForm(obj=record) if request.method == "GET" else CorrectForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.correct(record, Status(form.status.data), actor=current_user, now=utcnow(),
+                             reason=form.reason.data)  # fmt: skip
+        except DomainError as error:
+            db.session.rollback()
+            if error.status == 403:
+                raise
+            form.form_errors.append(error.message)
+            status = error.status
+        else:
+            db.session.commit()
+            flash(_("The record of %(name)s was corrected.", name=record.person.full_name))
+            return redirect(url_for(".roster", session_id=occasion.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("checkin/correct.html", record=record, occasion=occasion, form=form,
+                           session=occasion.session, **LABELS), status  # fmt: skip

@@ -20,6 +20,7 @@ def seed_demo_command(if_empty: bool) -> None:
     if if_empty and not demo.database_is_empty():
         click.echo("The database already has data; demo not loaded.")
         return
+    from webapp.checkin.demo import seed_attendance
     from webapp.scheduling.demo import seed_schedule
 
     now = utcnow()
@@ -28,13 +29,14 @@ def seed_demo_command(if_empty: bool) -> None:
         click.echo("The demo commune is already there; nothing to do.")
     else:
         schedule = seed_schedule(demo.demo_commune(), now=now)
+        schedule["attendance"] = seed_attendance(demo.demo_commune(), now=now)
         click.echo(
             "Demo commune created: {villages} villages, {households} households, "
             "{persons} persons, {users} accounts.".format(**created)
         )
         click.echo(
             "Demo schedule: {courses} courses, {classes} classes, {sessions} sessions, "
-            "{enrolments} enrolments.".format(**schedule)
+            "{enrolments} enrolments, {attendance} attendance records.".format(**schedule)
         )
     db.session.commit()
     click.echo(f"Demo log-ins (password: {demo.DEMO_PASSWORD}):")

@@ -1,0 +1,113 @@
+"""The trainer's live page, the roster (with and without htmx), join requests, corrections."""
+
+import pytest
+from PIL import Image  # noqa: F401  (pillow comes with qrcode[pil])
+
+from tests.checkin.checkin_world import build
+from webapp.checkin.models import Attendance, AttendanceChange, JoinRequest
+from webapp.extensions import db
+from webapp.scheduling.models import Enrolment
+
+
+@pytest.fixture
+def cw(app, world):
+    with app.app_context():
+        return build(world)
+
+
+def _record(app, person_id):
+    with app.app_context():
+        return db.session.query(Attendance).filter_by(person_id=person_id).one_or_none()
+
+
+def test_live_page_shows_qr_code_and_lists(actions, client, cw):
+    actions.login("trainer")
+    page = client.get(f"/sessions/{cw.session_id}/live")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<svg" in html and f"/c/{cw.token}" in html
+    assert f"{cw.code[:3]} {cw.code[3:]}" in html
+    assert "Đặng Văn Ướt" in html
+    panel = client.get(f"/sessions/{cw.session_id}/live/panel", headers={"HX-Request": "true"})
+    assert 'data-testid="live-count">0<' in panel.get_data(as_text=True)
+
+
+def test_other_trainer_and_mentor_are_refused(actions, client, cw, app, world):
+    actions.login("mentor")
+    assert client.get(f"/sessions/{cw.session_id}/live").status_code == 403
+    actions.logout()
+    actions.login("other_organiser")
+    assert client.get(f"/sessions/{cw.session_id}/live").status_code == 404
+
+
+def test_roster_tap_without_javascript(actions, client, cw, app):
+    actions.login("trainer")
+    person_id = cw.learners["Y Blích"]
+    roster = f"/sessions/{cw.session_id}/roster"
+    response = actions.post(f"/sessions/{cw.session_id}/roster/{person_id}",
+                            {"status": "present"}, token_from=roster)  # fmt: skip
+    assert response.status_code == 302
+    assert _record(app, person_id).status == "present"
+    # Changed afterwards: a correction, kept with who and when.
+    actions.post(f"/sessions/{cw.session_id}/roster/{person_id}", {"status": "absent"},
+                 token_from=roster)  # fmt: skip
+    record = _record(app, person_id)
+    assert record.status == "absent"
+    with app.app_context():
+        change = db.session.query(AttendanceChange).one()
+        assert (change.old_status, change.new_status) == ("present", "absent")
+        assert change.changed_by_id is not None
+
+
+def test_roster_tap_with_htmx_returns_the_row(actions, client, cw, app):
+    actions.login("trainer")
+    person_id = cw.learners["Đặng Văn Ướt"]
+    response = actions.post(
+        f"/sessions/{cw.session_id}/roster/{person_id}", {"status": "late"},
+        token_from=f"/sessions/{cw.session_id}/roster", headers={"HX-Request": "true"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert html.lstrip().startswith(f'<tr id="person-{person_id}"')
+    assert 'value="late" class="status-late" aria-pressed="true"' in html
+
+
+def test_correction_needs_a_reason(actions, client, cw, app):
+    actions.login("trainer")
+    person_id = cw.learners["Y Blích"]
+    roster = f"/sessions/{cw.session_id}/roster"
+    actions.post(f"/sessions/{cw.session_id}/roster/{person_id}", {"status": "present"},
+                 token_from=roster)  # fmt: skip
+    record_id = _record(app, person_id).id
+    url = f"/attendance/{record_id}/correct"
+    response = actions.post(url, {"status": "excused", "reason": ""}, token_from=url)
+    assert response.status_code == 422
+    assert _record(app, person_id).status == "present"
+    response = actions.post(url, {"status": "excused", "reason": "Ốm, có giấy"}, token_from=url)
+    assert response.status_code == 302
+    assert _record(app, person_id).status == "excused"
+    assert "Ốm, có giấy" in client.get(url).get_data(as_text=True)
+
+
+def test_join_request_approved_on_live_page(actions, client, cw, app):
+    with app.app_context():
+        from webapp.checkin import services
+        from webapp.checkin.occasions import SessionOccasion
+        from webapp.people.models import Person
+        from webapp.scheduling.models import ClassSession
+        from webapp.timeutil import utcnow
+
+        occasion = SessionOccasion(db.session.get(ClassSession, cw.session_id))
+        services.request_join(occasion, db.session.get(Person, cw.outsider_id), now=utcnow(),
+                              device_key=None)  # fmt: skip
+        db.session.commit()
+        join_id = db.session.query(JoinRequest.id).scalar()
+    actions.login("trainer")
+    live = f"/sessions/{cw.session_id}/live/panel"
+    assert "Lê Văn Tám" in client.get(live).get_data(as_text=True)
+    response = actions.post(f"/sessions/{cw.session_id}/joins/{join_id}", {"decision": "approve"},
+                            token_from=f"/sessions/{cw.session_id}/roster")  # fmt: skip
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.query(Enrolment).filter_by(person_id=cw.outsider_id).one().status == "enrolled"
+    assert _record(app, cw.outsider_id).status in ("present", "late")
