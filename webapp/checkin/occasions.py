@@ -117,9 +117,24 @@ class SessionOccasion(Occasion):
     def admit(self, person: Person, *, actor: User, now: datetime) -> bool:
         from webapp.scheduling import enrolment
 
-        enrolled = enrolment.enrol(actor=actor, now=now, course_class=self.course_class,
-                                   person=person)  # fmt: skip
-        return enrolled.status == EnrolmentStatus.ENROLLED
+        status = db.session.scalar(
+            select(Enrolment.status).where(
+                Enrolment.class_id == self.course_class.id, Enrolment.person_id == person.id
+            )
+        )
+        if status == EnrolmentStatus.WAITING:
+            # Already in line: a seat goes to them only in their turn (enrol() would refuse
+            # them as already in the class).
+            enrolment.promote_waiting(self.course_class, now=now)
+            status = db.session.scalar(
+                select(Enrolment.status).where(
+                    Enrolment.class_id == self.course_class.id, Enrolment.person_id == person.id
+                )
+            )
+        elif status != EnrolmentStatus.ENROLLED:  # enrolled meanwhile: nothing to do
+            status = enrolment.enrol(actor=actor, now=now, course_class=self.course_class,
+                                     person=person).status  # fmt: skip
+        return status == EnrolmentStatus.ENROLLED
 
     @classmethod
     def load(cls, occasion_id: int) -> "SessionOccasion | None":

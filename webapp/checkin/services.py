@@ -262,6 +262,9 @@ def check_in(
         # Marked absent or excused earlier, and here after all.
         _change(record, status, actor=actor, now=now, method=method, reason="")
         record.recorded_at, record.device_key = now, device_key or record.device_key
+        # The arrival is what the record now says: how and by whom (the absent mark stays in
+        # the change history).
+        record.method, record.recorded_by_id = method, actor.id if actor is not None else None
         return Result(record, created=True)
     return Result(record, created=False)
 
