@@ -1,7 +1,337 @@
-"""(being written)"""
+"""Check-in without the learner's phone: printed learner QR cards, the trainer's scan page
+(camera, photo or typed learner code) and the paper sign-in sheet.
 
-from flask import Blueprint
+A card's QR holds ``BASE_URL/p/<learner code>``. The scan page reads it and checks the learner
+in; a phone camera that opens it shows a short page with no personal data (staff who may see
+the person are taken to the person's page instead).
+"""
 
-import webapp.checkin.models  # noqa: F401
+from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit
+
+import zxingcpp
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from webapp import htmx, qr
+from webapp.checkin import services
+from webapp.checkin.forms import CardFilterForm, CardScanForm
+from webapp.checkin.models import Method, Status
+from webapp.checkin.occasions import SessionOccasion
+from webapp.checkin.services import CheckinError
+from webapp.extensions import db
+from webapp.people import queries as people_queries
+from webapp.people.models import Person, Village
+from webapp.permissions import Role, public, roles_required
+from webapp.scheduling import services as scheduling
+from webapp.scheduling.ids import ids_beyond_range_not_found
+from webapp.scheduling.models import ClassSession, CourseClass, Enrolment, EnrolmentStatus
+from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("checkin_cards", __name__)
+ids_beyond_range_not_found(bp)
+
+#: Who prints a village's cards: planners of the commune and the village's own lead.
+CARD_PRINTERS = scheduling.PLANNERS | {Role.VILLAGE_LEAD}
+CARDS_PER_SHEET = 10  # 2 columns x 5 rows of 85 x 53 mm on A4
+CARDS_PER_PAGE = 100  # a village's cards, ten sheets at a time (each card carries an SVG)
+BLANK_ROWS = 5  # sign-in sheet: rows for people who come without being enrolled
+MAX_SIDE = 2000  # photos are scaled down to this before decoding: phones take 4000 px
+MAX_PIXELS = 50_000_000  # larger pictures are refused before they are decoded
+
+
+# --- the card ------------------------------------------------------------------------------
+
+
+def card_url(person: Person) -> str:
+    """What a learner card's QR holds: the card's public address."""
+    return current_app.config["BASE_URL"] + url_for(
+        "checkin_cards.person_card", code=person.learner_code
+    )
+
+
+@bp.app_template_filter("code_groups")
+def code_groups(code: str | None) -> str:
+    """A learner code in two groups of three, as printed and read aloud: "K7M 2QX"."""
+    return f"{code[:3]} {code[3:]}" if code else ""
+
+
+@bp.app_template_global()
+def card_qr(person: Person) -> Markup:
+    """The card's QR code as inline SVG."""
+    return qr.inline_svg(card_url(person), label=_("QR code of the learner card"))
+
+
+def learner_code_in(text: str) -> str | None:
+    """The learner code in a scanned text: a card's address (``…/p/<code>``) or a bare code.
+    None when the text is something else (a session QR, a web link)."""
+    text = (text or "").strip()
+    if "/" in text:
+        _head, found, text = urlsplit(text).path.rstrip("/").rpartition("/p/")
+        if not found or "/" in text:
+            return None
+    code = services.normalise_code(text)
+    return code if len(code) == services.CODE_LENGTH else None
+
+
+def read_photo(file) -> list[str]:
+    """The texts of the QR codes in a photo; large photos are scaled down first."""
+    try:
+        image = Image.open(file)
+        if image.width * image.height > MAX_PIXELS:
+            raise _not_a_photo()
+        image.draft("L", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a smaller scale, much faster
+        image = image.convert("L")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise _not_a_photo() from None
+    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    return [barcode.text for barcode in found]
+
+
+def _not_a_photo() -> CheckinError:
+    return CheckinError("not_a_photo", _l("This file is not a photo. Take a photo of the card."))
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _runnable_session(session_id: int) -> ClassSession:
+    """The session, if the user may run its class: 404 outside their commune, 403 otherwise."""
+    session = db.session.get(ClassSession, session_id)
+    if session is None or not current_user.works_in(session.course_class.commune_id):
+        abort(404)
+    scheduling.require_runner(current_user, session.course_class)
+    return session
+
+
+def _runnable_class(class_id: int) -> CourseClass:
+    course_class = db.session.get(CourseClass, class_id)
+    if course_class is None or not current_user.works_in(course_class.commune_id):
+        abort(404)
+    scheduling.require_runner(current_user, course_class)
+    return course_class
+
+
+def _enrolled(course_class: CourseClass, *, by_village: bool) -> list[Person]:
+    """The class's enrolled learners, by village then name, or by name only."""
+    stmt = (
+        select(Person)
+        .join(Enrolment, Enrolment.person_id == Person.id)
+        .join(Village, Village.id == Person.village_id)
+        .where(Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED)
+        .options(selectinload(Person.village))
+    )
+    order = (Village.position, Village.name) if by_village else ()
+    return list(db.session.scalars(stmt.order_by(*order, Person.sort_key, Person.birth_year)))
+
+
+# --- printed cards -------------------------------------------------------------------------
+
+
+@bp.get("/classes/<int:class_id>/cards")
+@roles_required(*scheduling.PLANNERS)
+def class_cards(class_id: int):
+    """Printable QR cards of a class's enrolled learners (A4, ten cards a page)."""
+    course_class = _runnable_class(class_id)
+    people = _enrolled(course_class, by_village=True)
+    services.ensure_learner_codes(people)
+    db.session.commit()
+    return render_template(
+        "checkin/cards_sheet.html", people=people, title=course_class.name, total=len(people),
+        back=(url_for("scheduling.class_detail", class_id=course_class.id), course_class.name),
+        per_sheet=CARDS_PER_SHEET, page=None, filter_form=None,
+    )  # fmt: skip
+
+
+@bp.get("/villages/<int:village_id>/cards")
+@roles_required(*CARD_PRINTERS)
+def village_cards(village_id: int):
+    """Printable QR cards of everyone in a village (``?group=`` one target group)."""
+    village = db.session.get(Village, village_id)
+    if village is None or village not in people_queries.villages_for(current_user):
+        abort(404)
+    form = CardFilterForm(request.args)
+    group = form.group.data if form.validate() and form.group.data else ""
+    stmt = (
+        select(Person)
+        .where(Person.village_id == village.id)
+        .options(selectinload(Person.village))
+        .order_by(Person.sort_key, Person.birth_year, Person.id)
+    )
+    if group:
+        stmt = stmt.where(Person.target_group == group)
+    page = db.paginate(stmt, per_page=CARDS_PER_PAGE, max_per_page=CARDS_PER_PAGE, error_out=False)
+    services.ensure_learner_codes(page.items)
+    db.session.commit()
+    return render_template(
+        "checkin/cards_sheet.html", people=page.items, title=village.name, total=page.total,
+        back=(url_for("people.index", village=village.id), village.name),
+        per_sheet=CARDS_PER_SHEET, page=page, filter_form=form,
+        args={"village_id": village.id, "group": group or None},
+    )  # fmt: skip
+
+
+@bp.get("/p/<code>")
+@public
+def person_card(code: str):
+    """What a card's QR opens on a phone: staff who may see the person go to their page;
+    anyone else reads what the card is for, and nothing about its holder."""
+    code = services.normalise_code(code)
+    person = db.session.scalar(select(Person).where(Person.learner_code == code))
+    if person is None:
+        abort(404)
+    if current_user.is_authenticated and people_queries.get_person(current_user, person.id):
+        return redirect(url_for("people.detail", person_id=person.id))
+    response = current_app.make_response(render_template("checkin/cards_public.html"))
+    response.headers["X-Robots-Tag"] = "noindex"  # card addresses are not for search engines
+    return response
+
+
+# --- the trainer's scan page ---------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What became of one scanned card or typed code."""
+
+    ok: bool
+    code: str  # checked_in, already, or the refusal's code
+    name: str
+    message: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.name}: {self.message}" if self.name else self.message
+
+
+def _outcome(result: services.Result) -> Outcome:
+    record = result.record
+    time = to_local(record.recorded_at).strftime("%H:%M")
+    if not result.created:
+        message = _("already checked in at %(time)s", time=time)
+    elif record.status == Status.LATE:
+        message = _("checked in %(time)s (late)", time=time)
+    else:
+        message = _("checked in %(time)s", time=time)
+    return Outcome(True, "checked_in" if result.created else "already", record.person.full_name,
+                   message)  # fmt: skip
+
+
+def _codes_sent(form: CardScanForm) -> tuple[list[str], Method]:
+    """The learner codes the trainer sent, and how: a photo, the camera's reading, or typed."""
+    if form.photo.data:
+        texts = read_photo(form.photo.data.stream)
+        if not texts:
+            raise CheckinError("no_qr_in_photo", _l(
+                "No QR code could be read in this photo. Hold the card flat in good light, "
+                "let it fill most of the picture and try again, or type the learner code."
+            ))  # fmt: skip
+        codes = [code for code in dict.fromkeys(map(learner_code_in, texts)) if code]
+        if not codes:
+            raise CheckinError("not_a_card", _l("This QR code is not a learner card."))
+        return codes, Method.CARD
+    if form.scanned.data:
+        code = learner_code_in(form.scanned.data)
+        if code is None:
+            raise CheckinError("not_a_card", _l("This QR code is not a learner card."))
+        return [code], Method.CARD
+    if form.code.data:
+        return [form.code.data], Method.CODE
+    raise CheckinError("nothing_sent", _l("Scan a card, take a photo of it, or type the code."))
+
+
+def _check_in(occasion: SessionOccasion, code: str, method: Method) -> Outcome:
+    try:
+        person = services.person_by_learner_code(code, commune_id=occasion.commune_id)
+        result = services.check_in(
+            occasion, person, method=method, actor=current_user, now=utcnow()
+        )
+    except CheckinError as error:
+        db.session.rollback()
+        return Outcome(False, error.code, "", error.message)
+    db.session.commit()
+    return _outcome(result)
+
+
+def _scan(occasion: SessionOccasion, form: CardScanForm) -> list[Outcome]:
+    if not form.validate_on_submit():  # longer than any card's text or code
+        if form.code.errors:
+            return [Outcome(False, "unknown_learner_code", "",
+                            _("This learner code is not known. Please check it."))]  # fmt: skip
+        return [Outcome(False, "not_a_card", "", _("This QR code is not a learner card."))]
+    try:
+        codes, method = _codes_sent(form)
+    except CheckinError as error:
+        return [Outcome(False, error.code, "", error.message)]
+    return [_check_in(occasion, code, method) for code in codes]
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
+        "application/json"
+    )
+
+
+@bp.route("/sessions/<int:session_id>/scan", methods=["GET", "POST"])
+@roles_required(*scheduling.PLANNERS)
+def scan(session_id: int):
+    """Check learners in from their cards (camera or photo) or typed learner codes.
+
+    The page's script sends each card the camera reads and gets JSON; htmx forms get the
+    result fragment; without JavaScript the answer is a message on the page again.
+    """
+    session = _runnable_session(session_id)
+    occasion = SessionOccasion(session)
+    form = CardScanForm()
+    if request.method == "GET":
+        return render_template(
+            "checkin/scan_page.html", session=session, course_class=session.course_class,
+            occasion=occasion, form=form, now=utcnow(), outcomes=[],
+        )  # fmt: skip
+    outcomes = _scan(occasion, form)
+    if _wants_json():
+        response = jsonify(results=[asdict(o) for o in outcomes])
+    elif htmx.is_htmx():
+        response = current_app.make_response(
+            render_template("checkin/scan_result.html", outcomes=outcomes)
+        )
+    else:
+        for outcome in outcomes:
+            flash(outcome.text, "success" if outcome.ok else "error")
+        return redirect(url_for(".scan", session_id=session_id))
+    response.vary.update(("Accept", "HX-Request"))
+    return response
+
+
+# --- the paper sign-in sheet ---------------------------------------------------------------
+
+
+@bp.get("/sessions/<int:session_id>/sheet")
+@roles_required(*scheduling.PLANNERS)
+def sheet(session_id: int):
+    """A printable sign-in sheet of the session's learners, entered afterwards on the roster."""
+    session = _runnable_session(session_id)
+    people = _enrolled(session.course_class, by_village=False)
+    services.ensure_learner_codes(people)
+    db.session.commit()
+    return render_template(
+        "checkin/sheet.html", session=session, course_class=session.course_class,
+        people=people, blank_rows=BLANK_ROWS, now=utcnow(),
+    )  # fmt: skip
