@@ -20,6 +20,7 @@ from tests.factories import (
     make_venue,
 )
 from webapp.accounts.models import User
+from webapp.checkin.models import Attendance, JoinRequest
 from webapp.extensions import db
 from webapp.people.models import ImportBatch, Village
 from webapp.permissions import PUBLIC, Role
@@ -79,6 +80,23 @@ ROLE_TABLE: dict[str, frozenset | str] = {
     "calendar.subscribe": PLANNERS,
     "calendar.week": PLANNERS,
     "calendar.month": PLANNERS,
+    "checkin_live.live": PLANNERS,
+    "checkin_live.panel": PLANNERS,
+    "checkin_live.qr_part": PLANNERS,
+    "checkin_live.rotating": PLANNERS,
+    "checkin_live.decide_join": PLANNERS,
+    "checkin_live.roster": PLANNERS,
+    "checkin_live.mark": PLANNERS,
+    "checkin_live.correct": PLANNERS,
+    "checkin_records.register": ALL,
+    "checkin_records.register_xlsx": ALL,
+    "checkin_records.class_grid": ALL,
+    "checkin_records.class_grid_xlsx": ALL,
+    "checkin_records.person": ALL,
+    "checkin_cards.class_cards": PLANNERS,
+    "checkin_cards.village_cards": PLANNERS | {Role.VILLAGE_LEAD},
+    "checkin_cards.scan": PLANNERS,
+    "checkin_cards.sheet": PLANNERS,
     # public: no personal data
     "signup.class_page": PUBLIC,
     "public.schedule": PUBLIC,
@@ -86,6 +104,11 @@ ROLE_TABLE: dict[str, frozenset | str] = {
     "public.village_ics": PUBLIC,
     "public.class_ics": PUBLIC,
     "public.trainer_ics": PUBLIC,
+    # the learner's phone; the card page shows no personal data to visitors
+    "checkin_learner.enter_code": PUBLIC,
+    "checkin_learner.scan": PUBLIC,
+    "checkin_learner.done": PUBLIC,
+    "checkin_cards.person_card": PUBLIC,
 }
 
 USERS = {
@@ -141,6 +164,13 @@ def samples(app, world):
                                birth_year=1970, village_id=village.id, phone="",
                                created_at=utcnow())  # fmt: skip
         db.session.add_all([material, enrolment, signup])
+        record = Attendance(occasion_kind="session", occasion_id=session.id, person_id=person.id,
+                            status="excused", method="roster", recorded_at=utcnow(),
+                            recorded_by_id=trainer.id, updated_at=utcnow())  # fmt: skip
+        outsider = make_person(village, "Trần Văn Xin")
+        join = JoinRequest(occasion_kind="session", occasion_id=session.id,
+                           person_id=outsider.id, created_at=utcnow())  # fmt: skip
+        db.session.add_all([record, join])
         db.session.commit()
         return {
             "course_id": course.id,
@@ -148,6 +178,8 @@ def samples(app, world):
             "material_id": material.id,
             "class_id": course_class.id,
             "session_id": session.id,
+            "record_id": record.id,
+            "request_id": join.id,
             "enrolment_id": enrolment.id,
             "signup_id": signup.id,
             "village_id": village.id,

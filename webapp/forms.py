@@ -11,6 +11,7 @@ from flask_babel import get_translations, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from webapp.text import clean, nfc
 
@@ -67,6 +68,11 @@ class ParsedTextField(StringField):
         if getattr(self, "raw", None):
             return self.raw
         return "" if self.data is None else self.format(self.data)
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Choices of a select field from ``(value, label)`` pairs (WTForms 3.3 deprecates tuples)."""
+    return [p if isinstance(p, SelectChoice) else SelectChoice(*p) for p in pairs]
 
 
 class BaseForm(FlaskForm):

@@ -9,6 +9,7 @@ from webapp.accounts.forms import LoginForm, ResetPasswordForm, UserForm
 from webapp.accounts.models import User
 from webapp.errors import DomainError
 from webapp.extensions import db, login_manager
+from webapp.forms import options
 from webapp.permissions import ALL_STAFF, MANAGERS, ROLE_LABELS, Role, public, roles_required
 from webapp.site import safe_next
 from webapp.timeutil import utcnow
@@ -74,11 +75,12 @@ def _user_form() -> UserForm:
         if current_user.role == Role.ADMIN
         else [Role.TRAINER, Role.MENTOR, Role.VILLAGE_LEAD]
     )
-    form.role.choices = [(r.value, str(ROLE_LABELS[r])) for r in roles]
-    form.commune_id.choices = [(c.id, c.name) for c in communes_for(current_user)]
-    form.village_id.choices = [("", _("— none —"))] + [
-        (v.id, f"{v.name} ({v.commune.name})") for v in villages_for(current_user)
-    ]
+    form.role.choices = options([(r.value, str(ROLE_LABELS[r])) for r in roles])
+    form.commune_id.choices = options([(c.id, c.name) for c in communes_for(current_user)])
+    form.village_id.choices = options(
+        [("", _("— none —"))]
+        + [(v.id, f"{v.name} ({v.commune.name})") for v in villages_for(current_user)]
+    )
     return form
 
 

@@ -5,7 +5,7 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from webapp.forms import BaseForm
+from webapp.forms import BaseForm, options
 from webapp.people.models import TARGET_GROUP_LABELS
 
 # cards and scanner
@@ -34,6 +34,6 @@ class CardFilterForm(BaseForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.group.choices = [("", _l("All groups"))] + [
-            (k.value, v) for k, v in TARGET_GROUP_LABELS.items()
-        ]
+        self.group.choices = options(
+            [("", _l("All groups"))] + [(k.value, v) for k, v in TARGET_GROUP_LABELS.items()]
+        )

@@ -5,7 +5,7 @@ from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from webapp.checkin.models import STATUS_LABELS
-from webapp.forms import BaseForm
+from webapp.forms import BaseForm, options
 
 
 class IdentifyForm(BaseForm):
@@ -17,9 +17,12 @@ class IdentifyForm(BaseForm):
     )  # fmt: skip
     birth_year = IntegerField(
         _l("Your year of birth"),
-        validators=[Optional(), NumberRange(min=1900, max=2100, message=_l("Enter a year such as 1958."))],
+        validators=[
+            Optional(),
+            NumberRange(min=1900, max=2100, message=_l("Enter a year such as 1958.")),
+        ],
         render_kw={"inputmode": "numeric"},
-    )  # fmt: skip
+    )
     learner_code = StringField(
         _l("Or your learner code"), validators=[Optional(), Length(max=12)],
         description=_l("Six letters and digits, printed on your learner card"),
@@ -48,12 +51,12 @@ class SessionCodeForm(BaseForm):
 class MarkForm(BaseForm):
     """A roster tap: one status, with a reason when it corrects an earlier record."""
 
-    status = SelectField(_l("Status"), choices=list(STATUS_LABELS.items()))
+    status = SelectField(_l("Status"), choices=options(list(STATUS_LABELS.items())))
     reason = StringField(_l("Reason (for a correction)"), validators=[Optional(), Length(max=300)])
 
 
 class CorrectForm(BaseForm):
-    status = SelectField(_l("Status"), choices=list(STATUS_LABELS.items()))
+    status = SelectField(_l("Status"), choices=options(list(STATUS_LABELS.items())))
     reason = TextAreaField(
         _l("Why is it corrected?"),
         validators=[DataRequired(_l("Please say why the record is corrected.")), Length(max=300)],

@@ -1,7 +1,147 @@
-"""(being written)"""
+"""Attendance records: a session's printable register, a class's grid, a person's record,
+and the Excel exports of the first two.
 
-from flask import Blueprint
+Every staff role of the commune reads them; a village lead sees only the people of their
+village on the person page (the people pages' own rule).
+"""
 
-import webapp.checkin.models  # noqa: F401
+from flask import Blueprint, Response, abort, render_template
+from flask_babel import format_decimal, format_percent
+from flask_login import current_user
+
+from webapp.checkin import records, services
+from webapp.checkin.models import METHOD_LABELS, STATUS_LABELS
+from webapp.extensions import db
+from webapp.people import queries as people_queries
+from webapp.people.models import Commune
+from webapp.permissions import ALL_STAFF, roles_required
+from webapp.scheduling.ids import ids_beyond_range_not_found
+from webapp.scheduling.models import CLASS_STATUS_LABELS, ClassSession, CourseClass
+from webapp.text import fold
+from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("checkin_records", __name__)
+ids_beyond_range_not_found(bp)
+
+READERS = ALL_STAFF
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else format_percent(rate)
+
+
+def _hours(hours: float) -> str:
+    return format_decimal(round(hours, 1), format="0.#")
+
+
+def _context(**ctx) -> dict:
+    """What every records page shows its numbers and labels with."""
+    return dict(
+        ctx,
+        percent=_percent,
+        hours=_hours,
+        marks=records.MARKS,
+        not_recorded_mark=records.NOT_RECORDED_MARK,
+        status_labels=STATUS_LABELS,
+        method_labels=METHOD_LABELS,
+        class_status_labels=CLASS_STATUS_LABELS,
+        sees_person=_sees_person,
+    )
+
+
+def _sees_person(person) -> bool:
+    """Whether a link to the person's attendance page would open for this user."""
+    return current_user.village_id is None or current_user.village_id == person.village_id
+
+
+def _in_commune(record, commune_id: int | None):
+    if record is None or not current_user.works_in(commune_id):
+        abort(404)
+    return record
+
+
+def _session_or_404(session_id: int) -> ClassSession:
+    session = db.session.get(ClassSession, session_id)
+    return _in_commune(session, session.course_class.commune_id if session else None)
+
+
+def _class_or_404(class_id: int) -> CourseClass:
+    course_class = db.session.get(CourseClass, class_id)
+    return _in_commune(course_class, course_class.commune_id if course_class else None)
+
+
+def _xlsx(body: bytes, name: str) -> Response:
+    response = Response(body, mimetype=records.XLSX_MIMETYPE)
+    response.headers["Content-Disposition"] = f"attachment; filename={name}.xlsx"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _give_learner_codes(people) -> None:
+    """Learner codes for everyone listed (the register prints them; learners type them)."""
+    if any(not p.learner_code for p in people):
+        services.ensure_learner_codes(people)
+        db.session.commit()
+
+
+def _register(session_id: int) -> records.Register:
+    session = _session_or_404(session_id)
+    _give_learner_codes(records.session_learners(session))
+    return records.session_register(session)
+
+
+@bp.get("/sessions/<int:session_id>/register")
+@roles_required(*READERS)
+def register(session_id: int):
+    """A session's register: who came, when and how; printable on A4."""
+    sheet = _register(session_id)
+    commune = db.session.get(Commune, sheet.session.course_class.commune_id)
+    return render_template("checkin/records_register.html", register=sheet, commune=commune,
+                           now=utcnow(), **_context())  # fmt: skip
+
+
+@bp.get("/sessions/<int:session_id>/register.xlsx")
+@roles_required(*READERS)
+def register_xlsx(session_id: int):
+    """A session's register as an Excel file."""
+    sheet = _register(session_id)
+    day = to_local(sheet.session.starts_at).strftime("%Y-%m-%d")
+    return _xlsx(records.register_xlsx(sheet), f"diem-danh-{day}-buoi-{session_id}")
+
+
+@bp.get("/classes/<int:class_id>/attendance")
+@roles_required(*READERS)
+def class_grid(class_id: int):
+    """A class's learners × sessions, with attendance totals per learner and per session."""
+    grid = records.class_grid(_class_or_404(class_id), now=utcnow())
+    return render_template("checkin/records_class.html", grid=grid, **_context())
+
+
+@bp.get("/classes/<int:class_id>/attendance.xlsx")
+@roles_required(*READERS)
+def class_grid_xlsx(class_id: int):
+    """A class's attendance grid as an Excel file."""
+    course_class = _class_or_404(class_id)
+    _give_learner_codes(records.class_learners(course_class))
+    grid = records.class_grid(course_class, now=utcnow())
+    return _xlsx(records.class_grid_xlsx(grid), f"diem-danh-lop-{class_id}-{_slug(grid)}")
+
+
+def _slug(grid: records.ClassGrid) -> str:
+    """The class name in plain ASCII for the file name: 'Lớp Zalo Thôn 1' -> 'lop-zalo-thon-1'."""
+    words = (
+        "".join(c for c in w if c.isascii() and c.isalnum())
+        for w in fold(grid.course_class.name).split()
+    )
+    return "-".join(w for w in words if w)[:40]
+
+
+@bp.get("/people/<int:person_id>/attendance")
+@roles_required(*READERS)
+def person(person_id: int):
+    """One person's attendance in every class they are or were enrolled in."""
+    found = people_queries.get_person(current_user, person_id)
+    if found is None:
+        abort(404)
+    record = records.person_record(found, now=utcnow())
+    return render_template("checkin/records_person.html", record=record, **_context())

@@ -12,7 +12,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from webapp.forms import BaseForm, ParsedTextField
+from webapp.forms import BaseForm, ParsedTextField, options
 from webapp.people.models import (
     DISABILITY_LABELS,
     SEGMENT_LABELS,
@@ -82,14 +82,14 @@ class PersonForm(NameAndBirthYearForm):
 
     def __init__(self, *args, villages=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.village_id.choices = [(v.id, v.name) for v in villages]
-        self.sex.choices = [("", _l("— not given —"))] + [
-            (k.value, v) for k, v in SEX_LABELS.items()
-        ]
-        self.target_group.choices = [(k.value, v) for k, v in TARGET_GROUP_LABELS.items()]
-        self.disability.choices = [("", _l("None"))] + [
-            (k.value, v) for k, v in DISABILITY_LABELS.items()
-        ]
+        self.village_id.choices = options([(v.id, v.name) for v in villages])
+        self.sex.choices = options(
+            [("", _l("— not given —"))] + [(k.value, v) for k, v in SEX_LABELS.items()]
+        )
+        self.target_group.choices = options([(k.value, v) for k, v in TARGET_GROUP_LABELS.items()])
+        self.disability.choices = options(
+            [("", _l("None"))] + [(k.value, v) for k, v in DISABILITY_LABELS.items()]
+        )
 
     def validate_phone(self, field):
         if field.data and not 9 <= len(digits(field.data)) <= 11:
@@ -109,13 +109,15 @@ class PeopleSearchForm(BaseForm):
 
     def __init__(self, *args, villages=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.village.choices = [("", _l("All villages"))] + [(str(v.id), v.name) for v in villages]
-        self.group.choices = [("", _l("All groups"))] + [
-            (k.value, v) for k, v in TARGET_GROUP_LABELS.items()
-        ]
-        self.segment.choices = [("", _l("All segments"))] + [
-            (k.value, v) for k, v in SEGMENT_LABELS.items()
-        ]
+        self.village.choices = options(
+            [("", _l("All villages"))] + [(str(v.id), v.name) for v in villages]
+        )
+        self.group.choices = options(
+            [("", _l("All groups"))] + [(k.value, v) for k, v in TARGET_GROUP_LABELS.items()]
+        )
+        self.segment.choices = options(
+            [("", _l("All segments"))] + [(k.value, v) for k, v in SEGMENT_LABELS.items()]
+        )
 
 
 class ImportForm(BaseForm):
@@ -132,10 +134,10 @@ class ImportForm(BaseForm):
 
     def __init__(self, *args, communes=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.commune_id.choices = [(c.id, c.name) for c in communes]
+        self.commune_id.choices = options([(c.id, c.name) for c in communes])
         self.single_commune = len(self.commune_id.choices) == 1
         if self.single_commune and not self.commune_id.data:
-            self.commune_id.data = self.commune_id.choices[0][0]
+            self.commune_id.data = self.commune_id.choices[0].value
 
 
 class HouseholdForm(BaseForm):

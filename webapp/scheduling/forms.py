@@ -31,7 +31,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp.forms import BaseForm, ParsedTextField
+from webapp.forms import BaseForm, ParsedTextField, options
 from webapp.people.forms import NameAndBirthYearForm, VietnameseDateField
 from webapp.people.models import DISABILITY_LABELS, SEGMENT_LABELS, TARGET_GROUP_LABELS
 from webapp.people.services import phone_problem
@@ -172,7 +172,7 @@ class CourseForm(BaseForm):
     def __init__(self, *args, communes=(), **kwargs):
         super().__init__(*args, **kwargs)
         if len(communes) > 1:  # province-wide users choose; everybody else plans at home
-            self.commune_id.choices = [(c.id, c.name) for c in communes]
+            self.commune_id.choices = options([(c.id, c.name) for c in communes])
         else:
             del self.commune_id
 
@@ -208,10 +208,10 @@ class VenueForm(BaseForm):
     def __init__(self, *args, communes=(), villages=(), **kwargs):
         super().__init__(*args, **kwargs)
         if len(communes) > 1:
-            self.commune_id.choices = [(c.id, c.name) for c in communes]
+            self.commune_id.choices = options([(c.id, c.name) for c in communes])
         else:
             del self.commune_id
-        self.village_id.choices = [("", _l("— none —")), *_village_choices(villages)]
+        self.village_id.choices = options([("", _l("— none —")), *_village_choices(villages)])
 
     def venue_fields(self) -> dict:
         names = ("name", "village_id", "address", "capacity", "accessibility", "equipment")
@@ -261,9 +261,9 @@ class ClassForm(BaseForm):
 
     def __init__(self, *args, courses=(), trainers=(), villages=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.course_id.choices = [(c.id, c.title) for c in courses]
-        self.trainers.choices = [(t.id, t.full_name) for t in trainers]
-        self.village_id.choices = [("", _l("— none —")), *_village_choices(villages)]
+        self.course_id.choices = options([(c.id, c.title) for c in courses])
+        self.trainers.choices = options([(t.id, t.full_name) for t in trainers])
+        self.village_id.choices = options([("", _l("— none —")), *_village_choices(villages)])
 
     def class_fields(self) -> dict:
         names = ("name", "target_groups", "segments", "village_id", "capacity",
@@ -300,7 +300,7 @@ class _SessionFields(BaseForm):
 
     def __init__(self, *args, venues=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.venue_id.choices = [("", _l("— none —"))] + [(v.id, v.name) for v in venues]
+        self.venue_id.choices = options([("", _l("— none —"))] + [(v.id, v.name) for v in venues])
 
     def override_note_for_service(self) -> str | None:
         """The override note when an organiser ticked the box, else None (no override)."""
@@ -340,7 +340,7 @@ class SeriesForm(_SessionFields):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.weekdays.choices = [(d, label) for d, label in WEEKDAY_LABELS.items()]
+        self.weekdays.choices = options([(d, label) for d, label in WEEKDAY_LABELS.items()])
 
     def rule(self) -> SeriesRule:
         """The rule as typed (DomainError for days to skip that are not days)."""
@@ -416,9 +416,9 @@ class SignupForm(NameAndBirthYearForm):
 
     def __init__(self, *args, villages=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.village_id.choices = [(0, _l("— choose your village —"))] + [
-            (v.id, v.name) for v in villages
-        ]
+        self.village_id.choices = options(
+            [(0, _l("— choose your village —"))] + [(v.id, v.name) for v in villages]
+        )
 
     # The service checks these too; here they join the other mistakes in one error summary.
     def validate_village_id(self, field):
@@ -453,11 +453,13 @@ class CalendarFilterForm(BaseForm):
 
     def __init__(self, *args, villages=(), trainers=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.village.choices = [("", _l("All villages"))] + [(str(v.id), v.name) for v in villages]
-        self.trainer.choices = [("", _l("All trainers"))] + [
-            (str(u.id), u.full_name) for u in trainers
-        ]
-        self.audience.choices = (
+        self.village.choices = options(
+            [("", _l("All villages"))] + [(str(v.id), v.name) for v in villages]
+        )
+        self.trainer.choices = options(
+            [("", _l("All trainers"))] + [(str(u.id), u.full_name) for u in trainers]
+        )
+        self.audience.choices = options(
             [("", _l("All learners"))]
             + [(f"group:{k.value}", v) for k, v in TARGET_GROUP_LABELS.items()]
             + [(f"segment:{k.value}", v) for k, v in SEGMENT_LABELS.items()]
@@ -467,7 +469,7 @@ class CalendarFilterForm(BaseForm):
         """Keyword arguments for ``queries.calendar_sessions``; unknown values are ignored."""
         value = {}
         for name in self.NAMES:
-            known = {str(choice[0]) for choice in self[name].choices}
+            known = {str(choice.value) for choice in self[name].choices}
             value[name] = self[name].data if self[name].data in known else ""
         kind, _, code = value["audience"].partition(":")
         return {

@@ -1,0 +1,114 @@
+"""Check-in in a real browser: a learner's phone (first time, again, returning phone) and the
+trainer's live page (the learner appears without reload; the QR on screen decodes to the
+check-in address); the roster works with JavaScript off."""
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+import zxingcpp
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests.browser.conftest import VIEWPORTS, login
+from tests.checkin.checkin_world import build
+from tests.factories import make_session
+from webapp.checkin import services
+from webapp.checkin.occasions import SessionOccasion
+from webapp.extensions import db
+from webapp.scheduling.models import CourseClass
+from webapp.timeutil import utcnow
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def cw(app, world):
+    with app.app_context():
+        return build(world)
+
+
+def _second_session_token(app, cw) -> str:
+    """Another session of the same class, also under way (a second room, say)."""
+    with app.app_context():
+        course_class = db.session.get(CourseClass, cw.class_id)
+        start = (utcnow() - timedelta(minutes=5)).replace(microsecond=0)
+        session = make_session(course_class, start, hours=1)
+        token = services.point_for(SessionOccasion(session), now=utcnow()).token
+        db.session.commit()
+        return token
+
+
+@pytest.mark.parametrize("viewport", ["phone"])
+def test_learner_checks_in_on_a_phone(app, page, cw):
+    page.goto(f"/c/{cw.token}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Điểm danh")
+    expect(page.get_by_text("Bạn là ai?")).to_be_visible()
+    page.screens.shot("first-visit")
+    page.get_by_label("Số điện thoại của bạn").fill("0905 123 456")
+    page.get_by_label("Năm sinh của bạn").fill("1958")
+    page.get_by_role("button", name="Điểm danh").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Đã điểm danh")
+    expect(page.get_by_text("Nguyễn Thị Hồng Nhung")).to_be_visible()
+    page.screens.shot("checked-in")
+
+    # Scanning the same code again: already checked in, no second record.
+    page.goto(f"/c/{cw.token}")
+    expect(page.get_by_text(re.compile(r"Nguyễn Thị Hồng Nhung — đã điểm danh lúc \d\d:\d\d"))).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("Tôi có mặt"))).to_have_count(0)
+    page.screens.shot("second-scan")
+
+    # Next session: the phone remembers her, one tap.
+    token = _second_session_token(app, cw)
+    page.goto(f"/c/{token}")
+    expect(page.get_by_label("Số điện thoại của bạn")).to_have_count(0)
+    page.screens.shot("returning-phone")
+    page.get_by_role("button", name=re.compile("Tôi có mặt.*Nguyễn Thị Hồng Nhung")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Đã điểm danh")
+    page.screens.shot("one-tap")
+    with app.app_context():
+        from webapp.checkin.models import Attendance
+
+        assert db.session.query(Attendance).count() == 2
+
+
+def test_trainer_sees_the_learner_arrive_without_reload(app, page, cw, _playwright_browser,
+                                                         live_server):  # fmt: skip
+    login(page, "trainer")
+    page.goto(f"/sessions/{cw.session_id}/live")
+    expect(page.get_by_test_id("live-count")).to_have_text("0")
+    expect(page.get_by_test_id("missing")).to_contain_text("Đặng Văn Ướt")
+    page.screens.shot("live-empty")
+
+    # The QR on the screen is the check-in address.
+    png = page.locator("#live-qr svg").screenshot()
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert [r.text for r in found] == [f"{app.config['BASE_URL']}/c/{cw.token}"]
+
+    # A learner checks in on her own phone (another browser).
+    phone = _playwright_browser.new_context(base_url=live_server, **VIEWPORTS["phone"])
+    learner = phone.new_page()
+    learner.goto(f"/c/{cw.token}")
+    learner.get_by_label("Số điện thoại của bạn").fill("0905765432")
+    learner.get_by_label("Năm sinh của bạn").fill("1949")
+    learner.get_by_role("button", name="Điểm danh").click()
+    expect(learner.get_by_role("heading", level=1)).to_have_text("Đã điểm danh")
+    phone.close()
+
+    expect(page.get_by_test_id("live-count")).to_have_text("1", timeout=15_000)
+    expect(page.get_by_test_id("came")).to_contain_text("Đặng Văn Ướt")
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    page.screens.shot("live-arrived")
+
+
+def test_roster_tap_without_javascript(app, no_js_page, cw):
+    page = no_js_page
+    login(page, "trainer")
+    page.goto(f"/sessions/{cw.session_id}/roster")
+    row = page.locator("tr", has_text="Y Blích")
+    row.get_by_role("button", name="Có mặt", exact=True).click()
+    expect(page.get_by_text("Y Blích: Có mặt")).to_be_visible()
+    row = page.locator("tr", has_text="Y Blích")
+    expect(row.get_by_role("button", name="Có mặt", exact=True)).to_have_attribute("aria-pressed", "true")
+    page.screenshot(path="test-artifacts/roster-no-js.png", full_page=True)

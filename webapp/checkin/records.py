@@ -1,0 +1,454 @@
+"""Attendance records: the register of one session, the grid of a class, one person's record,
+and their Excel exports.
+
+Reads only: functions take domain objects and ``now`` and return plain data. The rule of
+attendance rates (what counts as held, what counts as attended) lives in :func:`tally` and
+:func:`is_held`; every page and spreadsheet goes through them.
+"""
+
+import io
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import openpyxl
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import joinedload
+
+from webapp.checkin.models import ATTENDED, Attendance, Method, OccasionKind, Status
+from webapp.extensions import db
+from webapp.people.models import Person
+from webapp.scheduling.models import (
+    ClassSession,
+    CourseClass,
+    Enrolment,
+    EnrolmentStatus,
+)
+from webapp.timeutil import format_date, to_local
+
+#: Short marks of the class grid (a legend and screen-reader text go with them on the page).
+MARKS = {Status.PRESENT: "✓", Status.LATE: "M", Status.ABSENT: "V", Status.EXCUSED: "P"}
+NOT_RECORDED_MARK = "–"
+
+# The spreadsheets are in Vietnamese whatever the page language (like the import template).
+VI_STATUS = {
+    Status.PRESENT: "Có mặt",
+    Status.LATE: "Đi muộn",
+    Status.ABSENT: "Vắng",
+    Status.EXCUSED: "Vắng có phép",
+}
+VI_NOT_RECORDED = "Chưa ghi"
+VI_METHOD = {
+    Method.SELF_SCAN: "Tự quét mã",
+    Method.ROSTER: "Danh sách",
+    Method.CARD: "Thẻ học viên",
+    Method.CODE: "Mã học viên",
+    Method.PAPER: "Sổ giấy",
+}
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# --- the rule ------------------------------------------------------------------------------
+
+
+def is_held(session: ClassSession, now: datetime) -> bool:
+    """A session counts once it has started, unless it was cancelled."""
+    return not session.is_cancelled and session.starts_at <= now
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Sessions attended (present or late) out of sessions held so far, and hours attended."""
+
+    attended: int = 0
+    held: int = 0
+    hours: float = 0.0
+
+    @property
+    def rate(self) -> float | None:
+        """Attended / held (0…1); None before any session was held."""
+        return self.attended / self.held if self.held else None
+
+    def __add__(self, other: "Tally") -> "Tally":
+        return Tally(
+            self.attended + other.attended, self.held + other.held, self.hours + other.hours
+        )
+
+
+def tally(sessions: Iterable[ClassSession], statuses: Mapping[int, str], now: datetime) -> Tally:
+    """THE attendance rule, for one person: ``statuses`` maps session ids to their status.
+
+    Only sessions held so far count (cancelled and coming ones do not, even when someone
+    checked in early); late counts as attended; hours are the held sessions' lengths.
+    """
+    held = [s for s in sessions if is_held(s, now)]
+    attended = [s for s in held if statuses.get(s.id) in ATTENDED]
+    return Tally(len(attended), len(held), sum(s.hours for s in attended))
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def _session_records(session_ids) -> Select:
+    return select(Attendance).where(
+        Attendance.occasion_kind == OccasionKind.SESSION, Attendance.occasion_id.in_(session_ids)
+    )
+
+
+def _learners(class_id: int, recorded_ids) -> list[tuple[Person, str | None]]:
+    """The class's enrolled learners, and anyone with a record among ``recorded_ids`` sessions
+    (withdrawn since), in Vietnamese name order, with their enrolment status."""
+    recorded = select(Attendance.person_id).where(
+        Attendance.occasion_kind == OccasionKind.SESSION, Attendance.occasion_id.in_(recorded_ids)
+    )
+    stmt = (
+        select(Person, Enrolment.status)
+        .outerjoin(
+            Enrolment, and_(Enrolment.person_id == Person.id, Enrolment.class_id == class_id)
+        )
+        .where(or_(Enrolment.status == EnrolmentStatus.ENROLLED, Person.id.in_(recorded)))
+        .options(joinedload(Person.village))
+        .order_by(Person.sort_key, Person.id)
+    )
+    return [(person, status) for person, status in db.session.execute(stmt)]
+
+
+def session_learners(session: ClassSession) -> list[Person]:
+    """Who is on a session's register (to give them learner codes before printing)."""
+    return [person for person, _ in _learners(session.class_id, [session.id])]
+
+
+def class_learners(course_class: CourseClass) -> list[Person]:
+    """Who is on a class's grid (to give them learner codes before exporting)."""
+    session_ids = select(ClassSession.id).where(ClassSession.class_id == course_class.id)
+    return [person for person, _ in _learners(course_class.id, session_ids)]
+
+
+# --- one session: the register -------------------------------------------------------------
+
+
+@dataclass
+class RegisterLine:
+    person: Person
+    record: Attendance | None
+    enrolled: bool
+
+    @property
+    def status(self) -> str | None:
+        return self.record.status if self.record else None
+
+    @property
+    def arrived_at(self) -> datetime | None:
+        """When the person arrived; only for those who came."""
+        return self.record.recorded_at if self.record and self.record.attended else None
+
+
+@dataclass
+class Register:
+    session: ClassSession
+    lines: list[RegisterLine]
+    #: Count per status; None counts the people with nothing recorded.
+    totals: Counter
+
+    @property
+    def attended(self) -> int:
+        return sum(self.totals[s] for s in ATTENDED)
+
+
+def session_register(session: ClassSession) -> Register:
+    """Every learner of the session (enrolled, or recorded there) with their record."""
+    records = {r.person_id: r for r in db.session.scalars(_session_records([session.id]))}
+    lines = [
+        RegisterLine(person, records.get(person.id), status == EnrolmentStatus.ENROLLED)
+        for person, status in _learners(session.class_id, [session.id])
+    ]
+    return Register(session, lines, Counter(line.status for line in lines))
+
+
+# --- one class: the grid -------------------------------------------------------------------
+
+
+@dataclass
+class Column:
+    """A session of the grid, with its per-session totals."""
+
+    session: ClassSession
+    held: bool
+    counts: Counter = field(default_factory=Counter)
+
+    @property
+    def day(self) -> str:
+        return to_local(self.session.starts_at).strftime("%d/%m")
+
+    @property
+    def attended(self) -> int:
+        return sum(self.counts[s] for s in ATTENDED)
+
+
+@dataclass
+class Cell:
+    column: Column
+    record: Attendance | None
+
+    @property
+    def status(self) -> str | None:
+        return self.record.status if self.record else None
+
+    @property
+    def mark(self) -> str:
+        """The short mark; blank for a session that is not counted and has no record."""
+        if self.record is not None:
+            return MARKS.get(self.record.status, "?")
+        return NOT_RECORDED_MARK if self.column.held else ""
+
+
+@dataclass
+class Row:
+    person: Person
+    enrolled: bool
+    cells: list[Cell]
+    tally: Tally
+
+
+@dataclass
+class ClassGrid:
+    course_class: CourseClass
+    columns: list[Column]
+    rows: list[Row]
+
+    @property
+    def total(self) -> Tally:
+        return sum((row.tally for row in self.rows), Tally())
+
+    @property
+    def held(self) -> int:
+        return sum(1 for c in self.columns if c.held)
+
+
+def class_grid(course_class: CourseClass, *, now: datetime) -> ClassGrid:
+    """Learners × sessions of a class, in three queries whatever the size of the class."""
+    sessions = list(
+        db.session.scalars(
+            select(ClassSession)
+            .where(ClassSession.class_id == course_class.id)
+            .order_by(ClassSession.starts_at, ClassSession.id)
+        )
+    )
+    session_ids = select(ClassSession.id).where(ClassSession.class_id == course_class.id)
+    records = {
+        (r.occasion_id, r.person_id): r for r in db.session.scalars(_session_records(session_ids))
+    }
+    columns = [Column(s, is_held(s, now)) for s in sessions]
+    rows = []
+    for person, status in _learners(course_class.id, session_ids):
+        cells = [Cell(c, records.get((c.session.id, person.id))) for c in columns]
+        for cell in cells:
+            if cell.column.held:
+                cell.column.counts[cell.status] += 1
+        statuses = {c.column.session.id: c.status for c in cells if c.record is not None}
+        rows.append(
+            Row(person, status == EnrolmentStatus.ENROLLED, cells, tally(sessions, statuses, now))
+        )
+    return ClassGrid(course_class, columns, rows)
+
+
+# --- one person ----------------------------------------------------------------------------
+
+
+@dataclass
+class PersonClass:
+    """One class of the person: each session with the person's record, and the tally."""
+
+    course_class: CourseClass
+    enrolment_status: str | None
+    sessions: list[tuple[ClassSession, Attendance | None, bool]]  # (session, record, held)
+    tally: Tally
+
+
+@dataclass
+class PersonRecord:
+    person: Person
+    classes: list[PersonClass]
+
+    @property
+    def total(self) -> Tally:
+        return sum((c.tally for c in self.classes), Tally())
+
+
+def person_record(person: Person, *, now: datetime) -> PersonRecord:
+    """Every class the person is or was enrolled in (or has attendance in), latest first."""
+    records = {
+        r.occasion_id: r
+        for r in db.session.scalars(
+            select(Attendance).where(
+                Attendance.occasion_kind == OccasionKind.SESSION, Attendance.person_id == person.id
+            )
+        )
+    }
+    enrolments = {
+        e.class_id: e.status
+        for e in db.session.scalars(select(Enrolment).where(Enrolment.person_id == person.id))
+    }
+    enrolled = [cid for cid, status in enrolments.items() if status != EnrolmentStatus.WAITING]
+    recorded = (
+        select(ClassSession.class_id)
+        .join(Attendance, Attendance.occasion_id == ClassSession.id)
+        .where(Attendance.occasion_kind == OccasionKind.SESSION, Attendance.person_id == person.id)
+    )
+    classes = db.session.scalars(
+        select(CourseClass)
+        .where(or_(CourseClass.id.in_(enrolled), CourseClass.id.in_(recorded)))
+        .options(joinedload(CourseClass.course))
+    ).all()
+    by_class: dict[int, list[ClassSession]] = {c.id: [] for c in classes}
+    for session in db.session.scalars(
+        select(ClassSession)
+        .where(ClassSession.class_id.in_(list(by_class)))
+        .order_by(ClassSession.starts_at, ClassSession.id)
+    ):
+        by_class[session.class_id].append(session)
+    items = []
+    for course_class in classes:
+        sessions = by_class[course_class.id]
+        statuses = {s.id: records[s.id].status for s in sessions if s.id in records}
+        items.append(
+            PersonClass(
+                course_class,
+                enrolments.get(course_class.id),
+                [(s, records.get(s.id), is_held(s, now)) for s in sessions],
+                tally(sessions, statuses, now),
+            )
+        )
+    items.sort(key=lambda c: c.sessions[0][0].starts_at if c.sessions else _NOT_STARTED,
+               reverse=True)  # fmt: skip
+    return PersonRecord(person, items)
+
+
+_NOT_STARTED = datetime.max.replace(tzinfo=UTC)  # classes without sessions yet come first
+
+
+# --- Excel ---------------------------------------------------------------------------------
+
+BOLD = Font(bold=True)
+
+
+def _when(session: ClassSession) -> str:
+    start, end = to_local(session.starts_at), to_local(session.ends_at)
+    return f"{format_date(start)} {start:%H:%M}–{end:%H:%M}"
+
+
+def _widths(sheet, widths: Iterable[int]) -> None:
+    for i, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+
+
+def _bytes(book: openpyxl.Workbook) -> bytes:
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def register_xlsx(register: Register) -> bytes:
+    """The session register as a spreadsheet: a few lines about the session, then the table."""
+    session = register.session
+    course_class = session.course_class
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Sổ điểm danh"
+    venue = session.venue.name if session.venue else "Chưa có địa điểm"
+    for label, value in [
+        ("Lớp", course_class.name),
+        ("Khóa học", course_class.course.title),
+        ("Thời gian", _when(session)),
+        ("Địa điểm", venue),
+        ("Giảng viên", ", ".join(t.full_name for t in course_class.trainers)),
+        ("Chủ đề", session.topic),
+    ]:
+        sheet.append([label, value])
+        sheet.cell(sheet.max_row, 1).font = BOLD
+    sheet.append([])
+    headers = ["STT", "Họ và tên", "Mã học viên", "Thôn", "Trạng thái", "Giờ đến",
+               "Cách điểm danh", "Ký tên"]  # fmt: skip
+    sheet.append(headers)
+    header_row = sheet.max_row
+    for cell in sheet[header_row]:
+        cell.font = BOLD
+    for number, line in enumerate(register.lines, start=1):
+        record = line.record
+        sheet.append(
+            [
+                number,
+                line.person.full_name,
+                line.person.learner_code or "",
+                line.person.village.name,
+                VI_STATUS.get(line.status, VI_NOT_RECORDED) if record else VI_NOT_RECORDED,
+                to_local(line.arrived_at).strftime("%H:%M") if line.arrived_at else "",
+                VI_METHOD.get(record.method, record.method) if record else "",
+                "",
+            ]
+        )
+    sheet.append([])
+    for status in Status:
+        sheet.append(["", VI_STATUS[status], register.totals[status]])
+    sheet.append(["", VI_NOT_RECORDED, register.totals[None]])
+    sheet.freeze_panes = sheet.cell(header_row + 1, 1)
+    _widths(sheet, [12, 30, 14, 16, 16, 10, 18, 18])
+    return _bytes(book)
+
+
+GRID_FIXED = ["Họ và tên", "Mã học viên", "Thôn"]
+GRID_TOTALS = ["Số buổi dự", "Số buổi đã học", "Số giờ", "Tỉ lệ"]
+
+
+def class_grid_xlsx(grid: ClassGrid) -> bytes:
+    """The class grid as a spreadsheet: names frozen on the left, headers frozen on top."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Điểm danh"
+    day_headers = [c.day + (" (hủy)" if c.session.is_cancelled else "") for c in grid.columns]
+    sheet.append(GRID_FIXED + day_headers + GRID_TOTALS)
+    for cell in sheet[1]:
+        cell.font = BOLD
+        cell.alignment = Alignment(horizontal="center", wrap_text=True)
+    first_total = len(GRID_FIXED) + len(grid.columns) + 1
+    for row in grid.rows:
+        rate = row.tally.rate
+        sheet.append(
+            [row.person.full_name, row.person.learner_code, row.person.village.name]
+            + [cell.mark or None for cell in row.cells]
+            + [row.tally.attended, row.tally.held, round(row.tally.hours, 2), rate]
+        )
+        _number_formats(sheet, sheet.max_row, first_total)
+    total = grid.total
+    sheet.append(
+        ["Số người dự", None, None]
+        + [c.attended if c.held else None for c in grid.columns]
+        + [total.attended, total.held, round(total.hours, 2), total.rate]
+    )
+    _number_formats(sheet, sheet.max_row, first_total)
+    for cell in sheet[sheet.max_row]:
+        cell.font = BOLD
+    centred = Alignment(horizontal="center")
+    for marks in sheet.iter_rows(min_row=2, min_col=len(GRID_FIXED) + 1, max_col=first_total - 1):
+        for cell in marks:
+            cell.alignment = centred
+    sheet.freeze_panes = "B2"
+    _widths(sheet, [30, 14, 16] + [9] * len(grid.columns) + [12, 14, 9, 9])
+    legend = book.create_sheet("Ký hiệu")
+    legend.append(["Ký hiệu", "Nghĩa"])
+    for status, mark in MARKS.items():
+        legend.append([mark, VI_STATUS[status]])
+    legend.append([NOT_RECORDED_MARK, VI_NOT_RECORDED])
+    legend.append(["(hủy)", "Buổi học đã hủy: không tính"])
+    legend.append(["", "Buổi chưa diễn ra không được tính vào tỉ lệ"])
+    legend.append(["Tỉ lệ", "Số buổi dự (có mặt hoặc đi muộn) / số buổi đã học"])
+    _widths(legend, [10, 50])
+    return _bytes(book)
+
+
+def _number_formats(sheet, row: int, first_total: int) -> None:
+    sheet.cell(row, first_total + 2).number_format = "0.0"
+    sheet.cell(row, first_total + 3).number_format = "0%"
