@@ -20,7 +20,7 @@ from tests.factories import (
     make_venue,
 )
 from webapp.accounts.models import User
-from webapp.checkin.models import Attendance, JoinRequest
+from webapp.checkin.models import Attendance, Device, JoinRequest
 from webapp.extensions import db
 from webapp.people.models import ImportBatch, Village
 from webapp.permissions import PUBLIC, Role
@@ -88,6 +88,7 @@ ROLE_TABLE: dict[str, frozenset | str] = {
     "checkin_live.roster": PLANNERS,
     "checkin_live.mark": PLANNERS,
     "checkin_live.correct": PLANNERS,
+    "checkin_live.revoke_device": PLANNERS,
     "checkin_records.register": ALL,
     "checkin_records.register_xlsx": ALL,
     "checkin_records.class_grid": ALL,
@@ -170,7 +171,9 @@ def samples(app, world):
         outsider = make_person(village, "Trần Văn Xin")
         join = JoinRequest(occasion_kind="session", occasion_id=session.id,
                            person_id=outsider.id, created_at=utcnow())  # fmt: skip
-        db.session.add_all([record, join])
+        device = Device(key="sample-device", person_id=person.id, created_at=utcnow(),
+                        last_used_at=utcnow())  # fmt: skip
+        db.session.add_all([record, join, device])
         db.session.commit()
         return {
             "course_id": course.id,
@@ -180,6 +183,7 @@ def samples(app, world):
             "session_id": session.id,
             "record_id": record.id,
             "request_id": join.id,
+            "device_id": device.id,
             "enrolment_id": enrolment.id,
             "signup_id": signup.id,
             "village_id": village.id,

@@ -55,7 +55,8 @@ def test_learner_checks_in_on_a_phone(app, page, cw):
 
     # Scanning the same code again: already checked in, no second record.
     page.goto(f"/c/{cw.token}")
-    expect(page.get_by_text(re.compile(r"Nguyễn Thị Hồng Nhung — đã điểm danh lúc \d\d:\d\d"))).to_be_visible()
+    done_line = re.compile(r"Nguyễn Thị Hồng Nhung — đã điểm danh lúc \d\d:\d\d")
+    expect(page.get_by_text(done_line)).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("Tôi có mặt"))).to_have_count(0)
     page.screens.shot("second-scan")
 
@@ -73,8 +74,8 @@ def test_learner_checks_in_on_a_phone(app, page, cw):
         assert db.session.query(Attendance).count() == 2
 
 
-def test_trainer_sees_the_learner_arrive_without_reload(app, page, cw, _playwright_browser,
-                                                         live_server):  # fmt: skip
+def test_trainer_sees_the_learner_arrive_without_reload(app, page, cw, request, live_server):
+    browser = request.getfixturevalue("_playwright_browser")
     login(page, "trainer")
     page.goto(f"/sessions/{cw.session_id}/live")
     expect(page.get_by_test_id("live-count")).to_have_text("0")
@@ -87,7 +88,7 @@ def test_trainer_sees_the_learner_arrive_without_reload(app, page, cw, _playwrig
     assert [r.text for r in found] == [f"{app.config['BASE_URL']}/c/{cw.token}"]
 
     # A learner checks in on her own phone (another browser).
-    phone = _playwright_browser.new_context(base_url=live_server, **VIEWPORTS["phone"])
+    phone = browser.new_context(base_url=live_server, **VIEWPORTS["phone"])
     learner = phone.new_page()
     learner.goto(f"/c/{cw.token}")
     learner.get_by_label("Số điện thoại của bạn").fill("0905765432")
@@ -110,5 +111,6 @@ def test_roster_tap_without_javascript(app, no_js_page, cw):
     row.get_by_role("button", name="Có mặt", exact=True).click()
     expect(page.get_by_text("Y Blích: Có mặt")).to_be_visible()
     row = page.locator("tr", has_text="Y Blích")
-    expect(row.get_by_role("button", name="Có mặt", exact=True)).to_have_attribute("aria-pressed", "true")
+    present = row.get_by_role("button", name="Có mặt", exact=True)
+    expect(present).to_have_attribute("aria-pressed", "true")
     page.screenshot(path="test-artifacts/roster-no-js.png", full_page=True)

@@ -42,6 +42,7 @@ def build(world, *, starts_in=timedelta(minutes=-10)) -> CheckinWorld:
         learners[name] = person.id
     outsider = make_person(village, "Lê Văn Tám", 1970, phone="0911222333")
     point = services.point_for(SessionOccasion(session), now=now)
-    services.ensure_learner_codes([outsider, *[db.session.get(services.Person, i) for i in learners.values()]])
+    people = [db.session.get(services.Person, i) for i in learners.values()]
+    services.ensure_learner_codes([outsider, *people])
     db.session.commit()
     return CheckinWorld(session.id, course_class.id, point.token, point.code, learners, outsider.id)

@@ -109,5 +109,6 @@ def test_join_request_approved_on_live_page(actions, client, cw, app):
                             token_from=f"/sessions/{cw.session_id}/roster")  # fmt: skip
     assert response.status_code == 302
     with app.app_context():
-        assert db.session.query(Enrolment).filter_by(person_id=cw.outsider_id).one().status == "enrolled"
+        enrolment = db.session.query(Enrolment).filter_by(person_id=cw.outsider_id).one()
+        assert enrolment.status == "enrolled"
     assert _record(app, cw.outsider_id).status in ("present", "late")

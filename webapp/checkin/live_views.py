@@ -15,6 +15,7 @@ from webapp.checkin.models import (
     METHOD_LABELS,
     STATUS_LABELS,
     Attendance,
+    Device,
     JoinRequest,
     Status,
 )
@@ -22,6 +23,7 @@ from webapp.checkin.occasions import SessionOccasion
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.forms import BaseForm
+from webapp.people import queries as people_queries
 from webapp.people.models import DISABILITY_LABELS, Person
 from webapp.permissions import roles_required
 from webapp.scheduling import services as scheduling
@@ -248,3 +250,20 @@ def correct(record_id: int):
         status = 422
     return render_template("checkin/correct.html", record=record, occasion=occasion, form=form,
                            session=occasion.session, **LABELS), status  # fmt: skip
+
+
+# --- remembered phones ------------------------------------------------------------------------
+
+
+@bp.route("/devices/<int:device_id>/revoke", methods=["POST"])
+@roles_required(*RUNNERS)
+def revoke_device(device_id: int):
+    """Stop a remembered phone from checking in for the person (lost or shared phone)."""
+    device = db.session.get(Device, device_id)
+    if device is None or people_queries.get_person(current_user, device.person_id) is None:
+        abort(404)
+    BaseForm().validate_on_submit() or abort(400)
+    services.revoke(device, actor=current_user, now=utcnow())
+    db.session.commit()
+    flash(_("That phone can no longer check in for %(name)s.", name=device.person.full_name))
+    return redirect(url_for("checkin_records.person", person_id=device.person_id))

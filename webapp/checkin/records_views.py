@@ -15,6 +15,7 @@ from webapp.extensions import db
 from webapp.people import queries as people_queries
 from webapp.people.models import Commune
 from webapp.permissions import ALL_STAFF, roles_required
+from webapp.scheduling import services as scheduling
 from webapp.scheduling.ids import ids_beyond_range_not_found
 from webapp.scheduling.models import CLASS_STATUS_LABELS, ClassSession, CourseClass
 from webapp.text import fold
@@ -144,4 +145,7 @@ def person(person_id: int):
     if found is None:
         abort(404)
     record = records.person_record(found, now=utcnow())
-    return render_template("checkin/records_person.html", record=record, **_context())
+    return render_template(
+        "checkin/records_person.html", record=record, devices=services.devices_of(found),
+        can_revoke=current_user.role in scheduling.PLANNERS, **_context(),
+    )  # fmt: skip
