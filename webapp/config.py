@@ -56,6 +56,7 @@ def defaults(app: Flask) -> dict:
         # Failed identifications (phone + birth year, learner code, typed session code) per
         # address per 10 minutes: guessing is slow.
         "CHECKIN_MAX_FAILURES_PER_ADDRESS": 30,
+        "CHECKIN_MAX_FAILURES_PER_PHONE": 10,  # wrong birth years tried for one phone number
         # How long a phone stays remembered for a learner.
         "CHECKIN_DEVICE_DAYS": 730,
         # Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host

@@ -10,7 +10,7 @@
 from flask_babel import get_translations, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, TextAreaField
+from wtforms import IntegerField, PasswordField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from webapp.text import clean, nfc
@@ -68,6 +68,16 @@ class ParsedTextField(StringField):
         if getattr(self, "raw", None):
             return self.raw
         return "" if self.data is None else self.format(self.data)
+
+
+class YearField(IntegerField):
+    """A year of four digits at most (a 400-digit number would overflow the range check)."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and len(valuelist[0].strip()) > 4:
+            self.data = None
+            raise ValueError(_l("Enter a year such as 1958."))
+        super().process_formdata(valuelist)
 
 
 def options(pairs) -> list[SelectChoice]:

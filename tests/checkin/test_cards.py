@@ -162,7 +162,10 @@ def test_the_card_page_shows_no_personal_data_to_visitors(client, actions, cw, a
     html = response.get_data(as_text=True)
     for private in (person.full_name, "Nhung", str(person.birth_year), "Thôn 1", person.phone):
         assert private not in html
-    assert client.get("/p/AAAAAA").status_code == 404
+    # An unknown code looks the same: the address does not tell whether a code exists.
+    unknown = client.get("/p/AAAAAA")
+    assert unknown.status_code == 200
+    assert unknown.get_data(as_text=True) == html.replace(person.learner_code, "AAAAAA")
     # Staff who may see the person go to the person's page; others see the same short page.
     actions.login("trainer")
     response = client.get(f"/p/{person.learner_code.lower()}")

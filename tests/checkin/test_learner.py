@@ -24,6 +24,11 @@ def _csrf(client, url):
     return CSRF.search(page.get_data(as_text=True)).group(1)
 
 
+def _post(client, url, **data):
+    """A form sent from the page at ``url``, the way the phone's browser sends it."""
+    return client.post(url, data={"csrf_token": _csrf(client, url), **data})
+
+
 def _rows(app):
     with app.app_context():
         return db.session.query(Attendance).count()
@@ -113,8 +118,20 @@ def test_forged_cookie_is_ignored(client, cw):
 def test_learner_pages_are_small(client, cw, app):
     with client.get("/static/css/learner.css") as response:
         css = len(response.data)
-    page = len(client.get(f"/c/{cw.token}").data)
-    assert page + css <= 30 * 1024, (page, css)
+    url = f"/c/{cw.token}"
+    pages = {"first visit": client.get(url).data}
+    pages["error"] = _post(
+        client, url, action="identify", phone="0900000000", birth_year="1958"
+    ).data
+    pages["not enrolled"] = _post(client, url, action="identify", phone="0911222333",
+                                  birth_year="1970").data  # fmt: skip
+    done = _post(client, url, action="identify", phone="0905123456", birth_year="1958")
+    pages["checked in"] = client.get(done.headers["Location"]).data
+    pages["phone of two people"] = client.get(url + "?other=1").data
+    pages["typed code"] = client.get("/c").data
+    for name, page in pages.items():
+        assert len(page) + css <= 30 * 1024, (name, len(page), css)
+    assert "Nguyễn Thị Hồng Nhung" in pages["phone of two people"].decode()
 
 
 def test_guessing_is_slowed_down(app, client, cw):
@@ -122,8 +139,7 @@ def test_guessing_is_slowed_down(app, client, cw):
     try:
         url = f"/c/{cw.token}"
         for year in (1950, 1951, 1952):
-            response = client.post(url, data={"csrf_token": _csrf(client, url), "action": "identify",
-                                              "phone": "0905123456", "birth_year": year})  # fmt: skip
+            response = _post(client, url, action="identify", phone="0905123456", birth_year=year)
             assert response.status_code == 400
         # The right answer now waits too: the address has guessed too often.
         response = client.post(url, data={"csrf_token": _csrf(client, url), "action": "identify",
@@ -176,3 +192,91 @@ def test_revoked_phone_must_identify_again(app, actions, client, cw):
     assert response.status_code == 302
     assert f"/devices/{device_id}/revoke" not in staff.get(person_page).get_data(as_text=True)
     assert 'value="identify"' in client.get(url).get_data(as_text=True)
+
+
+def test_a_neighbours_typos_do_not_block_a_remembered_phone(app, client, cw):
+    url = f"/c/{cw.token}"
+    _post(client, url, action="identify", phone="0905123456", birth_year="1958")
+    person_id = cw.learners["Nguyễn Thị Hồng Nhung"]
+    neighbour = app.test_client()  # same address (one mobile network), another phone
+    app.config["CHECKIN_MAX_FAILURES_PER_ADDRESS"] = 2
+    try:
+        for _ in range(3):
+            _post(neighbour, url, action="identify", phone="0999999999", birth_year="1950")
+        assert _post(neighbour, url, action="identify", phone="0905765432",
+                     birth_year="1949").status_code == 429  # fmt: skip
+        # The remembered phone still checks in with one tap.
+        response = _post(client, url, action="checkin", person_id=person_id)
+        assert response.status_code == 303
+    finally:
+        app.config["CHECKIN_MAX_FAILURES_PER_ADDRESS"] = 30
+
+
+def test_one_phone_number_cannot_be_tried_with_every_birth_year(app, cw):
+    app.config["CHECKIN_MAX_FAILURES_PER_PHONE"] = 3
+    try:
+        url = f"/c/{cw.token}"
+        for year in (1950, 1951, 1952):  # from three different addresses
+            other = app.test_client()
+            other.environ_base["REMOTE_ADDR"] = f"10.0.0.{year - 1900}"
+            _post(other, url, action="identify", phone="0905123456", birth_year=year)
+        last = app.test_client()
+        last.environ_base["REMOTE_ADDR"] = "10.0.1.1"
+        response = _post(last, url, action="identify", phone="0905 123 456", birth_year="1958")
+        assert response.status_code == 429
+        assert _rows(app) == 0
+    finally:
+        app.config["CHECKIN_MAX_FAILURES_PER_PHONE"] = 10
+
+
+def test_absurd_birth_year_is_a_message_not_an_error(app, client, cw):
+    url = f"/c/{cw.token}"
+    response = _post(client, url, action="identify", phone="0905123456", birth_year="9" * 400)
+    assert response.status_code == 422
+    assert "Hãy nhập năm, ví dụ 1958." in response.get_data(as_text=True)
+    assert _rows(app) == 0
+
+
+def test_slow_typists_keep_their_rotating_code(app, actions, client, cw, monkeypatch):
+    """The page opened with a valid rotating code: typing may take longer than a minute."""
+    from datetime import timedelta
+
+    from webapp.checkin import learner_views, services
+    from webapp.checkin.models import CheckinPoint
+    from webapp.timeutil import utcnow
+
+    with app.app_context():
+        point = db.session.query(CheckinPoint).filter_by(token=cw.token).one()
+        point.rotating = True
+        db.session.commit()
+        code = services.current_code(point, utcnow())
+    url = f"/c/{cw.token}/{code}"
+    page = client.get(url).get_data(as_text=True)
+    ticket = re.search(r'name="ticket" value="([^"]+)"', page).group(1)
+    csrf = CSRF.search(page).group(1)
+    later = utcnow() + timedelta(minutes=3)
+    monkeypatch.setattr(learner_views, "utcnow", lambda: later)
+    form = {"csrf_token": csrf, "action": "identify", "phone": "0905123456", "birth_year": "1958"}
+    # Without the page's ticket the old code is refused; with it, accepted.
+    assert client.post(url, data=form).status_code == 400
+    assert client.post(url, data={**form, "ticket": "forged"}).status_code == 400
+    assert _rows(app) == 0
+    assert client.post(url, data={**form, "ticket": ticket}).status_code == 303
+    assert _rows(app) == 1
+
+
+def test_join_request_from_another_commune_is_refused(app, client, cw, world):
+    from tests.factories import make_person
+    from webapp.checkin import services
+    from webapp.checkin.occasions import SessionOccasion
+    from webapp.errors import DomainError
+    from webapp.people.models import Village
+    from webapp.scheduling.models import ClassSession
+    from webapp.timeutil import utcnow
+
+    with app.app_context():
+        stranger = make_person(db.session.get(Village, world.other_village_id), "Hồ Văn Xa", 1980)
+        occasion = SessionOccasion(db.session.get(ClassSession, cw.session_id))
+        with pytest.raises(DomainError) as refused:
+            services.request_join(occasion, stranger, now=utcnow(), device_key=None)
+        assert refused.value.code == "not_enrolled"

@@ -59,6 +59,78 @@ def test_roster_tap_without_javascript(actions, client, cw, app):
         assert change.changed_by_id is not None
 
 
+def test_overruling_the_learners_phone_needs_a_reason(actions, client, cw, app):
+    url = f"/c/{cw.token}"
+    learner = app.test_client()
+    from tests.conftest import Actions
+
+    Actions(learner).post(url, {"action": "identify", "phone": "0905123456", "birth_year": "1958"},
+                          token_from=url)  # fmt: skip
+    person_id = cw.learners["Nguyễn Thị Hồng Nhung"]
+    assert _record(app, person_id).method == "self_scan"
+    actions.login("trainer")
+    roster = f"/sessions/{cw.session_id}/roster"
+    mark = f"/sessions/{cw.session_id}/roster/{person_id}"
+    response = actions.post(mark, {"status": "absent"}, token_from=roster,
+                            headers={"HX-Request": "true"})  # fmt: skip
+    assert "Hãy ghi lý do sửa điểm danh." in response.get_data(as_text=True)
+    assert _record(app, person_id).status == "present"
+    actions.post(mark, {"status": "absent", "reason": "Con gái quét hộ, bà không đến"},
+                 token_from=roster)  # fmt: skip
+    assert _record(app, person_id).status == "absent"
+    with app.app_context():
+        change = db.session.query(AttendanceChange).one()
+        assert change.reason == "Con gái quét hộ, bà không đến"
+
+
+def test_paper_sheet_entries_are_marked_as_such(actions, client, cw, app):
+    actions.login("trainer")
+    person_id = cw.learners["Y Blích"]
+    roster = f"/sessions/{cw.session_id}/roster?source=paper"
+    assert 'name="source" value="paper"' in client.get(roster).get_data(as_text=True)
+    actions.post(f"/sessions/{cw.session_id}/roster/{person_id}",
+                 {"status": "present", "source": "paper"}, token_from=roster)  # fmt: skip
+    assert _record(app, person_id).method == "paper"
+
+
+def test_crafted_ids_are_refused(actions, client, cw, app, world):
+    """Another class's trainer cannot touch this session's records, whatever the ids."""
+    from tests.factories import make_class, make_course, make_user
+    from webapp.people.models import Commune
+
+    actions.login("trainer")
+    roster = f"/sessions/{cw.session_id}/roster"
+    actions.post(f"/sessions/{cw.session_id}/roster/{cw.learners['Y Blích']}",
+                 {"status": "present"}, token_from=roster)  # fmt: skip
+    record_id = _record(app, cw.learners["Y Blích"]).id
+    actions.logout()
+    with app.app_context():
+        commune = db.session.get(Commune, world.commune_id)
+        other = make_user("gv.khac", "trainer", commune=commune)
+        make_class(make_course(world.commune_id, other.id), [other], name="Lớp khác")
+        db.session.commit()
+    actions.login("gv.khac")
+    token_page = "/today"
+    assert (
+        actions.post(
+            f"/sessions/{cw.session_id}/roster/{cw.learners['Y Blích']}",
+            {"status": "absent"},
+            token_from=token_page,
+        ).status_code
+        == 403
+    )
+    assert (
+        actions.post(
+            f"/attendance/{record_id}/correct",
+            {"status": "absent", "reason": "x"},
+            token_from=token_page,
+        ).status_code
+        == 403
+    )
+    assert client.get(f"/sessions/{cw.session_id}/live").status_code == 403
+    assert _record(app, cw.learners["Y Blích"]).status == "present"
+
+
 def test_roster_tap_with_htmx_returns_the_row(actions, client, cw, app):
     actions.login("trainer")
     person_id = cw.learners["Đặng Văn Ướt"]
@@ -69,7 +141,7 @@ def test_roster_tap_with_htmx_returns_the_row(actions, client, cw, app):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith(f'<tr id="person-{person_id}"')
-    assert 'value="late" class="status-late" aria-pressed="true"' in html
+    assert f'id="mark-{person_id}-late" class="status-late" aria-pressed="true"' in html
 
 
 def test_correction_needs_a_reason(actions, client, cw, app):
@@ -86,6 +158,11 @@ def test_correction_needs_a_reason(actions, client, cw, app):
     response = actions.post(url, {"status": "excused", "reason": "Ốm, có giấy"}, token_from=url)
     assert response.status_code == 302
     assert _record(app, person_id).status == "excused"
+    with app.app_context():
+        change = db.session.query(AttendanceChange).one()
+        assert (change.old_status, change.new_status, change.reason) == (
+            "present", "excused", "Ốm, có giấy",
+        )  # fmt: skip
     assert "Ốm, có giấy" in client.get(url).get_data(as_text=True)
 
 

@@ -357,6 +357,18 @@ def test_register_xlsx_opens_with_the_right_values(actions, book, app):
     assert totals == {"Có mặt": 1, "Đi muộn": 1, "Vắng": 0, "Vắng có phép": 0, "Chưa ghi": 1}
 
 
+def test_a_name_that_looks_like_a_formula_stays_text(actions, book, app):
+    with app.app_context():
+        person = db.session.get(Person, book.people["an"])
+        person.full_name = formula = '=HYPERLINK("http://evil.example","Bấm vào đây")'
+        db.session.commit()
+    actions.login("trainer")
+    response = actions.client.get(f"/classes/{book.class_id}/attendance.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    cells = [c for row in sheet.iter_rows() for c in row if c.value == formula]
+    assert cells and all(c.data_type == "s" for c in cells)
+
+
 # --- a fixed number of queries -------------------------------------------------------------
 
 

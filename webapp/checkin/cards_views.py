@@ -195,9 +195,12 @@ def person_card(code: str):
     anyone else reads what the card is for, and nothing about its holder."""
     code = services.normalise_code(code)
     person = db.session.scalar(select(Person).where(Person.learner_code == code))
-    if person is None:
-        abort(404)
-    if current_user.is_authenticated and people_queries.get_person(current_user, person.id):
+    # Unknown codes get the same page: the address tells nobody whether a code exists.
+    if (
+        person is not None
+        and current_user.is_authenticated
+        and people_queries.get_person(current_user, person.id)
+    ):
         return redirect(url_for("people.detail", person_id=person.id))
     response = current_app.make_response(render_template("checkin/cards_public.html"))
     response.headers["X-Robots-Tag"] = "noindex"  # card addresses are not for search engines

@@ -1,11 +1,11 @@
 """Forms of the learner's phone pages and the trainer's live page."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from webapp.checkin.models import STATUS_LABELS
-from webapp.forms import BaseForm, options
+from webapp.checkin.models import STATUS_LABELS, Method
+from webapp.forms import BaseForm, YearField, options
 
 
 class IdentifyForm(BaseForm):
@@ -15,7 +15,7 @@ class IdentifyForm(BaseForm):
         _l("Your phone number"), validators=[Optional(), Length(max=20)],
         render_kw={"inputmode": "tel", "autocomplete": "tel"},
     )  # fmt: skip
-    birth_year = IntegerField(
+    birth_year = YearField(
         _l("Your year of birth"),
         validators=[
             Optional(),
@@ -49,10 +49,16 @@ class SessionCodeForm(BaseForm):
 
 
 class MarkForm(BaseForm):
-    """A roster tap: one status, with a reason when it corrects an earlier record."""
+    """A roster tap: one status; a reason when it overrules an earlier record."""
 
     status = SelectField(_l("Status"), choices=options(list(STATUS_LABELS.items())))
     reason = StringField(_l("Reason (for a correction)"), validators=[Optional(), Length(max=300)])
+    #: Marked in class (roster) or copied afterwards from the paper sign-in sheet.
+    source = SelectField(
+        choices=options([(Method.ROSTER.value, ""), (Method.PAPER.value, "")]),
+        default=Method.ROSTER.value,
+        validators=[Optional()],
+    )
 
 
 class CorrectForm(BaseForm):

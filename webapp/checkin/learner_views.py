@@ -6,6 +6,7 @@ plain words. The phone is remembered by a long-lived signed cookie holding a ran
 key's links to people live in the database, so staff can revoke them.
 """
 
+import ipaddress
 from datetime import timedelta
 
 from flask import (
@@ -19,7 +20,7 @@ from flask import (
     session,
     url_for,
 )
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from webapp import ratelimit
@@ -72,7 +73,14 @@ def _keep_device(response, key: str):
 
 
 def _address() -> str:
-    return request.remote_addr or "unknown"
+    """The client's address; IPv6 clients by their /64 (one home or phone has all of it)."""
+    address = request.remote_addr or "unknown"
+    if ":" in address:
+        try:
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        except ValueError:
+            pass
+    return address
 
 
 def _count_request(now, key: str | None) -> None:
@@ -83,21 +91,59 @@ def _count_request(now, key: str | None) -> None:
     if key and not too_many:
         hits = ratelimit.hit("checkin-device", key, now=now, window_seconds=WINDOW_SECONDS)
         too_many = hits > config["CHECKIN_MAX_PER_DEVICE"]
-    too_many = too_many or _failures(now) >= config["CHECKIN_MAX_FAILURES_PER_ADDRESS"]
     db.session.commit()
     if too_many:
         abort(429)
 
 
-def _failures(now) -> int:
-    return ratelimit.count("checkin-fail", _address(), now=now, window_seconds=WINDOW_SECONDS)
+def _phone_key(form: IdentifyForm) -> str | None:
+    digits = "".join(ch for ch in form.phone.data or "" if ch.isdigit())
+    return digits[-9:] or None
 
 
-def _count_failure(now) -> None:
-    """A wrong phone, learner code or session code: guessing is slowed down per address."""
+def _stop_guessing(now, phone: str | None = None) -> None:
+    """429 once this address, or this phone number, had too many wrong answers lately.
+
+    Only identifying and typed codes count: a learner whose phone is remembered checks in
+    even when a neighbour on the same mobile-network address mistyped many times.
+    """
+    config = current_app.config
+    window = WINDOW_SECONDS
+    if (
+        ratelimit.count("checkin-fail", _address(), now=now, window_seconds=window)
+        >= config["CHECKIN_MAX_FAILURES_PER_ADDRESS"]
+    ):
+        abort(429)
+    if (
+        phone
+        and ratelimit.count("checkin-fail-phone", phone, now=now, window_seconds=window)
+        >= (config["CHECKIN_MAX_FAILURES_PER_PHONE"])
+    ):
+        abort(429)
+
+
+def _count_failure(now, phone: str | None = None) -> None:
+    """A wrong phone, learner code or session code: guessing is slowed down."""
     db.session.rollback()
     ratelimit.hit("checkin-fail", _address(), now=now, window_seconds=WINDOW_SECONDS)
+    if phone:
+        ratelimit.hit("checkin-fail-phone", phone, now=now, window_seconds=WINDOW_SECONDS)
     db.session.commit()
+
+
+# --- rotating codes: a ticket for slow typists --------------------------------------------------
+
+
+def _ticket_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="lopso-rotating-ticket")
+
+
+def _ticket_ok(token: str) -> bool:
+    """The page was opened with a valid rotating code less than ten minutes ago."""
+    try:
+        return _ticket_signer().loads(request.form.get("ticket", ""), max_age=600) == token
+    except BadSignature:
+        return False
 
 
 # --- typing the session's code ---------------------------------------------------------------
@@ -112,6 +158,7 @@ def enter_code():
     if request.args.get("code") is not None:
         now = utcnow()
         _count_request(now, None)
+        _stop_guessing(now)
         if form.validate():
             try:
                 point, code = services.resolve_code(form.code.data, now=now)
@@ -134,8 +181,9 @@ def enter_code():
 @public
 def scan(token: str, code: str | None = None):
     now = utcnow()
+    checked = request.method == "POST" and _ticket_ok(token)
     try:
-        _point, occasion = services.resolve_token(token, code=code, now=now)
+        point, occasion = services.resolve_token(token, code=code, now=now, code_checked=checked)
     except CheckinError as error:
         return render_template("checkin/learner_refused.html", error=error), error.status
     key = device_key()
@@ -159,6 +207,7 @@ def scan(token: str, code: str | None = None):
             if not form.validate_on_submit():
                 status, other = 422, True
             else:
+                _stop_guessing(now, _phone_key(form))
                 person = _identify(occasion, form)
                 if key is None:
                     key = new_key = services.new_device_key()
@@ -169,7 +218,7 @@ def scan(token: str, code: str | None = None):
         except CheckinError as refused:
             db.session.rollback()
             if refused.code in IDENTITY_CODES:
-                _count_failure(now)
+                _count_failure(now, _phone_key(form))
                 other = True
             error, status = refused, refused.status
     people = services.device_people(key)
@@ -178,7 +227,7 @@ def scan(token: str, code: str | None = None):
         render_template(
             "checkin/learner_scan.html", occasion=occasion, people=people, records=records,
             form=form, other=other or not people, error=error, is_open=occasion.is_open(now),
-            now=now,
+            now=now, ticket=_ticket_signer().dumps(token) if point.rotating else None,
         ),
         status,
     )  # fmt: skip

@@ -17,6 +17,7 @@ from webapp.checkin.models import (
     Attendance,
     Device,
     JoinRequest,
+    Method,
     Status,
 )
 from webapp.checkin.occasions import SessionOccasion
@@ -69,7 +70,7 @@ def roster_rows(occasion: SessionOccasion) -> list[tuple[Person, Attendance | No
     return [(person, records.get(person.id)) for person in people]
 
 
-def _panel_context(occasion: SessionOccasion, now) -> dict:
+def _panel_context(occasion: SessionOccasion, now, error: str | None = None) -> dict:
     rows = roster_rows(occasion)
     names = {person.id: person.full_name for person, _record in rows}
     shared = services.shared_devices(occasion)
@@ -87,6 +88,7 @@ def _panel_context(occasion: SessionOccasion, now) -> dict:
         shared=[[names.get(i, "?") for i in ids] for ids in shared.values()],
         is_open=occasion.is_open(now),
         now=now,
+        error=error,
         **LABELS,
     )
 
@@ -113,7 +115,9 @@ def live(session_id: int):
     now = utcnow()
     context = {**_qr_context(occasion, now), **_panel_context(occasion, now)}
     db.session.commit()  # the check-in point, made on first view
-    return render_template("checkin/live.html", **context)
+    # Full screen, for the projector: no menu, no names or needs on the wall.
+    full = request.args.get("full") == "1"
+    return render_template("checkin/live.html", full=full, **context)
 
 
 @bp.route("/sessions/<int:session_id>/live/panel")
@@ -121,7 +125,8 @@ def live(session_id: int):
 def panel(session_id: int):
     """The live list (polled by htmx every few seconds)."""
     occasion = _occasion(session_id)
-    return render_template("checkin/_live_panel.html", **_panel_context(occasion, utcnow()))
+    context = _panel_context(occasion, utcnow())
+    return render_template("checkin/_live_panel.html", oob=True, **context)
 
 
 @bp.route("/sessions/<int:session_id>/live/qr")
@@ -156,18 +161,26 @@ def decide_join(session_id: int, request_id: int):
         abort(404)
     BaseForm().validate_on_submit() or abort(400)
     approve = request.form.get("decision") == "approve"
+    name = join.person.full_name
     try:
         services.decide_join(join, actor=current_user, now=utcnow(), approve=approve)
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        message, category = error.message, "error"
     else:
         db.session.commit()
-        name = join.person.full_name
-        flash(_("%(name)s joined the class and is checked in.", name=name) if approve
-              else _("The request of %(name)s was turned down.", name=name))  # fmt: skip
+        message, category = (
+            (
+                _("%(name)s joined the class and is checked in.", name=name)
+                if approve
+                else _("The request of %(name)s was turned down.", name=name)
+            ),
+            "success",
+        )
     if htmx.is_htmx():
-        return panel(session_id)
+        context = _panel_context(occasion, utcnow(), error=message if category == "error" else None)
+        return render_template("checkin/_live_panel.html", oob=True, **context)
+    flash(message, category)
     return redirect(url_for(".live", session_id=session_id))
 
 
@@ -182,8 +195,9 @@ def roster(session_id: int):
     rows = roster_rows(occasion)
     services.ensure_learner_codes([person for person, _record in rows])
     db.session.commit()
+    source = Method.PAPER if request.args.get("source") == Method.PAPER else Method.ROSTER
     return render_template("checkin/roster.html", occasion=occasion, session=occasion.session,
-                           rows=rows, now=utcnow(), **LABELS)  # fmt: skip
+                           rows=rows, now=utcnow(), source=source, **LABELS)  # fmt: skip
 
 
 @bp.route("/sessions/<int:session_id>/roster/<int:person_id>", methods=["POST"])
@@ -197,9 +211,10 @@ def mark(session_id: int, person_id: int):
     error = None
     if not form.validate_on_submit():
         abort(400)
+    source = Method(form.source.data or Method.ROSTER)
     try:
         services.set_status(occasion, person, Status(form.status.data), actor=current_user,
-                            now=utcnow(), reason=form.reason.data or "")  # fmt: skip
+                            now=utcnow(), reason=form.reason.data or "", method=source)  # fmt: skip
     except DomainError as refused:
         db.session.rollback()
         if refused.status == 403:
@@ -210,13 +225,16 @@ def mark(session_id: int, person_id: int):
     if htmx.is_htmx():
         record = services.record_of(occasion, person)
         return render_template("checkin/_roster_row.html", occasion=occasion, person=person,
-                               record=record, error=error, **LABELS)  # fmt: skip
+                               record=record, error=error, source=source, **LABELS)  # fmt: skip
     if error:
-        flash(error, "error")
+        flash(_("%(name)s: %(message)s", name=person.full_name, message=error), "error")
     else:
         flash(_("%(name)s: %(status)s", name=person.full_name,
                 status=STATUS_LABELS[Status(form.status.data)]))  # fmt: skip
-    return redirect(url_for(".roster", session_id=session_id) + f"#person-{person.id}")
+    back = url_for(
+        ".roster", session_id=session_id, source=source if source == Method.PAPER else None
+    )
+    return redirect(back + f"#person-{person.id}")
 
 
 # --- corrections ------------------------------------------------------------------------------

@@ -345,7 +345,17 @@ def _widths(sheet, widths: Iterable[int]) -> None:
         sheet.column_dimensions[get_column_letter(i)].width = width
 
 
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
 def _bytes(book: openpyxl.Workbook) -> bytes:
+    # A name such as "=HYPERLINK(...)" (public sign-ups are typed by anybody) stays text:
+    # a spreadsheet must never run what a visitor wrote.
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value[:1] in FORMULA_STARTS:
+                    cell.data_type = "s"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -128,13 +128,23 @@ def _rotating_code_valid(point: CheckinPoint, code: str, now: datetime) -> bool:
     return any(hmac.compare_digest(code, rotating_code(point, s)) for s in (step, step - 1))
 
 
-def resolve_token(token: str, *, code: str | None, now: datetime) -> tuple[CheckinPoint, Occasion]:
-    """The check-in point and occasion of a scanned QR (``/c/<token>[/<code>]``)."""
+def resolve_token(
+    token: str, *, code: str | None, now: datetime, code_checked: bool = False
+) -> tuple[CheckinPoint, Occasion]:
+    """The check-in point and occasion of a scanned QR (``/c/<token>[/<code>]``).
+
+    ``code_checked``: the rotating code was valid when the learner opened the page (a signed
+    ticket says so); typing a phone number may take longer than a step.
+    """
     point = db.session.scalar(select(CheckinPoint).where(CheckinPoint.token == token))
     occasion = for_point(point) if point is not None else None
     if occasion is None:
         _refuse("unknown_token", _l("This check-in code is not known."), status=404)
-    if point.rotating and not (code and _rotating_code_valid(point, normalise_code(code), now)):
+    if (
+        point.rotating
+        and not code_checked
+        and not (code and _rotating_code_valid(point, normalise_code(code), now))
+    ):
         _refuse(
             "code_expired",
             _l("This code has changed. Scan the code on the screen again."),
@@ -304,6 +314,12 @@ def set_status(
         return db.session.get(Attendance, new_id)
     record = _record_of(occasion, person.id, lock=True)
     if record.status != status:
+        reason = nfc(reason or "").strip()
+        made_here = record.method == method and record.recorded_by_id == actor.id
+        if not reason and not made_here:
+            # Overruling what the learner's phone, a card or a colleague recorded: say why.
+            _refuse("reason_missing", _l("Please say why the record is corrected."),
+                    occasion=occasion, person_id=person.id)  # fmt: skip
         _change(record, status, actor=actor, now=now, method=method, reason=reason)
     return record
 
@@ -359,12 +375,14 @@ def identify(*, commune_id: int, phone: str, birth_year: int | None) -> Person:
     digits = "".join(ch for ch in phone or "" if ch.isdigit())
     if digits.startswith("84") and len(digits) == 11:
         digits = "0" + digits[2:]
+    # Numbers are kept as typed, in digits: 0905…, or 84905… from a +84 list.
+    forms = {digits, "84" + digits[1:]} if digits.startswith("0") else {digits}
     if len(digits) < 9 or not birth_year:
         _refuse("identity_incomplete",
                 _l("Please give your phone number and your year of birth."))  # fmt: skip
     people = db.session.scalars(
         select(Person).where(
-            Person.commune_id == commune_id, Person.phone == digits,
+            Person.commune_id == commune_id, Person.phone.in_(forms),
             Person.birth_year == birth_year,
         )
     ).all()  # fmt: skip
@@ -495,6 +513,9 @@ def request_join(occasion: Occasion, person: Person, *, now: datetime,
     """A person who is not enrolled asks to join; the request waits on the live page."""
     if not occasion.is_open(now):
         _refuse("window_closed", _l("Check-in for this session has closed."), occasion=occasion)
+    if person.commune_id != occasion.commune_id:
+        _refuse("not_enrolled", _l("%(name)s is not enrolled in this class."), occasion=occasion,
+                person_id=person.id, status=409, name=person.full_name)  # fmt: skip
     request = db.session.scalar(
         select(JoinRequest).where(
             JoinRequest.occasion_kind == occasion.kind,
@@ -518,6 +539,10 @@ def request_join(occasion: Occasion, person: Person, *, now: datetime,
                     JoinRequest.person_id == person.id,
                 )
             )
+    if request.status == JoinStatus.REJECTED:
+        _refuse("join_refused", _l("The trainer has already answered your request. "
+                                   "Please talk to the trainer."),
+                occasion=occasion, person_id=person.id, status=409)  # fmt: skip
     return request
 
 

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -12,7 +12,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from webapp.forms import BaseForm, ParsedTextField, options
+from webapp.forms import BaseForm, ParsedTextField, YearField, options
 from webapp.people.models import (
     DISABILITY_LABELS,
     SEGMENT_LABELS,
@@ -47,7 +47,7 @@ class NameAndBirthYearForm(BaseForm):
         validators=[DataRequired(_l("Enter the full name.")), Length(max=120)],
         description=_l("Family name, middle name and given name, with accents"),
     )
-    birth_year = IntegerField(
+    birth_year = YearField(
         _l("Birth year"),
         validators=[
             InputRequired(_l("Enter the birth year, for example 1958.")),
