@@ -116,3 +116,38 @@ def test_roster_tap_without_javascript(app, no_js_page, cw):
     present = row.get_by_role("button", name="Có mặt", exact=True)
     expect(present).to_have_attribute("aria-pressed", "true")
     page.screenshot(path="test-artifacts/roster-no-js.png", full_page=True)
+
+
+def test_trainer_pages_without_the_learners_phone(app, page, cw):
+    """Roster (htmx tap), card scanner with a typed code, cards, sheet and records, looked at."""
+    login(page, "trainer")
+    page.goto(f"/sessions/{cw.session_id}/roster")
+    row = page.locator("tr", has_text="Đặng Văn Ướt")
+    row.get_by_role("button", name="Đến muộn", exact=True).click()
+    expect(
+        page.locator("tr", has_text="Đặng Văn Ướt").get_by_role(
+            "button", name="Đến muộn", exact=True
+        )
+    ).to_have_attribute("aria-pressed", "true")
+    page.screens.shot("roster")
+
+    with app.app_context():
+        from webapp.people.models import Person
+
+        code = db.session.get(Person, cw.learners["Y Blích"]).learner_code
+    page.goto(f"/sessions/{cw.session_id}/scan")
+    page.screens.shot("scanner")
+    page.get_by_label("Mã học viên").fill(code.lower())
+    page.get_by_role("button", name=re.compile("Điểm danh")).last.click()
+    expect(page.get_by_text("Y Blích").first).to_be_visible()
+    page.screens.shot("scanner-typed-code")
+
+    for path, label, text in (
+        (f"/classes/{cw.class_id}/cards", "cards", code[:3]),
+        (f"/sessions/{cw.session_id}/sheet", "sheet", "Chữ ký"),
+        (f"/sessions/{cw.session_id}/register", "register", "Y Blích"),
+        (f"/classes/{cw.class_id}/attendance", "class-grid", "Đặng Văn Ướt"),
+    ):
+        page.goto(path)
+        expect(page.locator("main")).to_contain_text(text)
+        page.screens.shot(label)
