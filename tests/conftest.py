@@ -52,7 +52,7 @@ def _app(tmp_path_factory) -> Iterator[Flask]:
         }
     )
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
     yield app
     with app.app_context():
         db.session.remove()
