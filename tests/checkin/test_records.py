@@ -5,15 +5,14 @@ Times: NOW (tests/factories.py) is Tuesday 25/11/2025 10:00 in Vietnam (03:00 UT
 """
 
 import io
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import openpyxl
 import pytest
-from sqlalchemy import event
 
 from tests.factories import NOW, make_class, make_course, make_person, make_session, make_venue
+from tests.sql import statements
 from webapp.accounts.models import User
 from webapp.checkin import records, records_views
 from webapp.checkin.models import Attendance, Method, OccasionKind, Status
@@ -370,22 +369,6 @@ def test_a_name_that_looks_like_a_formula_stays_text(actions, book, app):
 
 
 # --- a fixed number of queries -------------------------------------------------------------
-
-
-@contextmanager
-def statements(app):
-    with app.app_context():
-        engine = db.engine
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _count(app, client, path) -> int:

@@ -203,7 +203,7 @@ def test_household_of_another_village_cannot_be_edited_by_a_lead(app, actions, p
 
 def test_people_list_query_count_does_not_grow_with_the_page(app, actions, people):
     """Village and household are loaded with the page, not once per row (no N+1)."""
-    from sqlalchemy import event
+    from tests.sql import statements
 
     with app.app_context():
         v2 = db.session.get(Village, people_village(people))
@@ -211,22 +211,12 @@ def test_people_list_query_count_does_not_grow_with_the_page(app, actions, peopl
             make_person(v2, f"Trần Thị Hộ{i:02d}", 1970, household=make_household(v2, f"T2-{i}"))
         db.session.commit()
     actions.login("organiser")
-    statements = []
-
-    def count(*args):
-        statements.append(args[2])
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements(app) as seen:
         actions.client.get("/people?q=tran+thi+ho")  # 25 rows, 25 households
-        many = len(statements)
-        statements.clear()
+    many = len(seen)
+    with statements(app) as seen:
         actions.client.get("/people?q=nhung")  # one row
-        one = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    one = len(seen)
     assert many <= one + 1, (many, one)
 
 

@@ -2,12 +2,10 @@
 registered people they may be, and the trainer chooses: enrol one of them, or register a new
 person. The pages do a fixed number of queries, however many rows they show."""
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
 from tests.factories import NOW, make_class, make_course, make_household, make_person
+from tests.sql import statements
 from webapp.accounts.models import User
 from webapp.errors import DomainError
 from webapp.extensions import db
@@ -242,23 +240,6 @@ def test_a_person_of_another_commune_is_refused(app, ctx, actions, requests_page
 
 
 # --- a fixed number of queries per page ----------------------------------------------------------
-
-
-@contextmanager
-def statements(app):
-    """Every SQL statement the app runs inside the block."""
-    with app.app_context():
-        engine = db.engine
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def count_statements(app, client, path) -> int:
