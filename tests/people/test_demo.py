@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from webapp.accounts.models import User
 from webapp.accounts.services import authenticate
+from webapp.checkin.models import Attendance
 from webapp.extensions import db
 from webapp.people.demo import DEMO_PASSWORD, DEMO_USERS
 from webapp.people.models import Household, Person, Segment, TargetGroup, Village
@@ -32,7 +33,10 @@ def test_seed_demo_builds_the_commune_once(app, runner):
         names = {p.full_name for p in people}
         assert {"Nguyễn Thị Hồng Nhung", "Đặng Văn Ướt"} <= names
         assert any(n.startswith(("A ", "Y ")) for n in names), "Xơ Đăng names too"
-        assert count(CourseClass) == 3 and count(ClassSession) > 10 and count(Enrolment) > 20
+        assert count(CourseClass) == 4 and count(ClassSession) > 10 and count(Enrolment) > 20
+        finished = db.session.scalar(select(CourseClass).where(CourseClass.status == "finished"))
+        assert all(s.ends_at < utcnow() for s in finished.sessions)
+        assert count(Attendance) > 40
         for spec in DEMO_USERS:
             user = authenticate(spec.username, DEMO_PASSWORD, address="t", now=utcnow())
             assert user.role == spec.role
@@ -42,4 +46,4 @@ def test_seed_demo_builds_the_commune_once(app, runner):
     skipped = runner.invoke(args=["seed-demo", "--if-empty"])
     assert "not loaded" in skipped.output
     with app.app_context():
-        assert count(Person) == 2000 and count(User) == 12 and count(CourseClass) == 3
+        assert count(Person) == 2000 and count(User) == 12 and count(CourseClass) == 4

@@ -134,7 +134,33 @@ def seed_schedule(commune: Commune, *, now: datetime) -> dict[str, int]:
         counts["classes"] += 1
         counts["sessions"] += len(sessions)
         counts["enrolments"] += _enrol_demo_learners(course_class, course_i, organiser, now)
+    sessions, learners = _finished_class(courses[0], users, venues[1], villages[1], monday, now)
+    counts["classes"] += 1
+    counts["sessions"] += sessions
+    counts["enrolments"] += learners
     return counts
+
+
+def _finished_class(course, users, venue, village, monday, now: datetime) -> tuple[int, int]:
+    """A class of older people that ran for four weeks last month: ready for certificates."""
+    organiser, trainer = users["canbo.vhxh"], users["gv.hoa"]
+    course_class = services.create_class(
+        actor=organiser, now=now, course=course, trainer_ids=[trainer.id],
+        name=f"{course.title} – {village.name} (khóa trước)", village_id=village.id,
+        capacity=12, target_groups=list(course.target_groups), segments=list(course.segments),
+        status=ClassStatus.OPEN, accommodations=[str(Accommodation.LARGE_PRINT)],
+    )  # fmt: skip
+    rule = SeriesRule(
+        first_day=monday - timedelta(weeks=6), weekdays=[2], start=time(14), end=time(16), weeks=4
+    )
+    planned = expand(rule)
+    sessions = services.add_sessions(
+        actor=trainer, now=now, course_class=course_class, planned=planned, venue_id=venue.id,
+        topic=course.title,
+    )  # fmt: skip
+    learners = _enrol_demo_learners(course_class, 0, organiser, now)
+    course_class.status = ClassStatus.FINISHED
+    return len(sessions), learners
 
 
 def _enrol_demo_learners(course_class, course_i: int, actor: User, now: datetime) -> int:
