@@ -1,4 +1,4 @@
-"""Benchmark: learners' phones checking in over HTTP, against a bare one-insert Flask route.
+"""Benchmark: learners' phones checking in over HTTP, against a bare one-insert route.
 
 Serves the app with gunicorn on loopback (a temporary SQLite database, then PostgreSQL when
 reachable) and drives the real endpoints with N virtual phones, each with its own cookies:
@@ -9,10 +9,18 @@ reachable) and drives the real endpoints with N virtual phones, each with its ow
    at once: every request must answer 303 and leave one row.
 
 Each phone opens the page (for its CSRF token) before the clock starts; only the POSTs are
-timed. The baseline is a bare Flask app (bench/bare_app.py) inserting one row per POST, served
-by the same gunicorn command on the same database and driven by the same client, N inserts just
-before each phase (so both feel the same load on a shared machine). The last line is JSON,
-keyed by database.
+timed.
+
+The baseline (``bare_insert_per_s``, and ``ratio`` = check-ins/s over it) is a bare one-insert
+route inside the same app, served by the same gunicorn process: bench/checkin_wsgi.py is the app
+(``create_app()``) plus one bench-only POST route that inserts one row and commits. So it goes
+through the same middleware as a check-in (session cookie, Flask-Login, Flask-Babel, security
+headers, error handlers) and the ratio measures what the check-in itself costs. A separate
+minimal Flask app (bench/bare_app.py: no extensions, Core insert) is measured too and reported
+as ``bare_flask_per_s`` and ``ratio_vs_bare_flask``: what the whole framework stack costs on
+top. Both baselines run N inserts just before each phase, on the same database, served by the
+same gunicorn command and driven by the same client, so all feel the same load on a shared
+machine. The last line is JSON, keyed by database.
 
     .venv/bin/python bench/checkin.py                       # SQLite, and PostgreSQL if up
     .venv/bin/python bench/checkin.py --n 100 --no-postgresql
@@ -60,6 +68,8 @@ LIMITS = (
     "CHECKIN_MAX_FAILURES_PER_ADDRESS",
     "CHECKIN_MAX_FAILURES_PER_PHONE",
 )
+#: The bench-only one-insert route of bench/checkin_wsgi.py: the baseline.
+IN_APP_INSERT = "/bench/insert"
 BURST_PHONE = "0899999999"
 BURST_YEAR = 1955
 LOCK_ID = 20261204  # an advisory lock: two benchmark runs never share one PostgreSQL database
@@ -399,16 +409,18 @@ def untimed(jobs: list, concurrency: int, deadline_s: float) -> list:
     return results
 
 
-def bench_checkin(port: int, bare_port: int, world: World, args) -> dict:
-    """The check-in phases, each right after a bare-insert run of the same size, so that
-    both feel the same machine load."""
+def bench_checkin(port: int, flask_port: int, world: World, args) -> dict:
+    """The check-in phases, each right after bare-insert runs of the same size (the in-app
+    route on ``port``, the minimal Flask app on ``flask_port``), so that all feel the same
+    machine load."""
     n, c, limit = args.n, args.concurrency, args.phase_timeout
     scan = [f"/c/{t}" for t in world.tokens]
     phones = [Phone(port, limit) for _ in range(n)]
 
     # 1. First time: identify with phone number and birth year.
     tokens = untimed([lambda p=p: page_token(p, scan[0]) for p in phones], c, limit)
-    bare = [bench_bare(bare_port, n, args, first=0)]
+    bare = [bench_bare(port, IN_APP_INSERT, n, args, first=0)]
+    flask = [bench_bare(flask_port, "/insert", n, args, first=0)]
     first = drive(
         [timed_post(p, scan[0], {"csrf_token": tokens[i][0], "action": "identify",
                                  "phone": phone_of(i)[0], "birth_year": phone_of(i)[1]})
@@ -418,7 +430,8 @@ def bench_checkin(port: int, bare_port: int, world: World, args) -> dict:
     # 2. Returning: the phone knows its learner; one tap.
     tokens = untimed([lambda p=p: page_token(p, scan[1]) for p in phones], c, limit)
     missing = sum(1 for _, person in tokens if not person)
-    bare.append(bench_bare(bare_port, n, args, first=n))
+    flask.append(bench_bare(flask_port, "/insert", n, args, first=n))
+    bare.append(bench_bare(port, IN_APP_INSERT, n, args, first=n))
     returning = drive(
         [timed_post(p, scan[1], {"csrf_token": token, "action": "checkin", "person_id": person})
          for p, (token, person) in zip(phones, tokens, strict=True)], c, limit,
@@ -439,7 +452,8 @@ def bench_checkin(port: int, bare_port: int, world: World, args) -> dict:
                                           "person_id": person})  # fmt: skip
     taps = drive(at_once([tap] * args.burst, limit), args.burst, limit)
     return {"first": first, "returning": returning, "burst": burst, "taps": taps,
-            "bare": merged(bare), "unrecognised_phones": missing}  # fmt: skip
+            "bare": merged(bare), "bare_flask": merged(flask),
+            "unrecognised_phones": missing}  # fmt: skip
 
 
 def at_once(jobs: list, timeout: float) -> list:
@@ -456,8 +470,8 @@ def at_once(jobs: list, timeout: float) -> list:
     return [gated(job) for job in jobs]
 
 
-def bench_bare(port: int, count: int, args, *, first: int) -> Run:
-    jobs = [timed_post(Phone(port, args.phase_timeout), "/insert", {"n": first + i})
+def bench_bare(port: int, path: str, count: int, args, *, first: int) -> Run:
+    jobs = [timed_post(Phone(port, args.phase_timeout), path, {"n": first + i})
             for i in range(count)]  # fmt: skip
     return drive(jobs, args.concurrency, args.phase_timeout)
 
@@ -476,17 +490,18 @@ def measure(name: str, url: str, args, tmp: Path) -> dict:
     world = build(url, args.n)
     env = {"DATABASE_URL": url, "BENCH_DATABASE_URL": url, "SECRET_KEY": "bench",
            **{f"LOPSO_{k}": "1000000000" for k in LIMITS}}  # fmt: skip
-    bare = Server("bare_app:create_app()", env, args, tmp / f"{name}-bare.log", BENCH)
-    app = Server("webapp:create_app()", env, args, tmp / f"{name}-app.log")
+    flask = Server("bare_app:create_app()", env, args, tmp / f"{name}-flask.log", BENCH)
+    app = Server("checkin_wsgi:bench_app()", env, args, tmp / f"{name}-app.log", BENCH)
     try:
-        bare.wait_ready("/", 30)
+        flask.wait_ready("/", 30)
         app.wait_ready(f"/c/{world.tokens[0]}", 60)
-        bare.warm("/insert", args.concurrency, args.warm, form={"n": -1})
-        app.warm(f"/c/{world.tokens[0]}", args.concurrency, args.warm)
-        runs = bench_checkin(app.port, bare.port, world, args)
+        flask.warm("/insert", args.concurrency, args.warm, form={"n": -1})
+        app.warm(IN_APP_INSERT, args.concurrency, args.warm / 2, form={"n": -1})
+        app.warm(f"/c/{world.tokens[0]}", args.concurrency, args.warm / 2)
+        runs = bench_checkin(app.port, flask.port, world, args)
     finally:
         app.stop()
-        bare.stop()
+        flask.stop()
     if any(runs[k].failures(303) for k in ("first", "returning", "burst", "taps")):
         print(f"app log (end):\n{app.log.read_text()[-3000:]}", file=sys.stderr)
     rows, distinct, duplicated = count_rows(url, world)
@@ -494,10 +509,12 @@ def measure(name: str, url: str, args, tmp: Path) -> dict:
 
 
 def report(name, args, runs: dict, rows, distinct, duplicated) -> dict:
-    first, returning, base = runs["first"], runs["returning"], runs["bare"]
+    first, returning = runs["first"], runs["returning"]
+    base, flask = runs["bare"], runs["bare_flask"]  # in-app route; minimal Flask app
     timed = first.latencies + returning.latencies
     checkins_per_s = (first.count + returning.count) / (first.seconds + returning.seconds)
     bare_per_s = base.count / base.seconds
+    flask_per_s = flask.count / flask.seconds
     expected = 2 * args.n + 1  # every phone twice, and the burst's learner once
     failures = sum(runs[k].failures(303) for k in ("first", "returning", "burst", "taps"))
     ms = 1000
@@ -512,10 +529,16 @@ def report(name, args, runs: dict, rows, distinct, duplicated) -> dict:
         f"check-ins (both)    {checkins_per_s:8.1f} /s        p50 "
         f"{percentile(timed, 50) * ms:6.1f} ms   p99 {percentile(timed, 99) * ms:6.1f} ms"
     )
-    print(f"baseline: bare      {bare_per_s:8.1f} inserts/s     p50 "
+    print(f"baseline: in-app    {bare_per_s:8.1f} inserts/s     p50 "
           f"{percentile(base.latencies, 50) * ms:6.1f} ms   p99 "
           f"{percentile(base.latencies, 99) * ms:6.1f} ms   {base.statuses}")  # fmt: skip
-    print(f"ratio               {checkins_per_s / bare_per_s:8.2f} of the bare insert route")
+    print("                    (a one-insert route in the same app and gunicorn process)")
+    print(f"ratio               {checkins_per_s / bare_per_s:8.2f} of the in-app insert route")
+    print(f"bare Flask app      {flask_per_s:8.1f} inserts/s     p50 "
+          f"{percentile(flask.latencies, 50) * ms:6.1f} ms   p99 "
+          f"{percentile(flask.latencies, 99) * ms:6.1f} ms   {flask.statuses}")  # fmt: skip
+    print(f"                    check-ins are {checkins_per_s / flask_per_s:.2f} of it "
+          "(bench/bare_app.py: no extensions; for information)")  # fmt: skip
     print(f"bursts              one learner on {args.burst} phones {runs['burst'].statuses}, "
           f"one phone tapping {args.burst} times {runs['taps'].statuses}")  # fmt: skip
     print(f"rows                {rows:,} (expected {expected:,}): lost {expected - distinct}, "
@@ -529,10 +552,16 @@ def report(name, args, runs: dict, rows, distinct, duplicated) -> dict:
         "p99_ms": round(percentile(timed, 99) * ms, 2),
         "lost": expected - distinct,
         "duplicated": duplicated,
-        "failures": failures + base.failures(204) + runs["unrecognised_phones"],
+        "failures": failures
+        + base.failures(204)
+        + flask.failures(204)
+        + runs["unrecognised_phones"],
+        "bare_flask_per_s": round(flask_per_s, 1),
+        "ratio_vs_bare_flask": round(checkins_per_s / flask_per_s, 3),
         "first_time_per_s": round(first.count / first.seconds, 1),
         "returning_per_s": round(returning.count / returning.seconds, 1),
         "bare_p50_ms": round(percentile(base.latencies, 50) * ms, 2),
+        "bare_flask_p50_ms": round(percentile(flask.latencies, 50) * ms, 2),
         "n": args.n,
         "concurrency": args.concurrency,
     }
@@ -555,7 +584,7 @@ def main() -> None:
     )
     parser.add_argument("--no-postgresql", action="store_true", help="SQLite only")
     args = parser.parse_args()
-    sys.path.insert(0, str(BENCH))  # bare_app
+    sys.path.insert(0, str(BENCH))  # bare_app, checkin_wsgi
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so the servers are stopped
 
     figures = {}

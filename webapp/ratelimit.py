@@ -1,12 +1,12 @@
 """Rate limiting kept in the database, so every app process and host shares the counts.
 
-A fixed-window counter per (bucket, key): one upsert per counted event.
+A fixed-window counter per (bucket, key): one upsert per counted event (several events of a
+request in one statement with :func:`hit_many`).
 """
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Integer, String, TextClause, delete, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
@@ -27,27 +27,68 @@ def _window(now: datetime, seconds: int) -> int:
     return epoch - epoch % seconds
 
 
+#: The upserts of one to a few events, by number of events. The SQL is the same on SQLite and
+#: PostgreSQL, and being text it is built once (the dialects' ``insert().on_conflict_do_update()``
+#: is compiled again on every call). Rows go in the order given, so concurrent requests lock
+#: them in the same order.
+_HITS: dict[int, TextClause] = {}
+_COUNTS: dict[int, TextClause] = {}
+
+
+def _hits_statement(n: int) -> TextClause:
+    stmt = _HITS.get(n)
+    if stmt is None:
+        rows = ", ".join(f"(:b{i}, :k{i}, :w, 1)" for i in range(n))
+        stmt = _HITS[n] = text(
+            f'INSERT INTO throttles (bucket, "key", window_start, hits) VALUES {rows}'
+            ' ON CONFLICT (bucket, "key", window_start) DO UPDATE SET hits = throttles.hits + 1'
+            ' RETURNING bucket, "key", hits'
+        )
+    return stmt
+
+
+def _counts_statement(n: int) -> TextClause:
+    stmt = _COUNTS.get(n)
+    if stmt is None:
+        pairs = " OR ".join(f'(bucket = :b{i} AND "key" = :k{i})' for i in range(n))
+        stmt = _COUNTS[n] = text(
+            f'SELECT bucket, "key", hits FROM throttles WHERE window_start = :w AND ({pairs})'
+        )
+    return stmt
+
+
+def _params(events, now: datetime, window_seconds: int) -> dict:
+    params = {"w": _window(now, window_seconds)}
+    for i, (bucket, key) in enumerate(events):
+        params[f"b{i}"], params[f"k{i}"] = bucket, key[:200]
+    return params
+
+
+def hit_many(events: list[tuple[str, str]], *, now: datetime,
+             window_seconds: int) -> list[int]:  # fmt: skip
+    """Count one event for each distinct (bucket, key) pair, in one statement; the counts in
+    the current window, in the order given."""
+    rows = db.session.execute(_hits_statement(len(events)), _params(events, now, window_seconds))
+    got = {(bucket, key): hits for bucket, key, hits in rows}
+    return [got[bucket, key[:200]] for bucket, key in events]
+
+
+def count_many(events: list[tuple[str, str]], *, now: datetime,
+               window_seconds: int) -> list[int]:  # fmt: skip
+    """Events counted for each (bucket, key) pair in the current window, in one query."""
+    rows = db.session.execute(_counts_statement(len(events)), _params(events, now, window_seconds))
+    got = {(bucket, key): hits for bucket, key, hits in rows}
+    return [got.get((bucket, key[:200]), 0) for bucket, key in events]
+
+
 def hit(bucket: str, key: str, *, now: datetime, window_seconds: int) -> int:
     """Count one event for ``key`` and return the count in the current window."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Throttle).values(
-        bucket=bucket, key=key[:200], window_start=_window(now, window_seconds), hits=1
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["bucket", "key", "window_start"], set_={"hits": Throttle.hits + 1}
-    ).returning(Throttle.hits)
-    return db.session.execute(stmt).scalar_one()
+    return hit_many([(bucket, key)], now=now, window_seconds=window_seconds)[0]
 
 
 def count(bucket: str, key: str, *, now: datetime, window_seconds: int) -> int:
     """Events counted for ``key`` in the current window."""
-    stmt = select(Throttle.hits).where(
-        Throttle.bucket == bucket,
-        Throttle.key == key[:200],
-        Throttle.window_start == _window(now, window_seconds),
-    )
-    return db.session.execute(stmt).scalar() or 0
+    return count_many([(bucket, key)], now=now, window_seconds=window_seconds)[0]
 
 
 def reset(bucket: str, key: str) -> None:

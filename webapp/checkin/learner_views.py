@@ -85,15 +85,32 @@ def _address() -> str:
 
 def _count_request(now, key: str | None) -> None:
     """Count a check-in request per address and per phone; 429 beyond the limits."""
-    config = current_app.config
-    hits = ratelimit.hit("checkin-address", _address(), now=now, window_seconds=WINDOW_SECONDS)
-    too_many = hits > config["CHECKIN_MAX_PER_ADDRESS"]
-    if key and not too_many:
-        hits = ratelimit.hit("checkin-device", key, now=now, window_seconds=WINDOW_SECONDS)
-        too_many = hits > config["CHECKIN_MAX_PER_DEVICE"]
-    db.session.commit()
-    if too_many:
+    if _count(now, key):
+        db.session.commit()
         abort(429)
+    db.session.commit()
+
+
+def _commit_counted(now, key: str | None) -> None:
+    """Count this request with the rest of its work and commit both at once (one round trip
+    fewer; the counter row is locked only for the moment before the commit). Beyond the
+    limits the work is undone, the request still counts, and the answer is 429."""
+    if _count(now, key):
+        db.session.rollback()
+        _count(now, key)
+        db.session.commit()
+        abort(429)
+    db.session.commit()
+
+
+def _count(now, key: str | None) -> bool:
+    """Count the request per address and per phone; True when over a limit."""
+    config = current_app.config
+    events = [("checkin-address", _address())] + ([("checkin-device", key)] if key else [])
+    hits = ratelimit.hit_many(events, now=now, window_seconds=WINDOW_SECONDS)  # one statement
+    return hits[0] > config["CHECKIN_MAX_PER_ADDRESS"] or bool(
+        key and hits[1] > config["CHECKIN_MAX_PER_DEVICE"]
+    )
 
 
 def _phone_key(form: IdentifyForm) -> str | None:
@@ -108,16 +125,10 @@ def _stop_guessing(now, phone: str | None = None) -> None:
     even when a neighbour on the same mobile-network address mistyped many times.
     """
     config = current_app.config
-    window = WINDOW_SECONDS
-    if (
-        ratelimit.count("checkin-fail", _address(), now=now, window_seconds=window)
-        >= config["CHECKIN_MAX_FAILURES_PER_ADDRESS"]
-    ):
-        abort(429)
-    if (
-        phone
-        and ratelimit.count("checkin-fail-phone", phone, now=now, window_seconds=window)
-        >= (config["CHECKIN_MAX_FAILURES_PER_PHONE"])
+    events = [("checkin-fail", _address())] + ([("checkin-fail-phone", phone)] if phone else [])
+    failures = ratelimit.count_many(events, now=now, window_seconds=WINDOW_SECONDS)  # one query
+    if failures[0] >= config["CHECKIN_MAX_FAILURES_PER_ADDRESS"] or (
+        phone and failures[1] >= config["CHECKIN_MAX_FAILURES_PER_PHONE"]
     ):
         abort(429)
 
@@ -125,9 +136,8 @@ def _stop_guessing(now, phone: str | None = None) -> None:
 def _count_failure(now, phone: str | None = None) -> None:
     """A wrong phone, learner code or session code: guessing is slowed down."""
     db.session.rollback()
-    ratelimit.hit("checkin-fail", _address(), now=now, window_seconds=WINDOW_SECONDS)
-    if phone:
-        ratelimit.hit("checkin-fail-phone", phone, now=now, window_seconds=WINDOW_SECONDS)
+    events = [("checkin-fail", _address())] + ([("checkin-fail-phone", phone)] if phone else [])
+    ratelimit.hit_many(events, now=now, window_seconds=WINDOW_SECONDS)
     db.session.commit()
 
 
@@ -140,8 +150,11 @@ def _ticket_signer() -> URLSafeTimedSerializer:
 
 def _ticket_ok(token: str) -> bool:
     """The page was opened with a valid rotating code less than ten minutes ago."""
+    ticket = request.form.get("ticket")
+    if not ticket:
+        return False
     try:
-        return _ticket_signer().loads(request.form.get("ticket", ""), max_age=600) == token
+        return _ticket_signer().loads(ticket, max_age=600) == token
     except BadSignature:
         return False
 
@@ -188,22 +201,21 @@ def scan(token: str, code: str | None = None):
         return render_template("checkin/learner_refused.html", error=error), error.status
     key = device_key()
     new_key = None  # set when this request remembers the phone for the first time
-    form = IdentifyForm()
+    form = None  # the identify form, made when needed (not for a one-tap check-in)
     other = request.values.get("other") == "1"
     error, status = None, 200
     if request.method == "POST":
-        _count_request(now, key)
-        people = services.device_people(key)
         action = request.form.get("action")
         try:
             if action == "checkin":
-                return _check_in(occasion, _linked(people), key, now)
+                return _check_in(occasion, _linked(key), key, now)
             if action == "join":
-                return _join(occasion, _linked(people), key, now)
+                return _join(occasion, _linked(key), key, now)
             if action == "forget":
-                services.forget(key=key or "", person_id=_linked(people).id, now=now)
-                db.session.commit()
+                services.forget(key=key or "", person_id=_linked(key).id, now=now)
+                _commit_counted(now, key)
                 return redirect(request.path, 303)
+            form = IdentifyForm()
             if not form.validate_on_submit():
                 status, other = 422, True
             else:
@@ -211,23 +223,22 @@ def scan(token: str, code: str | None = None):
                 person = _identify(occasion, form)
                 if key is None:
                     key = new_key = services.new_device_key()
-                services.remember(key=key, person=person, now=now,
-                                  user_agent=request.headers.get("User-Agent", ""))  # fmt: skip
-                db.session.commit()  # remembered even if this check-in is refused
-                return _keep_device(_check_in(occasion, person, key, now), key)
+                return _keep_device(_remember_and_check_in(occasion, person, key, now), key)
         except CheckinError as refused:
             db.session.rollback()
             if refused.code in IDENTITY_CODES:
-                _count_failure(now, _phone_key(form))
+                _count_failure(now, _phone_key(form) if form else None)
                 other = True
             error, status = refused, refused.status
+        _commit_counted(now, key)  # refused or invalid: the request counts all the same
     people = services.device_people(key)
     records = {p.id: services.record_of(occasion, p) for p in people}
     response = make_response(
         render_template(
             "checkin/learner_scan.html", occasion=occasion, people=people, records=records,
-            form=form, other=other or not people, error=error, is_open=occasion.is_open(now),
-            now=now, ticket=_ticket_signer().dumps(token) if point.rotating else None,
+            form=form or IdentifyForm(), other=other or not people, error=error,
+            is_open=occasion.is_open(now), now=now,
+            ticket=_ticket_signer().dumps(token) if point.rotating else None,
         ),
         status,
     )  # fmt: skip
@@ -239,13 +250,12 @@ IDENTITY_CODES = frozenset(
 )
 
 
-def _linked(people):
+def _linked(key: str | None):
     """The person of the form, who must be one of this phone's people."""
-    person_id = request.form.get("person_id", type=int)
-    for person in people:
-        if person.id == person_id:
-            return person
-    abort(400)
+    person = services.device_person(key, request.form.get("person_id", type=int))
+    if person is None:
+        abort(400)
+    return person
 
 
 def _identify(occasion: Occasion, form: IdentifyForm):
@@ -256,19 +266,35 @@ def _identify(occasion: Occasion, form: IdentifyForm):
                              birth_year=form.birth_year.data)  # fmt: skip
 
 
+def _remember_and_check_in(occasion: Occasion, person, key: str, now):
+    """Remember the phone and check in, in one transaction; the phone is remembered even if
+    the check-in is refused."""
+    agent = request.headers.get("User-Agent", "")
+    services.remember(key=key, person=person, now=now, user_agent=agent)
+    try:
+        return _check_in(occasion, person, key, now)
+    except CheckinError:
+        db.session.rollback()
+        services.remember(key=key, person=person, now=now, user_agent=agent)
+        db.session.commit()  # (the request is counted on the way out)
+        raise
+
+
 def _check_in(occasion: Occasion, person, key: str | None, now):
     result = services.check_in(occasion, person, method=Method.SELF_SCAN, now=now,
                                device_key=key)  # fmt: skip
-    db.session.commit()
-    session[DONE_KEY] = {"id": result.record.id, "new": result.created}
+    record_id, created = result.record_id, result.created
+    _commit_counted(now, key)
+    session[DONE_KEY] = {"id": record_id, "new": created}
     return redirect(url_for(".done", token=request.view_args["token"],
                             code=request.view_args.get("code")), 303)  # fmt: skip
 
 
 def _join(occasion: Occasion, person, key: str | None, now):
     services.request_join(occasion, person, now=now, device_key=key)
-    db.session.commit()
-    session[DONE_KEY] = {"join": person.id}
+    person_id = person.id
+    _commit_counted(now, key)
+    session[DONE_KEY] = {"join": person_id}
     return redirect(url_for(".done", token=request.view_args["token"],
                             code=request.view_args.get("code")), 303)  # fmt: skip
 

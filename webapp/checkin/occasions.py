@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from flask import current_app
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Row, Select, and_, bindparam, select
+from sqlalchemy.orm import joinedload
 
 from webapp.accounts.models import User
 from webapp.checkin.models import CheckinPoint, OccasionKind
@@ -79,27 +80,63 @@ class Occasion(ABC):
     def open_ids(cls, now: datetime) -> Select:
         """Ids of this kind's occasions whose check-in window contains ``now``."""
 
+    @classmethod
+    @abstractmethod
+    def at_point(cls, token: str) -> "tuple[Row, Occasion] | None":
+        """The check-in point of this kind with ``token`` (a row of the point's columns) and
+        its occasion, in one query: the learner's phone asks for it on every scan."""
+
 
 class SessionOccasion(Occasion):
-    """A session of a class: the class's enrolled learners are expected."""
+    """A session of a class: the class's enrolled learners are expected.
+
+    Made from a loaded ``ClassSession``, or (on the learner's check-in path) from one row of
+    columns, in which case the session and class objects are loaded only if asked for.
+    """
 
     kind = OccasionKind.SESSION
 
     def __init__(self, session: ClassSession):
-        self.session = session
-        self.course_class: CourseClass = session.course_class
+        self._session = session
+        self._course_class: CourseClass | None = session.course_class
         self.id = session.id
-        self.commune_id = self.course_class.commune_id
+        self.class_id = self._course_class.id
+        self.commune_id = self._course_class.commune_id
         self.starts_at = session.starts_at
         self.ends_at = session.ends_at
 
+    @classmethod
+    def _of_row(cls, row) -> "SessionOccasion":
+        """From a row of :data:`_AT_POINT`, no objects loaded."""
+        self = cls.__new__(cls)
+        self._session = self._course_class = None
+        self.id, self.class_id, self.commune_id = row.session_id, row.class_id, row.commune_id
+        self.starts_at, self.ends_at = row.starts_at, row.ends_at
+        self._cancelled = row.cancelled_at is not None or row.class_status == "cancelled"
+        self._title = row.class_name
+        return self
+
+    @property
+    def session(self) -> ClassSession:
+        if self._session is None:
+            self._session = db.session.get(ClassSession, self.id)
+        return self._session
+
+    @property
+    def course_class(self) -> CourseClass:
+        if self._course_class is None:
+            self._course_class = db.session.get(CourseClass, self.class_id)
+        return self._course_class
+
     @property
     def cancelled(self) -> bool:
+        if self._session is None:
+            return self._cancelled
         return self.session.is_cancelled or self.course_class.status == "cancelled"
 
     @property
     def title(self) -> str:
-        return self.course_class.name
+        return self._title if self._session is None else self.course_class.name
 
     def can_run(self, actor: User) -> bool:
         return scheduling.can_run(actor, self.course_class)
@@ -109,10 +146,15 @@ class SessionOccasion(Occasion):
             select(Person.id)
             .join(Enrolment, Enrolment.person_id == Person.id)
             .where(
-                Enrolment.class_id == self.course_class.id,
+                Enrolment.class_id == self.class_id,
                 Enrolment.status == EnrolmentStatus.ENROLLED,
             )
         )
+
+    def is_member(self, person_id: int) -> bool:
+        db.session.flush()
+        found = db.session.execute(_IS_MEMBER, {"class_id": self.class_id, "person_id": person_id})
+        return found.first() is not None
 
     def admit(self, person: Person, *, actor: User, now: datetime) -> bool:
         from webapp.scheduling import enrolment
@@ -138,8 +180,16 @@ class SessionOccasion(Occasion):
 
     @classmethod
     def load(cls, occasion_id: int) -> "SessionOccasion | None":
-        session = db.session.get(ClassSession, occasion_id)
+        session = db.session.get(
+            ClassSession, occasion_id, options=[joinedload(ClassSession.course_class)]
+        )
         return cls(session) if session is not None else None
+
+    @classmethod
+    def at_point(cls, token: str):
+        db.session.flush()
+        row = db.session.execute(_AT_POINT, {"token": token}).first()
+        return (row, cls._of_row(row)) if row is not None else None
 
     @classmethod
     def open_ids(cls, now: datetime) -> Select:
@@ -153,6 +203,33 @@ class SessionOccasion(Occasion):
             )
         )
 
+
+# Statements of the learner's check-in path, built once, in SQLAlchemy Core (no ORM objects).
+# Core statements do not flush the session first: callers flush (a no-op when nothing is
+# pending), so a change made earlier in the transaction is seen.
+_E, _P = Enrolment.__table__, CheckinPoint.__table__
+_S, _C = ClassSession.__table__, CourseClass.__table__
+_IS_MEMBER = select(_E.c.person_id).where(
+    _E.c.class_id == bindparam("class_id"),
+    _E.c.person_id == bindparam("person_id"),
+    _E.c.status == EnrolmentStatus.ENROLLED,
+)
+_AT_POINT = (
+    select(
+        *_P.c,
+        _S.c.id.label("session_id"),
+        _S.c.starts_at,
+        _S.c.ends_at,
+        _S.c.cancelled_at,
+        _C.c.id.label("class_id"),
+        _C.c.commune_id,
+        _C.c.name.label("class_name"),
+        _C.c.status.label("class_status"),
+    )
+    .join(_S, _S.c.id == _P.c.occasion_id)
+    .join(_C, _C.c.id == _S.c.class_id)
+    .where(_P.c.token == bindparam("token"), _P.c.occasion_kind == OccasionKind.SESSION)
+)
 
 KINDS: dict[str, type[Occasion]] = {SessionOccasion.kind: SessionOccasion}
 

@@ -10,13 +10,12 @@ import hashlib
 import hmac
 import logging
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
 
 from webapp.accounts.models import User
 from webapp.checkin.models import (
@@ -30,11 +29,12 @@ from webapp.checkin.models import (
     Method,
     Status,
 )
-from webapp.checkin.occasions import KINDS, Occasion, for_point
+from webapp.checkin.occasions import KINDS, Occasion
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.people.models import Person
 from webapp.text import nfc
+from webapp.timeutil import UTCDateTime
 
 log = logging.getLogger("webapp.checkin")
 
@@ -130,16 +130,21 @@ def _rotating_code_valid(point: CheckinPoint, code: str, now: datetime) -> bool:
 
 def resolve_token(
     token: str, *, code: str | None, now: datetime, code_checked: bool = False
-) -> tuple[CheckinPoint, Occasion]:
-    """The check-in point and occasion of a scanned QR (``/c/<token>[/<code>]``).
+) -> tuple[Row, Occasion]:
+    """The check-in point (a row of its columns: ``id``, ``token``, ``rotating``...) and the
+    occasion of a scanned QR (``/c/<token>[/<code>]``), in one query for the learner's phone.
 
     ``code_checked``: the rotating code was valid when the learner opened the page (a signed
     ticket says so); typing a phone number may take longer than a step.
     """
-    point = db.session.scalar(select(CheckinPoint).where(CheckinPoint.token == token))
-    occasion = for_point(point) if point is not None else None
-    if occasion is None:
+    found = None
+    for cls in KINDS.values():
+        found = cls.at_point(token)
+        if found is not None:
+            break
+    else:
         _refuse("unknown_token", _l("This check-in code is not known."), status=404)
+    point, occasion = found
     if (
         point.rotating
         and not code_checked
@@ -180,10 +185,20 @@ def resolve_code(code: str, *, now: datetime) -> tuple[CheckinPoint, str | None]
 # --- the rule ------------------------------------------------------------------------------
 
 
-@dataclass
 class Result:
-    record: Attendance
-    created: bool  # False: the person had already checked in
+    """What :func:`check_in` did: the record, and whether it was made (False: the person had
+    already checked in). A new record is loaded only when asked for (a learner's phone needs
+    no more than its id)."""
+
+    def __init__(self, record: Attendance | None, *, created: bool, record_id: int | None = None):
+        self._record, self.created = record, created
+        self.record_id = record.id if record is not None else record_id
+
+    @property
+    def record(self) -> Attendance:
+        if self._record is None:
+            self._record = db.session.get(Attendance, self.record_id)
+        return self._record
 
 
 def _require_runner(actor: User | None, occasion: Occasion) -> None:
@@ -194,17 +209,24 @@ def _require_runner(actor: User | None, occasion: Occasion) -> None:
         )  # fmt: skip
 
 
+#: Insert unless the person has a row (the same SQL on SQLite and PostgreSQL; the unique
+#: constraint decides between racing requests). Text, so it is built once: the dialects'
+#: ``insert().on_conflict_do_nothing()`` is compiled again on every call.
+_INSERT = text(
+    "INSERT INTO attendance (occasion_kind, occasion_id, person_id, status, method,"
+    " recorded_at, recorded_by_id, device_key, updated_at) VALUES (:occasion_kind,"
+    " :occasion_id, :person_id, :status, :method, :recorded_at, :recorded_by_id,"
+    " :device_key, :updated_at)"
+    " ON CONFLICT (occasion_kind, occasion_id, person_id) DO NOTHING RETURNING id"
+).bindparams(
+    bindparam("recorded_at", type_=UTCDateTime), bindparam("updated_at", type_=UTCDateTime)
+)
+
+
 def _insert(values: dict) -> int | None:
     """Insert one attendance row unless the person has one; the new row's id or None."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Attendance)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["occasion_kind", "occasion_id", "person_id"])
-        .returning(Attendance.id)
-    )
-    return db.session.execute(stmt).scalar()
+    db.session.flush()  # a text statement does not flush pending changes itself
+    return db.session.execute(_INSERT, values).scalar()
 
 
 def _record_of(occasion: Occasion, person_id: int, *, lock: bool = False) -> Attendance | None:
@@ -263,10 +285,9 @@ def check_in(
         )
     )  # fmt: skip
     if new_id is not None:
-        record = db.session.get(Attendance, new_id)
         log.info("checked in occasion=%s:%s person=%s method=%s", occasion.kind, occasion.id,
                  person.id, method)  # fmt: skip
-        return Result(record, created=True)
+        return Result(None, created=True, record_id=new_id)
     record = _record_of(occasion, person.id, lock=True)
     if record.status not in ATTENDED:
         # Marked absent or excused earlier, and here after all.
@@ -370,6 +391,13 @@ def _hhmm(value: datetime) -> str:
 # --- who is this? learners identify themselves -----------------------------------------------
 
 
+_IDENTIFY = select(Person).where(
+    Person.commune_id == bindparam("commune_id"),
+    Person.phone.in_(bindparam("phones", expanding=True)),
+    Person.birth_year == bindparam("birth_year"),
+)
+
+
 def identify(*, commune_id: int, phone: str, birth_year: int | None) -> Person:
     """The person with this phone number and birth year (in the occasion's commune)."""
     digits = "".join(ch for ch in phone or "" if ch.isdigit())
@@ -381,11 +409,8 @@ def identify(*, commune_id: int, phone: str, birth_year: int | None) -> Person:
         _refuse("identity_incomplete",
                 _l("Please give your phone number and your year of birth."))  # fmt: skip
     people = db.session.scalars(
-        select(Person).where(
-            Person.commune_id == commune_id, Person.phone.in_(forms),
-            Person.birth_year == birth_year,
-        )
-    ).all()  # fmt: skip
+        _IDENTIFY, {"commune_id": commune_id, "phones": sorted(forms), "birth_year": birth_year}
+    ).all()
     if not people:
         _refuse("identity_not_found", _l(
             "We found nobody with this phone number and year of birth. Please ask the trainer."
@@ -435,16 +460,25 @@ def new_device_key() -> str:
     return secrets.token_urlsafe(18)
 
 
-def remember(*, key: str, person: Person, now: datetime, user_agent: str = "") -> Device:
-    """Link this phone to the person (a family phone may hold several people)."""
-    device = db.session.scalar(
-        select(Device).where(Device.key == key, Device.person_id == person.id)
-    )
-    if device is None:
-        device = Device(key=key, person=person, created_at=now, user_agent=user_agent[:200])
-        db.session.add(device)
-    device.last_used_at, device.revoked_at, device.revoked_by_id = now, None, None
-    return device
+#: Link a phone to a person, or renew (and un-revoke) the link, in one statement that races
+#: safely (the unique key and person decide).
+_REMEMBER = text(
+    'INSERT INTO checkin_devices ("key", person_id, created_at, last_used_at, user_agent)'
+    " VALUES (:key, :person_id, :now, :now, :user_agent)"
+    ' ON CONFLICT ("key", person_id) DO UPDATE SET last_used_at = excluded.last_used_at,'
+    " revoked_at = NULL, revoked_by_id = NULL RETURNING id"
+).bindparams(bindparam("now", type_=UTCDateTime))
+
+
+def remember(*, key: str, person: Person, now: datetime, user_agent: str = "") -> int:
+    """Link this phone to the person (a family phone may hold several people); the link's id."""
+    db.session.flush()  # a text statement does not flush pending changes itself
+    values = {"key": key, "person_id": person.id, "now": now, "user_agent": user_agent[:200]}
+    device_id = db.session.execute(_REMEMBER, values).scalar_one()
+    loaded = db.session.identity_map.get(identity_key(Device, device_id))
+    if loaded is not None:  # this session holds the link: it must not keep stale values
+        db.session.expire(loaded)
+    return device_id
 
 
 def device_people(key: str | None) -> list[Person]:
@@ -458,6 +492,24 @@ def device_people(key: str | None) -> list[Person]:
             .order_by(Device.created_at)
         )
     )  # fmt: skip
+
+
+_DEVICE_PERSON = (
+    select(Person)
+    .join(Device, Device.person_id == Person.id)
+    .where(
+        Device.key == bindparam("key"),
+        Device.person_id == bindparam("person_id"),
+        Device.revoked_at.is_(None),
+    )
+)
+
+
+def device_person(key: str | None, person_id: int | None) -> Person | None:
+    """The person, when this phone checks in for them (None otherwise, or when revoked)."""
+    if not key or person_id is None:
+        return None
+    return db.session.scalars(_DEVICE_PERSON, {"key": key, "person_id": person_id}).first()
 
 
 def forget(*, key: str, person_id: int, now: datetime) -> None:
