@@ -8,11 +8,13 @@ from flask.cli import with_appcontext
 def register(app: Flask) -> None:
     """Add the commands to ``flask``."""
     from webapp.accounts.cli import create_user_command
+    from webapp.learning.cli import framework_group
     from webapp.people.cli import seed_demo_command
 
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(prune_command)
+    app.cli.add_command(framework_group)
 
 
 @click.command("prune")

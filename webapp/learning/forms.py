@@ -1,0 +1,57 @@
+"""Forms of the framework rules and of evidence entered by staff."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import IntegerField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from webapp.forms import BaseForm
+from webapp.people.forms import VietnameseDateField
+from webapp.scheduling.forms import DecimalCommaField
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class RulesForm(BaseForm):
+    """One fieldset per target group is built by the view from GroupRule prefixes."""
+
+    note = TextAreaField(_l("What changed and why"), validators=[DataRequired(), Length(max=2000)])
+
+
+class GroupRuleForm(BaseForm):
+    class Meta:
+        csrf = False
+
+    required = CheckboxesField(_l("Required competencies"), choices=[])
+    min_attendance_pct = IntegerField(
+        _l("Minimum attendance (%)"), validators=[InputRequired(), NumberRange(0, 100)]
+    )
+    min_hours = DecimalCommaField(_l("Minimum hours"), validators=[InputRequired()])
+
+    def validate_min_hours(self, field):
+        if field.data is not None and not 0 <= field.data <= 1000:
+            raise ValueError(_l("Write a number from 0 to 1000."))
+
+
+class MoocForm(BaseForm):
+    platform = StringField(
+        _l("Platform"),
+        default="binhdanhocvuso.gov.vn",
+        validators=[DataRequired(), Length(max=200)],
+    )
+    number = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=100)])
+    date = VietnameseDateField(_l("Date on the certificate"), validators=[InputRequired()])
+    competencies = CheckboxesField(
+        _l("Competencies it covers"), choices=[], validators=[DataRequired()]
+    )
+
+
+class VneidForm(BaseForm):
+    date = VietnameseDateField(_l("Date of the VNeID confirmation"), validators=[InputRequired()])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
+
+
+class WithdrawForm(BaseForm):
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=300)])

@@ -1,0 +1,372 @@
+"""The framework pages (read by all staff; rules changed by organisers), the trainer's
+practical checklist, a person's evidence, and a class's certificate eligibility."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from webapp import htmx
+from webapp.errors import DomainError
+from webapp.extensions import db
+from webapp.learning import eligibility, framework, services
+from webapp.learning.forms import GroupRuleForm, MoocForm, RulesForm, VneidForm, WithdrawForm
+from webapp.learning.models import EVIDENCE_KIND_LABELS, Evidence, EvidenceKind
+from webapp.people import queries as people_queries
+from webapp.people.models import TARGET_GROUP_LABELS, Person, TargetGroup
+from webapp.permissions import ALL_STAFF, MANAGERS, Role, roles_required
+from webapp.scheduling import services as scheduling
+from webapp.scheduling.ids import ids_beyond_range_not_found
+from webapp.scheduling.models import CourseClass, Enrolment, EnrolmentStatus
+from webapp.timeutil import format_date, utcnow
+
+bp = Blueprint("learning", __name__)
+ids_beyond_range_not_found(bp)
+
+RUNNERS = scheduling.PLANNERS
+RECORDERS = scheduling.PLANNERS | {Role.VILLAGE_LEAD}
+LABELS = {"kind_labels": EVIDENCE_KIND_LABELS, "group_labels": TARGET_GROUP_LABELS}
+
+
+def _current_or_404():
+    version = framework.current_version()
+    if version is None:
+        abort(404)
+    return version
+
+
+def _class_or_404(class_id: int) -> CourseClass:
+    course_class = db.session.get(CourseClass, class_id)
+    if course_class is None or not current_user.works_in(course_class.commune_id):
+        abort(404)
+    return course_class
+
+
+def _person_or_404(person_id: int) -> Person:
+    person = people_queries.get_person(current_user, person_id)
+    if person is None:
+        abort(404)
+    return person
+
+
+# --- the framework ---------------------------------------------------------------------------
+
+
+@bp.get("/framework")
+@roles_required(*ALL_STAFF)
+def framework_page():
+    """The framework in force (or ?version=N): areas, competencies, rules; every version."""
+    number = request.args.get("version", type=int)
+    version = framework.get_version(number) if number else framework.current_version()
+    if number and version is None:
+        abort(404)
+    return render_template(
+        "learning/framework.html",
+        version=version,
+        versions=framework.all_versions(),
+        name_of=framework.name_of,
+        names=framework.competency_names(version),
+        hours=eligibility.hours_text,
+        **LABELS,
+    )
+
+
+def _rule_forms(version, formdata=None) -> dict[str, GroupRuleForm]:
+    names = framework.competency_names(version)
+    choices = [(code, f"{code} {name}") for code, name in names.items()]
+    forms = {}
+    for group in TargetGroup:
+        rule = version.rule_for(group.value)
+        data = (
+            {
+                "required": rule.required_codes,
+                "min_attendance_pct": rule.min_attendance_pct,
+                "min_hours": rule.min_hours,
+            }
+            if rule
+            else {"required": [], "min_attendance_pct": 80, "min_hours": 0.0}
+        )
+        form = GroupRuleForm(formdata=formdata, prefix=group.value, data=data)
+        form.required.choices = choices
+        forms[group.value] = form
+    return forms
+
+
+@bp.route("/framework/rules", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def rules():
+    """Change each group's certificate rule; saving publishes a new version."""
+    base = _current_or_404()
+    form = RulesForm()
+    groups = _rule_forms(base, request.form if request.method == "POST" else None)
+    if request.method == "POST":
+        valid = form.validate_on_submit()
+        valid = all([g.validate() for g in groups.values()]) and valid
+        if valid:
+            new_rules = {
+                group: (g.required.data or [], g.min_attendance_pct.data, g.min_hours.data)
+                for group, g in groups.items()
+            }
+            try:
+                version = services.publish_rules(
+                    actor=current_user,
+                    now=utcnow(),
+                    base=base,
+                    rules=new_rules,
+                    note=form.note.data,
+                )
+            except DomainError as error:
+                db.session.rollback()
+                if error.status == 403:
+                    raise
+                form.form_errors.append(error.message)
+            else:
+                db.session.commit()
+                flash(
+                    _("Version %(number)d of the framework is published.", number=version.number),
+                    "success",
+                )
+                return redirect(url_for(".framework_page"))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "learning/rules.html", form=form, groups=groups, version=base, **LABELS
+    ), status
+
+
+# --- the trainer's practical checklist ---------------------------------------------------------
+
+
+def _runnable_class(class_id: int) -> CourseClass:
+    course_class = _class_or_404(class_id)
+    if not scheduling.can_run(current_user, course_class):
+        abort(403)
+    return course_class
+
+
+def _learners(course_class: CourseClass) -> list[Person]:
+    return list(
+        db.session.scalars(
+            select(Person)
+            .join(Enrolment, Enrolment.person_id == Person.id)
+            .where(
+                Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED
+            )
+            .order_by(Person.sort_key, Person.id)
+        )
+    )
+
+
+def _cell_id(person_id: int, code: str) -> str:
+    return f"cell-{person_id}-{code.replace('.', '-')}"
+
+
+@bp.get("/classes/<int:class_id>/checklist")
+@roles_required(*RUNNERS)
+def checklist(class_id: int):
+    """Learners × the course's competencies: one tap per "can do" cell."""
+    course_class = _runnable_class(class_id)
+    version = framework.current_version()
+    names = framework.competency_names(version)
+    return render_template(
+        "learning/checklist.html",
+        course_class=course_class,
+        version=version,
+        codes=services.checklist_codes(course_class, version),
+        names=names,
+        learners=_learners(course_class),
+        marks=services.checklist_marks(course_class),
+        cell_id=_cell_id,
+    )
+
+
+@bp.post("/classes/<int:class_id>/checklist")
+@roles_required(*RUNNERS)
+def checklist_toggle(class_id: int):
+    """Tick or untick one cell (htmx swaps the cell; without JS the page comes back)."""
+    course_class = _runnable_class(class_id)
+    WithdrawForm().validate_on_submit() or abort(400)
+    person = db.session.get(Person, request.form.get("person_id", type=int) or 0)
+    code = request.form.get("code", "")
+    if person is None or person.commune_id != course_class.commune_id:
+        abort(404)
+    error = None
+    try:
+        services.toggle_checklist(
+            actor=current_user,
+            now=utcnow(),
+            course_class=course_class,
+            person=person,
+            competency_code=code,
+        )
+    except DomainError as refused:
+        db.session.rollback()
+        if refused.status == 403:
+            raise
+        error = refused.message
+    else:
+        db.session.commit()
+    if htmx.is_htmx():
+        mark = services.checklist_marks(course_class).get((person.id, code))
+        names = framework.competency_names(framework.current_version())
+        return render_template(
+            "learning/_checklist_cell.html",
+            course_class=course_class,
+            person=person,
+            code=code,
+            mark=mark,
+            names=names,
+            error=error,
+            cell_id=_cell_id,
+        )
+    if error:
+        flash(_("%(name)s: %(message)s", name=person.full_name, message=error), "error")
+    return redirect(url_for(".checklist", class_id=class_id) + f"#row-{person.id}")
+
+
+# --- a person's evidence -------------------------------------------------------------------------
+
+
+def _mooc_form(person: Person, formdata=None) -> MoocForm:
+    form = MoocForm(formdata=formdata)
+    names = framework.competency_names(framework.current_version())
+    form.competencies.choices = [(c, f"{c} {n}") for c, n in names.items()]
+    if formdata is None:
+        taught = set()
+        for course_class in db.session.scalars(
+            select(CourseClass)
+            .join(Enrolment, Enrolment.class_id == CourseClass.id)
+            .where(Enrolment.person_id == person.id, Enrolment.status == EnrolmentStatus.ENROLLED)
+        ):
+            taught.update(course_class.course.competency_codes or [])
+        form.competencies.data = [c for c in names if c in taught]
+    return form
+
+
+def _evidence_page(person: Person, mooc=None, vneid=None, status=200):
+    version = framework.current_version()
+    return render_template(
+        "learning/person_evidence.html",
+        person=person,
+        evidence=services.person_evidence(person),
+        names=framework.competency_names(version),
+        mooc=mooc or _mooc_form(person),
+        vneid=vneid or VneidForm(),
+        withdraw=WithdrawForm(),
+        can_record=services.can_record_for(current_user, person),
+        **LABELS,
+    ), status
+
+
+@bp.get("/people/<int:person_id>/evidence")
+@roles_required(*RECORDERS)
+def person_evidence(person_id: int):
+    """A person's evidence (withdrawn included, with who and when), and forms to add some."""
+    return _evidence_page(_person_or_404(person_id))
+
+
+@bp.post("/people/<int:person_id>/evidence/mooc")
+@roles_required(*RECORDERS)
+def add_mooc(person_id: int):
+    """An online-course certificate: one evidence per competency it covers."""
+    person = _person_or_404(person_id)
+    services.require_recorder(current_user, person)
+    form = _mooc_form(person, request.form)
+    if not form.validate_on_submit():
+        return _evidence_page(person, mooc=form, status=422)
+    detail = {
+        "platform": form.platform.data,
+        "number": form.number.data,
+        "date": form.date.data.isoformat(),
+    }
+    now = utcnow()
+    for code in form.competencies.data:
+        services.record_evidence(
+            actor=current_user,
+            now=now,
+            person=person,
+            competency_code=code,
+            kind=EvidenceKind.MOOC,
+            detail=detail,
+        )
+    db.session.commit()
+    flash(_("The certificate %(number)s is recorded.", number=form.number.data), "success")
+    return redirect(url_for(".person_evidence", person_id=person.id))
+
+
+@bp.post("/people/<int:person_id>/evidence/vneid")
+@roles_required(*RECORDERS)
+def add_vneid(person_id: int):
+    """A VNeID confirmation: it covers every competency."""
+    person = _person_or_404(person_id)
+    services.require_recorder(current_user, person)
+    form = VneidForm()
+    if not form.validate_on_submit():
+        return _evidence_page(person, vneid=form, status=422)
+    detail = {"date": form.date.data.isoformat()}
+    if form.note.data:
+        detail["note"] = form.note.data
+    services.record_evidence(
+        actor=current_user,
+        now=utcnow(),
+        person=person,
+        competency_code="*",
+        kind=EvidenceKind.VNEID,
+        detail=detail,
+    )
+    db.session.commit()
+    flash(
+        _("The VNeID confirmation of %(date)s is recorded.", date=format_date(form.date.data)),
+        "success",
+    )
+    return redirect(url_for(".person_evidence", person_id=person.id))
+
+
+@bp.post("/evidence/<int:evidence_id>/withdraw")
+@roles_required(*RECORDERS)
+def withdraw(evidence_id: int):
+    """Withdraw evidence recorded by mistake (it stays listed, with who and when)."""
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None:
+        abort(404)
+    person = _person_or_404(evidence.person_id)
+    services.require_recorder(current_user, person)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.withdraw_evidence(
+            actor=current_user, now=utcnow(), evidence=evidence, reason=form.reason.data or ""
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("The evidence is withdrawn."), "success")
+    return redirect(url_for(".person_evidence", person_id=person.id))
+
+
+# --- eligibility ---------------------------------------------------------------------------------
+
+
+@bp.get("/classes/<int:class_id>/eligibility")
+@roles_required(*ALL_STAFF)
+def class_eligibility(class_id: int):
+    """Who is ready for the certificate, and what the others still lack."""
+    course_class = _class_or_404(class_id)
+    number = request.args.get("version", type=int)
+    version = framework.get_version(number) if number else framework.current_version()
+    if version is None:
+        abort(404)
+    rows = eligibility.for_class(course_class, now=utcnow(), version=version)
+    return render_template(
+        "learning/eligibility.html",
+        course_class=course_class,
+        version=version,
+        ready=[r for r in rows if r.eligible],
+        others=[r for r in rows if not r.eligible],
+        names=framework.competency_names(version),
+        hours=eligibility.hours_text,
+        versions=framework.all_versions(),
+        **LABELS,
+    )
