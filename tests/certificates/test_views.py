@@ -1,0 +1,183 @@
+"""The certificate pages: issue from the class page, PDFs and the print log, revoke and
+re-issue, and the public verification page."""
+
+import subprocess
+import unicodedata
+
+from sqlalchemy import select
+
+from tests.certificates.conftest import AN, NHUNG, UOT
+from webapp.certificates.models import Certificate, PrintLog
+from webapp.extensions import db
+
+
+def _class_page(cw) -> str:
+    return f"/classes/{cw.class_id}/certificates"
+
+
+def _issue_all(actions, cw):
+    return actions.post(f"{_class_page(cw)}/issue-all", token_from=_class_page(cw))
+
+
+def _certificates(app) -> dict[str, Certificate]:
+    with app.app_context():
+        rows = db.session.scalars(select(Certificate).order_by(Certificate.id)).all()
+        return {c.snapshot["full_name"]: c for c in rows}
+
+
+def test_organiser_sees_who_is_eligible_and_issues_all(app, client, actions, cert_world):
+    actions.login("organiser")
+    page = client.get(_class_page(cert_world)).get_data(as_text=True)
+    assert NHUNG in page and UOT in page and AN in page
+    assert "còn thiếu: 2 buổi học" in page
+    assert f'action="{_class_page(cert_world)}/issue-all"' in page
+
+    response = _issue_all(actions, cert_world)
+    assert response.status_code == 302
+    issued = _certificates(app)
+    assert set(issued) == {NHUNG, UOT}
+    assert all(c.serial.startswith("NGOKBAY-") for c in issued.values())
+    page = client.get(_class_page(cert_world)).get_data(as_text=True)
+    assert issued[NHUNG].serial in page and "/issue-all" not in page  # nobody left waiting
+
+
+def test_issue_one_and_refusals_are_flashed(app, client, actions, cert_world):
+    actions.login("organiser")
+    url = f"{_class_page(cert_world)}/issue"
+    actions.post(url, {"person_id": cert_world.people[NHUNG]}, token_from=_class_page(cert_world))
+    assert set(_certificates(app)) == {NHUNG}
+    response = actions.post(url, {"person_id": cert_world.people[AN]},
+                            token_from=_class_page(cert_world), follow_redirects=True)  # fmt: skip
+    assert "còn thiếu: 2 buổi học" in response.get_data(as_text=True)
+    assert set(_certificates(app)) == {NHUNG}
+
+
+def test_trainer_reads_but_does_not_issue(app, client, actions, cert_world):
+    actions.login("trainer")
+    page = client.get(_class_page(cert_world))
+    assert page.status_code == 200 and "/issue-all" not in page.get_data(as_text=True)
+    token = actions.csrf_token(_class_page(cert_world))
+    response = client.post(f"{_class_page(cert_world)}/issue-all", data={"csrf_token": token})
+    assert response.status_code == 403
+    assert _certificates(app) == {}
+
+
+def test_other_commune_gets_not_found(client, actions, cert_world):
+    actions.login("other_organiser")
+    assert client.get(_class_page(cert_world)).status_code == 404
+
+
+def _pdf_text(body: bytes, tmp_path) -> str:
+    path = tmp_path / "c.pdf"
+    path.write_bytes(body)
+    done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    return unicodedata.normalize("NFC", done.stdout)
+
+
+def test_pdfs_are_logged_and_sorted_by_village_then_name(app, client, actions, cert_world,
+                                                        tmp_path):  # fmt: skip
+    actions.login("organiser")
+    _issue_all(actions, cert_world)
+    issued = _certificates(app)
+
+    one = client.get(f"/certificates/{issued[NHUNG].id}.pdf")
+    assert one.status_code == 200 and one.mimetype == "application/pdf"
+    assert NHUNG in _pdf_text(one.data, tmp_path)
+
+    bulk = client.get(f"/classes/{cert_world.class_id}/certificates.pdf")
+    text = _pdf_text(bulk.data, tmp_path)
+    assert text.index(UOT) < text.index(NHUNG)  # Thôn 1 before Thôn 2
+    assert text.count("GIẤY CHỨNG NHẬN") == 2
+
+    thon2 = client.get(f"/villages/{cert_world.village_ids[1]}/certificates.pdf")
+    text = _pdf_text(thon2.data, tmp_path)
+    assert NHUNG in text and UOT not in text
+
+    with app.app_context():
+        logs = db.session.scalars(select(PrintLog).order_by(PrintLog.id)).all()
+        assert [(log.kind, log.scope) for log in logs] == [
+            ("single", "certificate"),
+            ("bulk", f"class:{cert_world.class_id}"),
+            ("bulk", f"class:{cert_world.class_id}"),
+            ("bulk", f"village:{cert_world.village_ids[1]}"),
+        ]
+    detail = client.get(f"/certificates/{issued[NHUNG].id}").get_data(as_text=True)
+    log = detail[detail.index('class="cert-prints"') :]
+    assert log[: log.index("</ul>")].count("<li>") == 3  # Nhung: alone, with the class, with Thôn 2
+
+
+def test_village_lead_prints_only_their_village(client, actions, app, cert_world):
+    actions.login("organiser")
+    _issue_all(actions, cert_world)
+    actions.logout()
+    actions.login("lead")  # lead of Thôn 1
+    assert client.get(f"/villages/{cert_world.village_ids[1]}/certificates.pdf").status_code == 404
+    assert client.get(f"/villages/{cert_world.village_ids[0]}/certificates.pdf").status_code == 200
+    assert client.get(f"/certificates/{_certificates(app)[NHUNG].id}").status_code == 404
+
+
+def test_print_view_is_a_page_with_the_qr(app, client, actions, cert_world):
+    actions.login("organiser")
+    _issue_all(actions, cert_world)
+    cert = _certificates(app)[UOT]
+    page = client.get(f"/certificates/{cert.id}/print").get_data(as_text=True)
+    assert UOT in page and cert.serial in page and "<svg" in page and "certificates.css" in page
+    with app.app_context():
+        log = db.session.scalars(select(PrintLog)).one()
+        assert (log.kind, log.scope, log.certificate_id) == ("single", "print_view", cert.id)
+
+
+def test_verification_page_then_revoked(app, client, actions, cert_world):
+    actions.login("organiser")
+    _issue_all(actions, cert_world)
+    cert = _certificates(app)[NHUNG]
+    actions.logout()
+
+    page = client.get(f"/v/{cert.verify_code}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.headers["X-Robots-Tag"] == "noindex"
+    assert NHUNG in text and "Kỹ năng số cho người cao tuổi" in text and "UBND xã Ngọk Bay" in text
+    assert "1962" not in text and "Thôn 2" not in text  # only what a verifier needs
+
+    actions.login("organiser")
+    detail = f"/certificates/{cert.id}"
+    response = actions.post(f"{detail}/revoke", {"reason": ""}, token_from=detail)
+    assert response.status_code == 302 and _certificates(app)[NHUNG].revoked_at is None
+    actions.post(f"{detail}/revoke", {"reason": "Cấp nhầm lớp"}, token_from=detail)
+    actions.logout()
+    text = client.get(f"/v/{cert.verify_code}").get_data(as_text=True)
+    assert "revoked" in text.lower() or "thu hồi" in text.lower()
+    assert "Cấp nhầm lớp" not in text  # the reason stays inside
+
+
+def test_unknown_code_is_a_clear_not_found(client):
+    page = client.get("/v/not-a-real-code")
+    assert page.status_code == 404
+    assert "Certificate not found" in page.get_data(as_text=True) or "Không tìm thấy" in (
+        page.get_data(as_text=True)
+    )
+
+
+def test_verification_is_rate_limited_per_address(app, client):
+    app.config["CERTIFICATE_VERIFY_MAX_PER_ADDRESS"] = 3
+    try:
+        statuses = [client.get(f"/v/guess{i}").status_code for i in range(5)]
+        other = client.get("/v/guess", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code
+    finally:
+        del app.config["CERTIFICATE_VERIFY_MAX_PER_ADDRESS"]
+    assert statuses == [404, 404, 404, 429, 429] and other == 404
+
+
+def test_reissue_from_the_detail_page(app, client, actions, cert_world):
+    actions.login("organiser")
+    _issue_all(actions, cert_world)
+    old = _certificates(app)[UOT]
+    detail = f"/certificates/{old.id}"
+    response = actions.post(f"{detail}/reissue", {"reason": "Sửa tên"}, token_from=detail)
+    with app.app_context():
+        new = db.session.scalar(select(Certificate).where(Certificate.replaces_id == old.id))
+        assert response.headers["Location"].endswith(f"/certificates/{new.id}")
+        assert db.session.get(Certificate, old.id).revoked_at is not None
+    page = client.get(detail).get_data(as_text=True)
+    assert new.serial in page  # "replaced by"

@@ -1,0 +1,1 @@
+"""Completion certificates: issued as immutable snapshots, printed as PDF, verified at /v/<code>."""

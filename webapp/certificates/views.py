@@ -1,0 +1,274 @@
+"""Certificate pages: a class's certificates, one certificate, PDFs and the print view, and
+the public verification page /v/<code> that the printed QR opens.
+
+Staff of the commune read and print; organisers (and admins) issue, revoke and re-issue.
+Every PDF download and print view is written to the print log.
+"""
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+
+from webapp import qr, ratelimit
+from webapp.certificates import pdf, services
+from webapp.certificates.forms import IssueAllForm, IssueForm, ReissueForm, RevokeForm
+from webapp.certificates.models import Certificate
+from webapp.errors import DomainError
+from webapp.extensions import db
+from webapp.people import queries as people_queries
+from webapp.people.models import Person, Village
+from webapp.permissions import ALL_STAFF, MANAGERS, public, roles_required
+from webapp.scheduling.ids import ids_beyond_range_not_found, row_id
+from webapp.scheduling.models import CourseClass
+from webapp.timeutil import utcnow
+
+bp = Blueprint("certificates", __name__)
+ids_beyond_range_not_found(bp)
+
+VERIFY_BUCKET = "certificate_verify"
+VERIFY_WINDOW_SECONDS = 600
+PDF_MIMETYPE = "application/pdf"
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _class_or_404(class_id: int) -> CourseClass:
+    course_class = db.session.get(CourseClass, class_id)
+    if course_class is None or not current_user.works_in(course_class.commune_id):
+        abort(404)
+    return course_class
+
+
+def _certificate_or_404(certificate_id: int) -> Certificate:
+    """The certificate, if the user may see its holder (a village lead: their village)."""
+    certificate = db.session.get(Certificate, certificate_id)
+    if (
+        certificate is None
+        or not current_user.works_in(certificate.commune_id)
+        or people_queries.get_person(current_user, certificate.person_id) is None
+    ):
+        abort(404)
+    return certificate
+
+
+def verify_url(certificate: Certificate) -> str:
+    return pdf.verify_url(current_app.config["BASE_URL"], certificate.verify_code)
+
+
+def _pdf_response(certificates: list[Certificate], filename: str, scope: str):
+    if not certificates:
+        abort(404)
+    body = pdf.render(certificates)
+    services.log_prints(actor=current_user, now=utcnow(), certificates=certificates, scope=scope)
+    db.session.commit()
+    response = current_app.response_class(body, mimetype=PDF_MIMETYPE)
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- a class's certificates ----------------------------------------------------------------
+
+
+@bp.app_template_global()
+def certificate_counts(course_class: CourseClass, eligibilities) -> dict:
+    """For the eligibility page's actions: eligible learners still without a certificate
+    (``pending``) and valid certificates already issued (``issued``)."""
+    have = services.issued_person_ids(course_class)
+    pending = sum(1 for e in eligibilities if e.eligible and e.person.id not in have)
+    return {"pending": pending, "issued": len(have)}
+
+
+@bp.get("/classes/<int:class_id>/certificates")
+@roles_required(*ALL_STAFF)
+def class_certificates(class_id: int):
+    """Learners of the class: their certificate, or whether they are eligible and what they lack."""
+    course_class = _class_or_404(class_id)
+    eligibilities = services.class_eligibility(course_class, now=utcnow())
+    certificates = services.class_certificates(course_class)
+    valid = {c.person_id: c for c in certificates if c.is_valid}
+    return render_template(
+        "certificates/class.html", course_class=course_class, eligibilities=eligibilities,
+        valid=valid, certificates=certificates, framework_ready=services.framework_ready(),
+        may_issue=services.can_issue(current_user, course_class.commune_id),
+    )  # fmt: skip
+
+
+@bp.post("/classes/<int:class_id>/certificates/issue")
+@roles_required(*MANAGERS)
+def issue(class_id: int):
+    """Issue one learner's certificate."""
+    course_class = _class_or_404(class_id)
+    form = IssueForm()
+    person = db.session.get(Person, row_id(form.person_id.data) or 0)
+    if not form.validate_on_submit() or person is None:
+        abort(400)
+    try:
+        certificate = services.issue(
+            actor=current_user, now=utcnow(), person=person, course_class=course_class
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for(".class_certificates", class_id=class_id))
+    db.session.commit()
+    flash(_("Certificate %(serial)s issued to %(name)s.", serial=certificate.serial,
+            name=person.full_name), "success")  # fmt: skip
+    return redirect(url_for(".class_certificates", class_id=class_id))
+
+
+@bp.post("/classes/<int:class_id>/certificates/issue-all")
+@roles_required(*MANAGERS)
+def issue_all(class_id: int):
+    """Issue certificates to every eligible learner of the class, in one action."""
+    course_class = _class_or_404(class_id)
+    if not IssueAllForm().validate_on_submit():
+        abort(400)
+    issued = services.issue_all(actor=current_user, now=utcnow(), course_class=course_class)
+    db.session.commit()
+    if issued:
+        flash(ngettext("%(num)d certificate issued.", "%(num)d certificates issued.",
+                       len(issued)), "success")  # fmt: skip
+    else:
+        flash(_("No learner is waiting for a certificate."), "info")
+    return redirect(url_for(".class_certificates", class_id=class_id))
+
+
+@bp.get("/classes/<int:class_id>/certificates.pdf")
+@roles_required(*ALL_STAFF)
+def class_pdf(class_id: int):
+    """The class's valid certificates in one PDF, by village then name."""
+    course_class = _class_or_404(class_id)
+    certificates = services.class_certificates(course_class, valid_only=True)
+    return _pdf_response(certificates, f"chung-nhan-lop-{class_id}.pdf", f"class:{class_id}")
+
+
+@bp.get("/villages/<int:village_id>/certificates.pdf")
+@roles_required(*ALL_STAFF)
+def village_pdf(village_id: int):
+    """The valid certificates of a village's people in one PDF, in name order."""
+    village = db.session.get(Village, village_id)
+    if village is None or village not in people_queries.villages_for(current_user):
+        abort(404)
+    certificates = services.village_certificates(village)
+    return _pdf_response(certificates, f"chung-nhan-thon-{village_id}.pdf", f"village:{village_id}")
+
+
+# --- one certificate -----------------------------------------------------------------------
+
+
+@bp.get("/certificates/<int:certificate_id>")
+@roles_required(*ALL_STAFF)
+def detail(certificate_id: int):
+    """One certificate: what it says, its status, its print log, revoke and re-issue."""
+    certificate = _certificate_or_404(certificate_id)
+    return render_template(
+        "certificates/detail.html", certificate=certificate, s=certificate.snapshot,
+        verify_url=verify_url(certificate), prints=services.prints_of(certificate),
+        replaced_by=services.replaced_by(certificate), revoke_form=RevokeForm(),
+        reissue_form=ReissueForm(),
+        may_issue=services.can_issue(current_user, certificate.commune_id),
+    )  # fmt: skip
+
+
+@bp.post("/certificates/<int:certificate_id>/revoke")
+@roles_required(*MANAGERS)
+def revoke(certificate_id: int):
+    """Revoke a certificate, with a reason."""
+    certificate = _certificate_or_404(certificate_id)
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        for message in form.reason.errors:
+            flash(message, "error")
+        return redirect(url_for(".detail", certificate_id=certificate_id))
+    services.revoke(actor=current_user, now=utcnow(), certificate=certificate,
+                    reason=form.reason.data)  # fmt: skip
+    db.session.commit()
+    flash(_("Certificate %(serial)s is revoked.", serial=certificate.serial), "success")
+    return redirect(url_for(".detail", certificate_id=certificate_id))
+
+
+@bp.post("/certificates/<int:certificate_id>/reissue")
+@roles_required(*MANAGERS)
+def reissue(certificate_id: int):
+    """Issue a new certificate in place of this one (which is revoked)."""
+    certificate = _certificate_or_404(certificate_id)
+    form = ReissueForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        new = services.reissue(actor=current_user, now=utcnow(), certificate=certificate,
+                               reason=form.reason.data or "")  # fmt: skip
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for(".detail", certificate_id=certificate_id))
+    db.session.commit()
+    flash(_("Certificate %(serial)s issued in place of %(old)s.", serial=new.serial,
+            old=certificate.serial), "success")  # fmt: skip
+    return redirect(url_for(".detail", certificate_id=new.id))
+
+
+@bp.get("/certificates/<int:certificate_id>.pdf")
+@roles_required(*ALL_STAFF)
+def certificate_pdf(certificate_id: int):
+    """One certificate as PDF."""
+    certificate = _certificate_or_404(certificate_id)
+    return _pdf_response([certificate], f"{certificate.serial}.pdf", "certificate")
+
+
+@bp.get("/certificates/<int:certificate_id>/print")
+@roles_required(*ALL_STAFF)
+def print_view(certificate_id: int):
+    """The certificate as a web page laid out for A4 landscape, for printing from the browser."""
+    certificate = _certificate_or_404(certificate_id)
+    services.log_prints(actor=current_user, now=utcnow(), certificates=[certificate],
+                        scope="print_view")  # fmt: skip
+    db.session.commit()
+    url = verify_url(certificate)
+    return render_template(
+        "certificates/print.html", certificate=certificate, s=certificate.snapshot,
+        verify_url=url, qr_svg=qr.inline_svg(url, label=_("QR code to verify the certificate")),
+    )  # fmt: skip
+
+
+# --- public verification -------------------------------------------------------------------
+
+
+@bp.get("/v/<code>")
+@public
+def verify(code: str):
+    """What the certificate's QR opens: whether it is genuine and valid, for anyone.
+
+    Shows the name, course, date, issuer and status only; limited per client address so
+    codes cannot be tried in bulk.
+    """
+    now = utcnow()
+    hits = ratelimit.hit(VERIFY_BUCKET, request.remote_addr or "-", now=now,
+                         window_seconds=VERIFY_WINDOW_SECONDS)  # fmt: skip
+    db.session.commit()
+    if hits > current_app.config.get("CERTIFICATE_VERIFY_MAX_PER_ADDRESS", 60):
+        abort(429)
+    certificate = services.by_code(code)
+    if certificate is None:
+        page = render_template("certificates/verify_unknown.html")
+        response = current_app.make_response((page, 404))
+    else:
+        page = render_template(
+            "certificates/verify.html", certificate=certificate, s=certificate.snapshot
+        )
+        response = current_app.make_response(page)
+    response.headers["X-Robots-Tag"] = "noindex"
+    response.headers["Cache-Control"] = "no-store"
+    return response
