@@ -20,8 +20,11 @@ from tests.factories import (
     make_venue,
 )
 from webapp.accounts.models import User
+from webapp.certificates.models import Certificate
 from webapp.checkin.models import Attendance, Device, JoinRequest
 from webapp.extensions import db
+from webapp.learning.framework import seed_framework
+from webapp.learning.services import record_evidence
 from webapp.people.models import ImportBatch, Village
 from webapp.permissions import PUBLIC, Role
 from webapp.scheduling.models import CourseMaterial, Enrolment, EnrolmentStatus, SignupRequest
@@ -94,6 +97,29 @@ ROLE_TABLE: dict[str, frozenset | str] = {
     "checkin_records.class_grid": ALL,
     "checkin_records.class_grid_xlsx": ALL,
     "checkin_records.person": ALL,
+    "learning.framework_page": ALL,
+    "learning.rules": MANAGERS,
+    "learning.checklist": PLANNERS,
+    "learning.checklist_toggle": PLANNERS,
+    "learning.class_eligibility": ALL,
+    "learning.person_evidence": PLANNERS | {Role.VILLAGE_LEAD},
+    "learning.add_mooc": PLANNERS | {Role.VILLAGE_LEAD},
+    "learning.add_vneid": PLANNERS | {Role.VILLAGE_LEAD},
+    "learning.withdraw": PLANNERS | {Role.VILLAGE_LEAD},
+    "quiz.person_quizzes": PLANNERS | {Role.MENTOR},
+    "quiz.helper_start": PLANNERS | {Role.MENTOR},
+    "quiz.helper_question": PLANNERS | {Role.MENTOR},
+    "quiz.helper_result": PLANNERS | {Role.MENTOR},
+    "certificates.class_certificates": ALL,
+    "certificates.issue": MANAGERS,
+    "certificates.issue_all": MANAGERS,
+    "certificates.class_pdf": ALL,
+    "certificates.village_pdf": ALL,
+    "certificates.detail": ALL,
+    "certificates.revoke": MANAGERS,
+    "certificates.reissue": MANAGERS,
+    "certificates.certificate_pdf": ALL,
+    "certificates.print_view": ALL,
     "checkin_cards.class_cards": PLANNERS,
     "checkin_cards.village_cards": PLANNERS | {Role.VILLAGE_LEAD},
     "checkin_cards.scan": PLANNERS,
@@ -110,6 +136,11 @@ ROLE_TABLE: dict[str, frozenset | str] = {
     "checkin_learner.scan": PUBLIC,
     "checkin_learner.done": PUBLIC,
     "checkin_cards.person_card": PUBLIC,
+    "quiz.home": PUBLIC,
+    "quiz.learner_start": PUBLIC,
+    "quiz.learner_question": PUBLIC,
+    "quiz.learner_result": PUBLIC,
+    "certificates.verify": PUBLIC,
 }
 
 USERS = {
@@ -174,6 +205,16 @@ def samples(app, world):
         device = Device(key="sample-device", person_id=person.id, created_at=utcnow(),
                         last_used_at=utcnow())  # fmt: skip
         db.session.add_all([record, join, device])
+        db.session.flush()
+        seed_framework(utcnow())
+        evidence = record_evidence(actor=None, now=utcnow(), person=person,
+                                   competency_code="*", kind="vneid")  # fmt: skip
+        certificate = Certificate(
+            serial="NGOKBAY-2025-000001", verify_code="sample-verify", commune_id=world.commune_id,
+            person_id=person.id, class_id=course_class.id, snapshot={}, issued_by_id=trainer.id,
+            issued_at=utcnow(),
+        )  # fmt: skip
+        db.session.add(certificate)
         db.session.commit()
         return {
             "course_id": course.id,
@@ -184,6 +225,10 @@ def samples(app, world):
             "record_id": record.id,
             "request_id": join.id,
             "device_id": device.id,
+            "evidence_id": evidence.id,
+            "certificate_id": certificate.id,
+            "competency": "4.2",
+            "attempt_id": 1,
             "enrolment_id": enrolment.id,
             "signup_id": signup.id,
             "village_id": village.id,

@@ -41,7 +41,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.register(app)
 
     from webapp.accounts.views import bp as accounts_bp
+    from webapp.certificates.views import bp as certificates_bp
     from webapp.checkin import cards_views, learner_views, live_views, records_views
+    from webapp.learning import quiz_views
+    from webapp.learning import views as learning_views
     from webapp.people.import_views import bp as imports_bp
     from webapp.people.views import bp as people_bp
     from webapp.scheduling import (
@@ -58,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(certificates_bp)
     for module in (
         scheduling_views,
         session_views,
@@ -69,6 +73,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         live_views,
         cards_views,
         records_views,
+        learning_views,
+        quiz_views,
     ):
         app.register_blueprint(module.bp)
     cli.register(app)
