@@ -59,6 +59,15 @@ def defaults(app: Flask) -> dict:
         "CHECKIN_MAX_FAILURES_PER_PHONE": 10,  # wrong birth years tried for one phone number
         # How long a phone stays remembered for a learner.
         "CHECKIN_DEVICE_DAYS": 730,
+        # Certificates: who signs (printed under the title), and the place in the date line
+        # (empty: the commune's name). Frozen into each certificate when it is issued.
+        "CERTIFICATE_SIGNER_TITLE": "Chủ tịch",
+        "CERTIFICATE_SIGNER_NAME": "",
+        "CERTIFICATE_PLACE": "",
+        "CERTIFICATE_VERIFY_MAX_PER_ADDRESS": 60,  # public verifications per 10 minutes
+        # Quizzes: the share of right answers that passes, and attempts per person per day.
+        "QUIZ_PASS_MARK": 0.67,
+        "QUIZ_MAX_PER_DAY": 20,
         # Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host
         # headers are trusted (0: none, the app faces the clients itself).
         "PROXY_COUNT": 0,
