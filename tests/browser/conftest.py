@@ -132,7 +132,13 @@ def page(request, _playwright_browser, _htmx_body, live_server, viewport):
     page.on("console", on_console)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("response", on_response)
-    page.on("requestfailed", lambda r: errors.append(f"failed {r.url}"))
+    def on_failed(request):
+        # A load the browser dropped because the page moved on (a click navigated while a
+        # script was still arriving) is not an error of the page.
+        if request.failure != "net::ERR_ABORTED":
+            errors.append(f"failed {request.url}: {request.failure}")
+
+    page.on("requestfailed", on_failed)
     name = re.sub(r"[^a-z0-9_-]+", "-", request.node.name.lower()).strip("-")
     page.screens = Screens(page, name)
     page.viewport_name = viewport
