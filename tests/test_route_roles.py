@@ -113,7 +113,7 @@ ROLE_TABLE: dict[str, frozenset | str] = {
     "certificates.class_certificates": ALL,
     "certificates.issue": MANAGERS,
     "certificates.issue_all": MANAGERS,
-    "certificates.class_pdf": ALL,
+    "certificates.class_pdf": PLANNERS,
     "certificates.village_pdf": ALL,
     "certificates.detail": ALL,
     "certificates.revoke": MANAGERS,

@@ -1,6 +1,8 @@
 """The PDF read back: exact Vietnamese names and serial (pdftotext), the QR decoded from the
 rendered page image (pdftoppm + zxing-cpp)."""
 
+import html
+import re
 import shutil
 import subprocess
 import unicodedata
@@ -38,9 +40,10 @@ def _certificate(name: str, serial: str, code: str) -> SimpleNamespace:
 
 
 def _text(path, page: int) -> str:
+    """The page's text as pdftotext reads it, not normalised: an NFD name must come out NFC."""
     done = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(path),
                            "-"], capture_output=True, check=True, text=True)  # fmt: skip
-    return unicodedata.normalize("NFC", done.stdout)
+    return done.stdout
 
 
 def test_names_serials_and_qr_read_back(tmp_path):
@@ -53,6 +56,7 @@ def test_names_serials_and_qr_read_back(tmp_path):
     path.write_bytes(pdf.render(certificates, base_url=BASE))
 
     first, second = _text(path, 1), _text(path, 2)
+    assert unicodedata.normalize("NFD", UOT) not in second
     assert NHUNG in first and "NGOKBAY-2025-000123" in first
     assert UOT in second and "NGOKBAY-2025-000124" in second
     for page in (first, second):
@@ -77,3 +81,70 @@ def test_the_page_is_a4_landscape_with_the_fonts_embedded(tmp_path):
     assert "841.89 x 595.28 pts (A4)" in info.stdout
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True)
     assert "BeVietnamPro" in fonts.stdout and " yes " in fonts.stdout  # embedded
+
+
+COMPETENCY_NAMES = [
+    "Sử dụng thiết bị số cơ bản",
+    "Tìm kiếm, đánh giá và quản lý thông tin trên mạng",
+    "Giao tiếp và hợp tác trong môi trường số",
+    "Bảo vệ thiết bị, dữ liệu cá nhân và quyền riêng tư",
+    "Giao dịch và thanh toán trực tuyến an toàn",
+    "Sử dụng dịch vụ công trực tuyến",
+]
+#: 120 characters: about the longest course title a commune writes.
+LONG_TITLE = (
+    "Kỹ năng số cho cán bộ, công chức và người lao động: dịch vụ công trực tuyến, chữ ký số, "
+    "thanh toán và an toàn thông tin."
+)
+
+
+def _words(path) -> tuple[tuple[float, float], list[tuple[str, float, float, float, float]]]:
+    """(page width, height) and every word with its box, in points (pdftotext -bbox)."""
+    done = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True,
+                          check=True, text=True)  # fmt: skip
+    page = re.search(r'<page width="([\d.]+)" height="([\d.]+)"', done.stdout)
+    words = [
+        (html.unescape(m[5]), float(m[1]), float(m[2]), float(m[3]), float(m[4]))
+        for m in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
+                             r'yMax="([\d.]+)">([^<]*)</word>', done.stdout)
+    ]  # fmt: skip
+    return (float(page[1]), float(page[2])), words
+
+
+@pytest.mark.parametrize("count", [4, 12, 21, 24, 60])
+def test_many_competencies_and_a_long_title_stay_inside_the_frame(tmp_path, count):
+    assert len(LONG_TITLE) == 120
+    certificate = _certificate(NHUNG, "NGOKBAY-2025-000123", "AbCdEfGhIjKlMnOp")
+    certificate.snapshot["course"] = LONG_TITLE
+    certificate.snapshot["competencies"] = [
+        {"code": f"{i // 4 + 1}.{i % 4 + 1}", "name": COMPETENCY_NAMES[i % len(COMPETENCY_NAMES)]}
+        for i in range(count)
+    ]
+    path = tmp_path / "long.pdf"
+    path.write_bytes(pdf.render([certificate], base_url=BASE))
+
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+    assert re.search(r"^Pages:\s+1$", info.stdout, re.M)
+    (width, height), words = _words(path)
+    assert (round(width, 2), round(height, 2)) == (841.89, 595.28)
+    # The outer frame is drawn 10 mm inside the page edge: every word lies within it.
+    frame = 10 * 72 / 25.4
+    for text, x0, y0, x1, y1 in words:
+        assert frame <= x0 < x1 <= width - frame, (text, x0, x1)
+        assert frame <= y0 < y1 <= height - frame, (text, y0, y1)
+    # Nothing overlaps the signature block: the competencies end above its first line.
+    date_top = min(y0 for text, _x0, y0, _x1, _y1 in words if text == "ngày")
+    above = [w for w in words if w[2] < date_top]
+    assert all(y1 <= date_top for _text, _x0, _y0, _x1, y1 in above)
+
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          check=True, text=True).stdout  # fmt: skip
+    flowing = " ".join(text.split())
+    for word in LONG_TITLE.split():
+        assert word in flowing
+    codes = [f"{i // 4 + 1}.{i % 4 + 1}" for i in range(count)]
+    if count <= 24:  # all of them printed, none left out
+        assert all(f"{code} " in flowing for code in codes) and "năng lực khác" not in flowing
+    else:  # far too many: the last ones give way to a count, never off the page
+        assert re.search(r"… và \d+ năng lực khác", flowing)
+    assert NHUNG in text and "NGOKBAY-2025-000123" in text

@@ -30,15 +30,16 @@ def test_issue_numbers_serials_per_commune_and_local_year(app, world, cert_world
         db.session.commit()
         assert (first.serial, second.serial) == ("NGOKBAY-2025-000001", "NGOKBAY-2025-000002")
         # 31/12 17:30 UTC is already 1 January in Vietnam: a new year, a new sequence.
-        services.revoke(actor=db.session.get(User, world.users["organiser"]), now=NOW,
-                        certificate=first, reason="sai tên")  # fmt: skip
-        new_year = _issue(world, cert_world, NHUNG, now=datetime(2025, 12, 31, 17, 30, tzinfo=UTC))
+        new_year = services.reissue(actor=db.session.get(User, world.users["organiser"]),
+                                    now=datetime(2025, 12, 31, 17, 30, tzinfo=UTC),
+                                    certificate=first, reason="sai tên")  # fmt: skip
         assert new_year.serial == "NGOKBAY-2026-000001"
         assert new_year.snapshot["date_text"] == "Ngọk Bay, ngày 01 tháng 01 năm 2026"
         # Another commune counts on its own.
         other = db.session.get(User, world.users["other_organiser"])
         village = db.session.get(Village, world.other_village_id)
-        course_class = make_class(make_course(world.other_commune_id, other.id), [])
+        course_class = make_class(make_course(world.other_commune_id, other.id), [],
+                                  status="finished")  # fmt: skip
         person = make_person(village, "Trần Văn Bình")
         db.session.add(Enrolment(course_class=course_class, person=person, status="enrolled",
                                  since=NOW))  # fmt: skip
@@ -162,8 +163,12 @@ def test_revoke_needs_a_reason_and_happens_once(app, world, cert_world):
         with pytest.raises(CertificateError) as caught:
             services.revoke(actor=actor, now=NOW, certificate=cert, reason="again")
         assert caught.value.code == "already_revoked"
-        # Once revoked, the learner may be issued a certificate again.
-        assert _issue(world, cert_world, NHUNG).serial == "NGOKBAY-2025-000002"
+        # Once revoked, a new certificate comes only through re-issuing (revoking sticks).
+        with pytest.raises(CertificateError) as caught:
+            _issue(world, cert_world, NHUNG)
+        assert (caught.value.code, caught.value.status) == ("revoked_use_reissue", 409)
+        new = services.reissue(actor=actor, now=NOW, certificate=cert)
+        assert new.serial == "NGOKBAY-2025-000002" and new.replaces_id == cert.id
 
 
 def test_reissue_makes_a_new_record_and_revokes_the_old(app, world, cert_world):
@@ -226,3 +231,113 @@ def test_concurrent_issues_to_one_learner_give_one_certificate(app, world, cert_
     assert sorted(results) == ["NGOKBAY-2025-000001", "already_issued"]
     with app.app_context():
         assert db.session.query(Certificate).count() == 1
+
+
+def test_revoking_sticks_issue_all_and_the_pending_count_leave_the_learner_out(
+    app, world, cert_world
+):
+    with app.app_context():
+        actor = db.session.get(User, world.users["organiser"])
+        course_class = db.session.get(CourseClass, cert_world.class_id)
+        first = services.issue_all(actor=actor, now=NOW, course_class=course_class)
+        nhung = next(c for c in first if c.snapshot["full_name"] == NHUNG)
+        services.revoke(actor=actor, now=NOW, certificate=nhung, reason="Cấp nhầm người")
+        eligibilities = services.class_eligibility(course_class, now=NOW)
+        assert services.pending_count(course_class, eligibilities) == 0
+        assert services.issue_all(actor=actor, now=NOW, course_class=course_class) == []
+        assert services.issued_person_ids(course_class) == {cert_world.people[UOT]}
+        assert db.session.query(Certificate).count() == 2
+        # Re-issuing is the way back, and it points to the revoked one.
+        new = services.reissue(actor=actor, now=NOW, certificate=nhung)
+        assert new.replaces_id == nhung.id
+        with pytest.raises(CertificateError) as caught:
+            services.reissue(actor=actor, now=NOW, certificate=nhung)
+        assert caught.value.code == "already_replaced"
+
+
+@pytest.mark.parametrize("status", ["planned", "open", "running", "cancelled"])
+def test_nothing_is_issued_before_the_class_is_finished(app, world, cert_world, status):
+    with app.app_context():
+        actor = db.session.get(User, world.users["organiser"])
+        course_class = db.session.get(CourseClass, cert_world.class_id)
+        cert = _issue(world, cert_world, UOT)  # while finished
+        course_class.status = status
+        db.session.flush()
+        refusals = (
+            lambda: _issue(world, cert_world, NHUNG),
+            lambda: services.issue_all(actor=actor, now=NOW, course_class=course_class),
+            lambda: services.reissue(actor=actor, now=NOW, certificate=cert, reason="Sửa tên"),
+        )
+        for refused in refusals:
+            with pytest.raises(CertificateError) as caught:
+                refused()
+            assert (caught.value.code, caught.value.status) == ("class_not_finished", 409)
+        assert cert.revoked_at is None and db.session.query(Certificate).count() == 1
+
+
+def test_snapshot_strings_are_nfc_and_trimmed(app, world, cert_world, monkeypatch):
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "  Sử dụng   thiết bị số cơ bản ")
+    monkeypatch.setattr(services, "competency_names", lambda version: {"0.1": nfd})
+    with app.app_context():
+        cert = _issue(world, cert_world, NHUNG)
+
+    def strings(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from strings(item)
+        elif isinstance(value, str):
+            yield value
+
+    assert cert.snapshot["competencies"][0] == {"code": "0.1", "name": "Sử dụng thiết bị số cơ bản"}
+    for text in strings(cert.snapshot):
+        assert text == unicodedata.normalize("NFC", text) and text == text.strip(), text
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("serial", "NGOKBAY-2025-999999"),
+        ("snapshot", {"full_name": "Người Khác"}),
+        ("verify_code", "forged-code"),
+        ("person_id", None),
+        ("class_id", None),
+        ("framework_version_id", None),
+        ("issued_at", datetime(2024, 1, 1, tzinfo=UTC)),
+        ("issued_by_id", None),
+    ],
+)
+def test_an_issued_certificate_cannot_be_edited(app, world, cert_world, field, value):
+    from webapp.certificates.models import CertificateChanged
+
+    with app.app_context():
+        cert = _issue(world, cert_world, NHUNG)
+        db.session.commit()
+        if value is None:  # an id: point it at another row
+            value = {
+                "person_id": cert_world.people[UOT],
+                "class_id": make_class(make_course(world.commune_id, cert.issued_by_id), []).id,
+                "framework_version_id": None,
+                "issued_by_id": world.users["admin"],
+            }[field]
+            db.session.commit()
+        setattr(cert, field, value)
+        with pytest.raises(CertificateChanged) as caught:
+            db.session.flush()
+        assert caught.value.code == "certificate_immutable" and field in caught.value.message
+        db.session.rollback()
+        assert getattr(db.session.get(Certificate, cert.id), field) != value
+
+
+def test_revoking_changes_only_the_revoked_fields(app, world, cert_world):
+    with app.app_context():
+        actor = db.session.get(User, world.users["organiser"])
+        cert = _issue(world, cert_world, NHUNG)
+        db.session.commit()
+        services.revoke(actor=actor, now=NOW, certificate=cert, reason="Cấp nhầm người")
+        db.session.commit()
+        assert db.session.get(Certificate, cert.id).revoke_reason == "Cấp nhầm người"

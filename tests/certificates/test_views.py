@@ -1,14 +1,17 @@
 """The certificate pages: issue from the class page, PDFs and the print log, revoke and
 re-issue, and the public verification page."""
 
+import re
 import subprocess
-import unicodedata
 
+from flask_babel import gettext
+from markupsafe import escape
 from sqlalchemy import select
 
 from tests.certificates.conftest import AN, NHUNG, UOT
 from webapp.certificates.models import Certificate, PrintLog
 from webapp.extensions import db
+from webapp.scheduling.models import CourseClass
 
 
 def _class_page(cw) -> str:
@@ -72,7 +75,7 @@ def _pdf_text(body: bytes, tmp_path) -> str:
     path.write_bytes(body)
     done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
                           text=True, check=True)  # fmt: skip
-    return unicodedata.normalize("NFC", done.stdout)
+    return done.stdout  # as printed: not normalised, so an NFD name would not match
 
 
 def test_pdfs_are_logged_and_sorted_by_village_then_name(app, client, actions, cert_world,
@@ -115,6 +118,13 @@ def test_village_lead_prints_only_their_village(client, actions, app, cert_world
     assert client.get(f"/villages/{cert_world.village_ids[1]}/certificates.pdf").status_code == 404
     assert client.get(f"/villages/{cert_world.village_ids[0]}/certificates.pdf").status_code == 200
     assert client.get(f"/certificates/{_certificates(app)[NHUNG].id}").status_code == 404
+    # The class PDF holds Nhung of Thôn 2: planners only, and no link to it for the lead.
+    assert client.get(f"/classes/{cert_world.class_id}/certificates.pdf").status_code == 403
+    page = client.get(_class_page(cert_world)).get_data(as_text=True)
+    assert "certificates.pdf" not in page
+    actions.logout()
+    actions.login("trainer")  # a trainer of the commune prints the whole class
+    assert client.get(f"/classes/{cert_world.class_id}/certificates.pdf").status_code == 200
 
 
 def test_print_view_is_a_page_with_the_qr(app, client, actions, cert_world):
@@ -147,16 +157,16 @@ def test_verification_page_then_revoked(app, client, actions, cert_world):
     actions.post(f"{detail}/revoke", {"reason": "Cấp nhầm lớp"}, token_from=detail)
     actions.logout()
     text = client.get(f"/v/{cert.verify_code}").get_data(as_text=True)
-    assert "revoked" in text.lower() or "thu hồi" in text.lower()
+    status = re.search(r'class="cert-status cert-revoked" role="status">([^<]*)<', text)[1]
+    assert re.fullmatch(r"Giấy chứng nhận này đã bị thu hồi ngày \S+ và không còn hiệu lực\.",
+                        status), status  # fmt: skip
     assert "Cấp nhầm lớp" not in text  # the reason stays inside
 
 
 def test_unknown_code_is_a_clear_not_found(client):
     page = client.get("/v/not-a-real-code")
     assert page.status_code == 404
-    assert "Certificate not found" in page.get_data(as_text=True) or "Không tìm thấy" in (
-        page.get_data(as_text=True)
-    )
+    assert "<h1>Không tìm thấy giấy chứng nhận</h1>" in page.get_data(as_text=True)
 
 
 def test_verification_is_rate_limited_per_address(app, client):
@@ -181,3 +191,88 @@ def test_reissue_from_the_detail_page(app, client, actions, cert_world):
         assert db.session.get(Certificate, old.id).revoked_at is not None
     page = client.get(detail).get_data(as_text=True)
     assert new.serial in page  # "replaced by"
+
+
+def _revoke(actions, cert, reason="Cấp nhầm lớp"):
+    detail = f"/certificates/{cert.id}"
+    return actions.post(f"{detail}/revoke", {"reason": reason}, token_from=detail)
+
+
+def test_a_revoked_certificate_is_not_printed(app, client, actions, cert_world, tmp_path):
+    actions.login("organiser")
+    _issue_all(actions, cert_world)
+    cert = _certificates(app)[NHUNG]
+    _revoke(actions, cert)
+    with app.test_request_context():
+        refusal = gettext("This certificate has been revoked and cannot be printed.")
+    for url in (f"/certificates/{cert.id}.pdf", f"/certificates/{cert.id}/print"):
+        response = client.get(url)
+        text = response.get_data(as_text=True)
+        assert response.status_code == 410 and response.mimetype == "text/html", url
+        assert refusal in text and cert.serial in text and "<svg" not in text
+    detail = client.get(f"/certificates/{cert.id}").get_data(as_text=True)
+    assert f"/certificates/{cert.id}.pdf" not in detail and refusal in detail
+    # The bulk PDFs leave it out.
+    for url in (f"/classes/{cert_world.class_id}/certificates.pdf",
+                f"/villages/{cert_world.village_ids[1]}/certificates.pdf"):  # fmt: skip
+        response = client.get(url)
+        if response.status_code == 200:
+            assert NHUNG not in _pdf_text(response.data, tmp_path), url
+        else:
+            assert response.status_code == 404, url  # Thôn 2 has no valid certificate left
+    with app.app_context():
+        printed = set(db.session.scalars(select(PrintLog.certificate_id)))
+        assert cert.id not in printed
+
+
+def test_revoking_sticks_on_the_class_page(app, client, actions, cert_world):
+    actions.login("organiser")
+    _issue_all(actions, cert_world)
+    cert = _certificates(app)[NHUNG]
+    _revoke(actions, cert)
+    page = client.get(_class_page(cert_world)).get_data(as_text=True)
+    assert "/issue-all" not in page and f'name="person_id" value="{cert.person_id}"' not in page
+    assert f'href="/certificates/{cert.id}"' in page
+    response = _issue_all(actions, cert_world)
+    assert response.status_code == 302
+    with app.app_context():
+        rows = db.session.scalars(
+            select(Certificate).where(Certificate.person_id == cert.person_id)
+        )
+        assert [c.id for c in rows] == [cert.id]  # not issued again
+    response = actions.post(f"{_class_page(cert_world)}/issue", {"person_id": cert.person_id},
+                            token_from=_class_page(cert_world), follow_redirects=True)  # fmt: skip
+    with app.test_request_context():
+        message = gettext(
+            "The certificate of %(name)s for this class was revoked. To give a new one, "
+            "re-issue it from the revoked certificate's page.",
+            name=NHUNG,
+        )
+    assert str(escape(message)) in response.get_data(as_text=True)
+
+
+def test_an_unfinished_class_explains_instead_of_offering_to_issue(app, client, actions,
+                                                                  cert_world):  # fmt: skip
+    with app.app_context():
+        db.session.get(CourseClass, cert_world.class_id).status = "running"
+        db.session.commit()
+    actions.login("organiser")
+    with app.test_request_context():
+        hint = gettext("Certificates are issued only after the class has finished. Mark the "
+                       "class as finished when its last session is over.")  # fmt: skip
+        refusal = gettext("Certificates are issued only after the class has finished.")
+    page = client.get(_class_page(cert_world)).get_data(as_text=True)
+    assert hint in page and "/issue-all" not in page and 'name="person_id"' not in page
+    response = _issue_all(actions, cert_world)
+    assert response.status_code == 302
+    assert refusal in client.get(_class_page(cert_world)).get_data(as_text=True)
+    response = actions.post(f"{_class_page(cert_world)}/issue",
+                            {"person_id": cert_world.people[NHUNG]},
+                            token_from=_class_page(cert_world), follow_redirects=True)  # fmt: skip
+    assert refusal in response.get_data(as_text=True)
+    assert _certificates(app) == {}
+    # The day it is finished, the button is there.
+    with app.app_context():
+        db.session.get(CourseClass, cert_world.class_id).status = "finished"
+        db.session.commit()
+    assert "/issue-all" in client.get(_class_page(cert_world)).get_data(as_text=True)

@@ -38,7 +38,9 @@ def test_real_rule_decides_and_the_version_stays_with_the_certificate(app, world
         organiser = db.session.get(User, world.users["organiser"])
         trainer = db.session.get(User, world.users["trainer"])
         v1 = _version(1, "0.1-draft", min_hours=2)
-        course_class = make_class(make_course(world.commune_id, trainer.id), [trainer])
+        course_class = make_class(
+            make_course(world.commune_id, trainer.id), [trainer], status="finished"
+        )
         person = make_person(db.session.get(Village, world.village_ids[0]), "Đặng Văn Ướt")
         db.session.add(Enrolment(course_class=course_class, person=person, status="enrolled",
                                  since=NOW))  # fmt: skip
@@ -84,7 +86,9 @@ def test_real_rule_decides_and_the_version_stays_with_the_certificate(app, world
 def test_before_any_framework_the_class_page_says_so(app, world, client, actions):
     with app.app_context():
         trainer = db.session.get(User, world.users["trainer"])
-        course_class = make_class(make_course(world.commune_id, trainer.id), [trainer])
+        course_class = make_class(
+            make_course(world.commune_id, trainer.id), [trainer], status="finished"
+        )
         person = make_person(db.session.get(Village, world.village_ids[0]), "Đặng Văn Ướt")
         db.session.add(Enrolment(course_class=course_class, person=person, status="enrolled",
                                  since=NOW))  # fmt: skip
@@ -106,7 +110,9 @@ def test_the_eligibility_page_offers_to_issue_all(app, world, client, actions):
     with app.app_context():
         trainer = db.session.get(User, world.users["trainer"])
         _version(1, "0.1-draft", min_hours=0)
-        course_class = make_class(make_course(world.commune_id, trainer.id), [trainer])
+        course_class = make_class(
+            make_course(world.commune_id, trainer.id), [trainer], status="finished"
+        )
         person = make_person(db.session.get(Village, world.village_ids[0]), "Đặng Văn Ướt")
         db.session.add(Enrolment(course_class=course_class, person=person, status="enrolled",
                                  since=NOW))  # fmt: skip

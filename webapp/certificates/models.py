@@ -3,9 +3,11 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, ForeignKey, Integer, String, event, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.timeutil import UTCDateTime
 
@@ -66,6 +68,53 @@ class Certificate(db.Model):
 
     def __repr__(self) -> str:
         return f"<Certificate {self.serial}>"
+
+
+#: What a certificate says and who it belongs to: fixed at issue. Only ``revoked_*`` (and the
+#: reason) may be set afterwards.
+FROZEN = (
+    "serial",
+    "snapshot",
+    "verify_code",
+    "person_id",
+    "class_id",
+    "commune_id",
+    "framework_version_id",
+    "issued_at",
+    "issued_by_id",
+    "replaces_id",
+)
+
+
+class CertificateChanged(DomainError):
+    status = 409
+
+
+def _changed(state, name: str) -> bool:
+    history = state.attrs[name].history
+    if not history.added:
+        return False
+    # Not loaded before the change (expired): we cannot tell, so it counts as a change.
+    return not history.deleted or list(history.added) != list(history.deleted)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_certificate_edits(session: Session, flush_context, instances) -> None:
+    """An issued certificate is never edited: refuse a flush that changes a frozen field
+    (a mistake is put right by revoking and re-issuing)."""
+    for obj in session.dirty:
+        if not isinstance(obj, Certificate):
+            continue
+        state = inspect(obj)
+        if not state.persistent:
+            continue
+        changed = [name for name in FROZEN if _changed(state, name)]
+        if changed:
+            raise CertificateChanged(
+                "certificate_immutable",
+                _l("An issued certificate cannot be edited (%(fields)s); revoke and re-issue it."),
+                fields=", ".join(changed),
+            )
 
 
 class PrintKind(StrEnum):

@@ -124,16 +124,87 @@ def _text(value) -> str:
     return nfc(str(value)) if value is not None else ""
 
 
+def _fit_size(pdf: FPDF, text: str, w: float, size: float, style: str, floor: float) -> float:
+    """The largest size from ``size`` down to ``floor`` at which ``text`` fits in ``w`` mm (the
+    floor when even that is too wide: the caller wraps)."""
+    pdf.set_font(FONT, style, size)
+    width = pdf.get_string_width(text)
+    if width <= w:
+        return size
+    return max(floor, size * w / width * 0.995)
+
+
 def _line(pdf: FPDF, y: float, text: str, *, size: float, style: str = "", x: float = MARGIN,
-          w: float = PAGE_W - 2 * MARGIN, align: str = "C", color=INK) -> None:  # fmt: skip
+          w: float = PAGE_W - 2 * MARGIN, align: str = "C", color=INK,
+          floor: float | None = None) -> float:  # fmt: skip
+    """One line of text, shrunk (down to ``floor``, by default half the size) so it stays
+    inside ``w``; returns the size used."""
+    text = _text(text)
+    size = _fit_size(pdf, text, w, size, style, floor if floor is not None else size / 2)
     pdf.set_font(FONT, style, size)
     pdf.set_text_color(*color)
     pdf.set_xy(x, y)
-    pdf.cell(w, size * 0.5, _text(text), align=align)
+    pdf.cell(w, size * 0.5, text, align=align)
+    return size
+
+
+def _wrap(pdf: FPDF, words: list[str], w: float) -> list[str]:
+    """Greedy line breaking of ``words`` into lines at most ``w`` mm wide, at the current font
+    (a single word wider than ``w`` gets a line of its own; the caller shrinks to avoid it)."""
+    space = pdf.get_string_width(" ")
+    lines: list[str] = []
+    line: list[str] = []
+    width = 0.0
+    for word in words:
+        word_w = pdf.get_string_width(word)
+        if line and width + space + word_w > w:
+            lines.append(" ".join(line))
+            line, width = [word], word_w
+        else:
+            width += (space if line else 0.0) + word_w
+            line.append(word)
+    if line:
+        lines.append(" ".join(line))
+    return lines
+
+
+def _widest(pdf: FPDF, lines: list[str]) -> float:
+    return max((pdf.get_string_width(line) for line in lines), default=0.0)
+
+
+def _block(pdf: FPDF, y: float, text: str, *, sizes: Iterable[float], style: str = "",
+           max_lines: int, w: float = PAGE_W - 2 * MARGIN, x: float = MARGIN,
+           leading: float = 0.5) -> float:  # fmt: skip
+    """``text`` centred over at most ``max_lines`` lines at the first size in ``sizes`` at which
+    it fits (the last size, shrunk further to fit, otherwise); returns the y below it."""
+    words = _text(text).split()
+    for size in sizes:
+        pdf.set_font(FONT, style, size)
+        lines = _wrap(pdf, words, w)
+        if len(lines) <= max_lines and _widest(pdf, lines) <= w:
+            break
+    else:
+        lines = _wrap(pdf, words, w)
+        while len(lines) > max_lines or _widest(pdf, lines) > w:
+            size *= 0.92
+            pdf.set_font(FONT, style, size)
+            lines = _wrap(pdf, words, w)
+    pdf.set_text_color(*INK)
+    for line in lines:
+        pdf.set_xy(x, y)
+        pdf.cell(w, size * leading, line, align="C")
+        y += size * leading
+    return y
 
 
 def draw_page(pdf: FPDF, s: dict) -> None:
-    """One certificate page from its snapshot (the QR is drawn by the caller)."""
+    """One certificate page from its snapshot (the QR is drawn by the caller).
+
+    Every line is measured: a long name, course title or committee is shrunk (and the
+    course title wrapped over two lines) so nothing leaves the frame; the competencies flow
+    over as many lines as the space above the signature block allows, at a smaller size if
+    need be (see :func:`_competency_lines`).
+    """
     pdf.add_page()
     # A double frame inside the printable area.
     pdf.set_draw_color(*ACCENT)
@@ -160,12 +231,19 @@ def draw_page(pdf: FPDF, s: dict) -> None:
     _line(pdf, 48, "GIẤY CHỨNG NHẬN", size=30, style="B", color=ACCENT)
     _line(pdf, 63, "HOÀN THÀNH KHÓA HỌC KỸ NĂNG SỐ", size=13, style="B")
     _line(pdf, 74, "Chứng nhận ông/bà:", size=12, style="I")
-    _line(pdf, 82, s.get("full_name", ""), size=24, style="B")
+    _line(pdf, 82, s.get("full_name", ""), size=24, style="B", floor=12)
     place = f"Năm sinh: {s.get('birth_year', '')}      Thôn: {s.get('village', '')}"
-    _line(pdf, 96, place, size=12)
-    _line(pdf, 104, f"Đã hoàn thành khóa học: {s.get('course', '')}", size=13, style="B")
-    _line(pdf, 112, f"Số giờ học: {_hours(s.get('hours'))}", size=12)
-    _competency_lines(pdf, s.get("competencies", []))
+    _line(pdf, 96, place, size=12, floor=8)
+    course = _text(f"Đã hoàn thành khóa học: {s.get('course', '')}")
+    pdf.set_font(FONT, "B", 13)
+    if pdf.get_string_width(course) <= PAGE_W - 2 * MARGIN:
+        _line(pdf, 104, course, size=13, style="B")
+        y = 112.0
+    else:  # a long title: two lines, smaller
+        y = _block(pdf, 103, course, sizes=(12, 11, 10), style="B", max_lines=2, leading=0.45)
+        y += 1.5
+    _line(pdf, y, f"Số giờ học: {_hours(s.get('hours'))}", size=12)
+    _competency_lines(pdf, s.get("competencies", []), top=y + 7)
 
     # Signature block, bottom right: date and place, title, room for signature and seal, name.
     sign_x, sign_w = right + 10, half - 10
@@ -176,31 +254,70 @@ def draw_page(pdf: FPDF, s: dict) -> None:
 
     # Bottom left, beside the QR: serial and framework version.
     text_x = QR_POSITION[0] + QR_SIZE + 3
+    text_w = sign_x - text_x - 3
     _line(pdf, PAGE_H - MARGIN - 32, f"Số hiệu: {s.get('serial', '')}", size=10, style="B",
-          x=text_x, w=80, align="L")  # fmt: skip
+          x=text_x, w=text_w, align="L")  # fmt: skip
     version = s.get("framework_version", "")
     if version:
         _line(pdf, PAGE_H - MARGIN - 26, f"Khung năng lực số: phiên bản {version}", size=8.5,
-              x=text_x, w=80, align="L")  # fmt: skip
+              x=text_x, w=text_w, align="L")  # fmt: skip
     _line(pdf, PAGE_H - MARGIN - 20, "Quét mã QR để kiểm tra giấy chứng nhận", size=8.5,
-          style="I", x=text_x, w=80, align="L")  # fmt: skip
+          style="I", x=text_x, w=text_w, align="L")  # fmt: skip
 
 
-def _competency_lines(pdf: FPDF, competencies: list[dict]) -> None:
-    """The competencies achieved, one a line (two a line beyond four), under a heading.
+#: The competencies end above the signature block's first line (y = 150 mm).
+COMPETENCIES_BOTTOM = 148.5
+#: Sizes tried in turn for the competencies, largest first; the last is the floor.
+COMPETENCY_SIZES = (10.5, 9.5, 8.5, 8, 7.5, 7)
+COMPETENCY_LEADING = 0.45  # line height, mm per point of font size
 
-    Lines are laid out here rather than with ``multi_cell``, whose line breaking measures
-    the line again for every character (it took most of the page's time).
+
+def _competency_lines(pdf: FPDF, competencies: list[dict], *, top: float = 119.0) -> None:
+    """The competencies achieved, "1.1 Name; 1.2 Name; …", flowing over as many lines as fit
+    between ``top`` and the signature block, under a heading, at the largest size that holds
+    them all (down to 7 pt). Only if even that is too long do the last ones give way to
+    "… và K năng lực khác".
+
+    Lines are broken here rather than with ``multi_cell``, whose line breaking measures the
+    line again for every character (it took most of the page's time).
     """
     items = [f"{_text(c.get('code'))} {_text(c.get('name'))}".strip() for c in competencies]
+    items = [item for item in items if item]
     if not items:
         return
-    per_line = -(-len(items) // 4)  # at most four lines, under the signature block
-    lines = ["; ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
-    size = {1: 10.5, 2: 9.5}.get(per_line, 8)
-    _line(pdf, 119, "Năng lực số đạt được:", size=size, style="I")
-    for i, line in enumerate(lines):
-        _line(pdf, 124.5 + i * 5, line, size=size)
+    w = PAGE_W - 2 * MARGIN
+
+    def lay_out(size: float, shown: list[str], rest: int) -> list[str] | None:
+        pdf.set_font(FONT, "", size)
+        parts = shown + ([f"… và {rest} năng lực khác"] if rest else [])
+        lines = _wrap(pdf, "; ".join(parts).split(), w)
+        height = size * COMPETENCY_LEADING * (len(lines) + 1) + 1
+        fits = top + height <= COMPETENCIES_BOTTOM and _widest(pdf, lines) <= w
+        return lines if fits else None
+
+    chosen = None
+    for size in COMPETENCY_SIZES:
+        if (lines := lay_out(size, items, 0)) is not None:
+            chosen = size, lines
+            break
+    if chosen is None:  # last resort: as many as fit at the floor, then how many are left out
+        size = COMPETENCY_SIZES[-1]
+        for keep in range(len(items) - 1, -1, -1):
+            if (lines := lay_out(size, items[:keep], len(items) - keep)) is not None:
+                chosen = size, lines
+                break
+        else:
+            return
+    size, lines = chosen
+    step = size * COMPETENCY_LEADING
+    _line(pdf, top, "Năng lực số đạt được:", size=size, style="I")
+    pdf.set_font(FONT, "", size)
+    pdf.set_text_color(*INK)
+    y = top + step + 1
+    for line in lines:
+        pdf.set_xy(MARGIN, y)
+        pdf.cell(w, step, line, align="C")
+        y += step
 
 
 def _hours(value) -> str:

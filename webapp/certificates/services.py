@@ -21,12 +21,15 @@ from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.people.models import Commune, Person, Village
 from webapp.permissions import MANAGERS
-from webapp.scheduling.models import CourseClass, Enrolment, EnrolmentStatus
+from webapp.scheduling.models import ClassStatus, CourseClass, Enrolment, EnrolmentStatus
+from webapp.scheduling.services import PLANNERS
 from webapp.text import clean, nfc
 from webapp.timeutil import to_local
 
 #: Who issues, revokes and re-issues; everybody else on the staff reads and prints.
 ISSUERS = MANAGERS
+#: Who downloads a whole class's certificates (a village lead prints their village's only).
+CLASS_PRINTERS = PLANNERS
 SERIAL_DIGITS = 6
 #: Print-log scopes of one certificate on its own (the others are a class's or a village's).
 SINGLE_SCOPES = ("certificate", "print_view")
@@ -77,13 +80,37 @@ def competency_names(version) -> dict[str, str]:
 # --- who may do what -------------------------------------------------------------------------
 
 
-def can_issue(actor: User, commune_id: int) -> bool:
-    """Managers of the commune issue, revoke and re-issue."""
+def can_manage(actor: User, commune_id: int) -> bool:
+    """Managers of the commune issue, revoke and re-issue its certificates."""
     return actor.role in ISSUERS and actor.works_in(commune_id)
 
 
+def can_issue(actor: User, course_class: CourseClass) -> bool:
+    """Whether ``actor`` may issue the class's certificates (once the class is finished)."""
+    return can_manage(actor, course_class.commune_id)
+
+
+def can_print_class(actor: User, course_class: CourseClass) -> bool:
+    """Whether ``actor`` may download all the class's certificates in one PDF."""
+    return actor.role in CLASS_PRINTERS and actor.works_in(course_class.commune_id)
+
+
+def is_finished(course_class: CourseClass) -> bool:
+    return course_class.status == ClassStatus.FINISHED
+
+
+def require_finished(course_class: CourseClass) -> None:
+    """Certificates are issued only once the class is over."""
+    if not is_finished(course_class):
+        raise CertificateError(
+            "class_not_finished",
+            _l("Certificates are issued only after the class has finished."),
+            status=409,
+        )
+
+
 def require_issuer(actor: User, commune_id: int) -> None:
-    if not can_issue(actor, commune_id):
+    if not can_manage(actor, commune_id):
         raise CertificateError(
             "not_allowed", _l("Only an organiser may issue or revoke certificates."), status=403
         )
@@ -123,7 +150,7 @@ def _achieved(eligibility, course_class: CourseClass) -> list[dict]:
     taught = set(course_class.course.competency_codes or [])
     achieved = {c for c in eligibility.achieved if not taught or c in taught}
     ordered = [c for c in names if c in achieved] + sorted(achieved - set(names))
-    return [{"code": code, "name": names.get(code, "")} for code in ordered]
+    return [{"code": clean(code), "name": clean(names.get(code, ""))} for code in ordered]
 
 
 def snapshot(eligibility, *, serial: str, now: datetime) -> dict:
@@ -150,7 +177,7 @@ def snapshot(eligibility, *, serial: str, now: datetime) -> dict:
         "committee": clean(commune.committee_name or f"UBND xã {commune.name}"),
         "signer_title": clean(config.get("CERTIFICATE_SIGNER_TITLE", "Chủ tịch")),
         "signer_name": clean(config.get("CERTIFICATE_SIGNER_NAME", "")),
-        "serial": serial,
+        "serial": clean(serial),
         "framework_version": clean(getattr(version, "label", "") or "") if version else "",
     }
 
@@ -166,6 +193,20 @@ def valid_certificate(person_id: int, class_id: int) -> Certificate | None:
             Certificate.class_id == class_id,
             Certificate.revoked_at.is_(None),
         )
+    )
+
+
+def revoked_certificate(person_id: int, class_id: int) -> Certificate | None:
+    """The learner's latest revoked certificate of the class, if any."""
+    return db.session.scalar(
+        select(Certificate)
+        .where(
+            Certificate.person_id == person_id,
+            Certificate.class_id == class_id,
+            Certificate.revoked_at.is_not(None),
+        )
+        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+        .limit(1)
     )
 
 
@@ -219,8 +260,19 @@ def _eligible(person: Person, course_class: CourseClass, now: datetime):
 
 
 def issue(*, actor: User, now: datetime, person: Person, course_class: CourseClass) -> Certificate:
-    """Issue the class's certificate to one eligible learner."""
+    """Issue the class's certificate to one eligible learner who has never had one of it (a
+    revoked certificate is replaced through :func:`reissue` only, so revoking sticks)."""
     require_issuer(actor, course_class.commune_id)
+    require_finished(course_class)
+    if valid_certificate(person.id, course_class.id) is None and revoked_certificate(
+        person.id, course_class.id
+    ):
+        raise CertificateError(
+            "revoked_use_reissue",
+            _l("The certificate of %(name)s for this class was revoked. To give a new one, "
+               "re-issue it from the revoked certificate's page."),
+            status=409, name=person.full_name,
+        )  # fmt: skip
     certificate = _create(_eligible(person, course_class, now), actor=actor, now=now)
     db.session.flush()
     current_app.logger.info("certificate %s issued by %s", certificate.serial, actor.username)
@@ -228,10 +280,12 @@ def issue(*, actor: User, now: datetime, person: Person, course_class: CourseCla
 
 
 def issue_all(*, actor: User, now: datetime, course_class: CourseClass) -> list[Certificate]:
-    """Issue certificates to every eligible learner of the class who has none yet, in one
-    transaction (the caller commits once); returns the new certificates."""
+    """Issue certificates to every eligible learner of the class who has never had one of it,
+    in one transaction (the caller commits once); returns the new certificates. Learners
+    whose certificate was revoked are left out: only :func:`reissue` gives them a new one."""
     require_issuer(actor, course_class.commune_id)
-    have = issued_person_ids(course_class)
+    require_finished(course_class)
+    have = certified_person_ids(course_class)
     issued = [
         _create(e, actor=actor, now=now)
         for e in class_eligibility(course_class, now=now)
@@ -267,6 +321,11 @@ def reissue(*, actor: User, now: datetime, certificate: Certificate,
     require_issuer(actor, certificate.commune_id)
     person = db.session.get(Person, certificate.person_id)
     course_class = db.session.get(CourseClass, certificate.class_id)
+    require_finished(course_class)
+    if replaced_by(certificate) is not None:
+        raise CertificateError(
+            "already_replaced", _l("This certificate has already been replaced."), status=409
+        )
     eligibility = _eligible(person, course_class, now)  # under today's rule, before revoking
     if certificate.revoked_at is None:
         certificate.revoked_at = now
@@ -300,6 +359,22 @@ def issued_person_ids(course_class: CourseClass) -> set[int]:
             )
         )
     )
+
+
+def certified_person_ids(course_class: CourseClass) -> set[int]:
+    """Learners of the class who hold or held a certificate of it (valid or revoked): nobody
+    among them is waiting to be issued one."""
+    return set(
+        db.session.scalars(
+            select(Certificate.person_id).where(Certificate.class_id == course_class.id)
+        )
+    )
+
+
+def pending_count(course_class: CourseClass, eligibilities) -> int:
+    """Eligible learners who have never had a certificate of the class."""
+    have = certified_person_ids(course_class)
+    return sum(1 for e in eligibilities if e.eligible and e.person.id not in have)
 
 
 def replaced_by(certificate: Certificate) -> Certificate | None:

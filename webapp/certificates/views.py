@@ -25,11 +25,13 @@ from webapp.certificates.forms import IssueAllForm, IssueForm, ReissueForm, Revo
 from webapp.certificates.models import Certificate
 from webapp.errors import DomainError
 from webapp.extensions import db
+from webapp.learning.eligibility import hours_text
 from webapp.people import queries as people_queries
 from webapp.people.models import Person, Village
 from webapp.permissions import ALL_STAFF, MANAGERS, public, roles_required
 from webapp.scheduling.ids import ids_beyond_range_not_found, row_id
 from webapp.scheduling.models import CourseClass
+from webapp.scheduling.services import PLANNERS
 from webapp.timeutil import utcnow
 
 bp = Blueprint("certificates", __name__)
@@ -81,13 +83,34 @@ def _pdf_response(certificates: list[Certificate], filename: str, scope: str):
 # --- a class's certificates ----------------------------------------------------------------
 
 
+def _refuse_revoked(certificate: Certificate):
+    """A revoked certificate is not printed: a clear page (410 Gone) instead of the paper."""
+    if certificate.is_valid:
+        return None
+    page = render_template("certificates/revoked.html", certificate=certificate,
+                           replaced_by=services.replaced_by(certificate))  # fmt: skip
+    return page, 410
+
+
+@bp.app_template_filter("hours")
+def hours_filter(hours) -> str:
+    """Hours the Vietnamese way (8, 1,5)."""
+    return hours_text(float(hours or 0))
+
+
 @bp.app_template_global()
 def certificate_counts(course_class: CourseClass, eligibilities) -> dict:
-    """For the eligibility page's actions: eligible learners still without a certificate
-    (``pending``) and valid certificates already issued (``issued``)."""
-    have = services.issued_person_ids(course_class)
-    pending = sum(1 for e in eligibilities if e.eligible and e.person.id not in have)
-    return {"pending": pending, "issued": len(have)}
+    """For the class actions (_class_actions.html, also on the eligibility page): eligible
+    learners who never had a certificate (``pending``), valid certificates (``issued``),
+    whether the user may issue (``may_issue``) and print the class (``may_print``), and
+    whether the class is finished (``finished``: no certificate before)."""
+    return {
+        "pending": services.pending_count(course_class, eligibilities),
+        "issued": len(services.issued_person_ids(course_class)),
+        "may_issue": services.can_issue(current_user, course_class),
+        "may_print": services.can_print_class(current_user, course_class),
+        "finished": services.is_finished(course_class),
+    }
 
 
 @bp.get("/classes/<int:class_id>/certificates")
@@ -98,10 +121,12 @@ def class_certificates(class_id: int):
     eligibilities = services.class_eligibility(course_class, now=utcnow())
     certificates = services.class_certificates(course_class)
     valid = {c.person_id: c for c in certificates if c.is_valid}
+    revoked = {c.person_id: c for c in certificates if not c.is_valid and c.person_id not in valid}
     return render_template(
         "certificates/class.html", course_class=course_class, eligibilities=eligibilities,
-        valid=valid, certificates=certificates, framework_ready=services.framework_ready(),
-        may_issue=services.can_issue(current_user, course_class.commune_id),
+        valid=valid, revoked_of=revoked, certificates=certificates,
+        framework_ready=services.framework_ready(), finished=services.is_finished(course_class),
+        may_issue=services.can_issue(current_user, course_class),
     )  # fmt: skip
 
 
@@ -135,7 +160,12 @@ def issue_all(class_id: int):
     course_class = _class_or_404(class_id)
     if not IssueAllForm().validate_on_submit():
         abort(400)
-    issued = services.issue_all(actor=current_user, now=utcnow(), course_class=course_class)
+    try:
+        issued = services.issue_all(actor=current_user, now=utcnow(), course_class=course_class)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for(".class_certificates", class_id=class_id))
     db.session.commit()
     if issued:
         flash(ngettext("%(num)d certificate issued.", "%(num)d certificates issued.",
@@ -146,9 +176,10 @@ def issue_all(class_id: int):
 
 
 @bp.get("/classes/<int:class_id>/certificates.pdf")
-@roles_required(*ALL_STAFF)
+@roles_required(*PLANNERS)
 def class_pdf(class_id: int):
-    """The class's valid certificates in one PDF, by village then name."""
+    """The class's valid certificates in one PDF, by village then name. Planners only: a
+    village lead (whose learners may be in any village's class) prints their village's PDF."""
     course_class = _class_or_404(class_id)
     certificates = services.class_certificates(course_class, valid_only=True)
     return _pdf_response(certificates, f"chung-nhan-lop-{class_id}.pdf", f"class:{class_id}")
@@ -178,7 +209,7 @@ def detail(certificate_id: int):
         verify_url=verify_url(certificate), prints=services.prints_of(certificate),
         replaced_by=services.replaced_by(certificate), revoke_form=RevokeForm(),
         reissue_form=ReissueForm(),
-        may_issue=services.can_issue(current_user, certificate.commune_id),
+        may_issue=services.can_manage(current_user, certificate.commune_id),
     )  # fmt: skip
 
 
@@ -223,8 +254,10 @@ def reissue(certificate_id: int):
 @bp.get("/certificates/<int:certificate_id>.pdf")
 @roles_required(*ALL_STAFF)
 def certificate_pdf(certificate_id: int):
-    """One certificate as PDF."""
+    """One certificate as PDF (refused once revoked)."""
     certificate = _certificate_or_404(certificate_id)
+    if refused := _refuse_revoked(certificate):
+        return refused
     return _pdf_response([certificate], f"{certificate.serial}.pdf", "certificate")
 
 
@@ -233,6 +266,8 @@ def certificate_pdf(certificate_id: int):
 def print_view(certificate_id: int):
     """The certificate as a web page laid out for A4 landscape, for printing from the browser."""
     certificate = _certificate_or_404(certificate_id)
+    if refused := _refuse_revoked(certificate):
+        return refused
     services.log_prints(actor=current_user, now=utcnow(), certificates=[certificate],
                         scope="print_view")  # fmt: skip
     db.session.commit()

@@ -11,8 +11,10 @@ THE RULE (one learner, one class, one framework version — the current one unle
   for any attendance is not met.
 - Hours: the lengths of the sessions attended; ``hours_short = min_hours - hours``.
 - Competencies: required = the rule's codes, intersected with the course's competency_codes
-  when the course lists some (a course teaches a subset; when the intersection is empty no
-  competency is required). Achieved = codes with any evidence not withdrawn, of any kind,
+  when the course lists some (a course teaches a subset). When the course lists none, or
+  none of its codes is in the rule (e.g. a course of "9.9" only, or of codes from another
+  version), the rule's FULL list is required: attendance alone never earns the
+  certificate. Achieved = codes with any evidence not withdrawn, of any kind,
   from any class; a VNeID confirmation (code "*") achieves every code.
   missing = required - achieved, in framework order.
 - Eligible when a rule exists, attendance, hours and competencies are all met.
@@ -77,7 +79,8 @@ def _required(rule: CertificateRule | None, course_class: CourseClass) -> list[s
     if rule is None:
         return []
     taught = set(course_class.course.competency_codes or [])
-    return [c for c in rule.required_codes if not taught or c in taught]
+    overlap = [c for c in rule.required_codes if c in taught]
+    return overlap or list(rule.required_codes)
 
 
 def _evaluate(person, course_class, version, rule, sessions, statuses, codes, now) -> Eligibility:

@@ -1,12 +1,47 @@
 """Forms of the framework rules and of evidence entered by staff."""
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectMultipleField, StringField, TextAreaField, widgets
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from webapp.forms import BaseForm
 from webapp.people.forms import VietnameseDateField
 from webapp.scheduling.forms import DecimalCommaField
+from webapp.timeutil import format_date, to_local, utcnow
+
+#: The earliest date of a certificate or a VNeID confirmation we accept (typing mistakes
+#: such as 01/01/0001 are refused); the latest is today in Vietnam.
+EARLIEST_EVIDENCE_DATE = date(2015, 1, 1)
+
+
+def today_local() -> date:
+    return to_local(utcnow()).date()
+
+
+class EvidenceDate:
+    """A date from 01/01/2015 to today (Asia/Ho_Chi_Minh)."""
+
+    def __call__(self, form, field):
+        if field.data is None:
+            return
+        today = today_local()
+        if not EARLIEST_EVIDENCE_DATE <= field.data <= today:
+            raise ValidationError(
+                _l(
+                    "Write a date from %(first)s to today (%(today)s).",
+                    first=format_date(EARLIEST_EVIDENCE_DATE),
+                    today=format_date(today),
+                )
+            )
 
 
 class CheckboxesField(SelectMultipleField):
@@ -42,14 +77,18 @@ class MoocForm(BaseForm):
         validators=[DataRequired(), Length(max=200)],
     )
     number = StringField(_l("Certificate number"), validators=[DataRequired(), Length(max=100)])
-    date = VietnameseDateField(_l("Date on the certificate"), validators=[InputRequired()])
+    date = VietnameseDateField(
+        _l("Date on the certificate"), validators=[InputRequired(), EvidenceDate()]
+    )
     competencies = CheckboxesField(
         _l("Competencies it covers"), choices=[], validators=[DataRequired()]
     )
 
 
 class VneidForm(BaseForm):
-    date = VietnameseDateField(_l("Date of the VNeID confirmation"), validators=[InputRequired()])
+    date = VietnameseDateField(
+        _l("Date of the VNeID confirmation"), validators=[InputRequired(), EvidenceDate()]
+    )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
 
 

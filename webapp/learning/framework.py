@@ -17,8 +17,16 @@ File format (see framework-draft.yaml, the draft that becomes version 1)::
           min_attendance_pct: 80                 # optional (here or next to `id`)
           min_hours: 8                           # optional
 
-Anything else in the file (levels, recommended, notes…) is kept in the version's ``meta``
-only when it is under ``meta``; the importer ignores it otherwise.
+Every mapping the importer reads (the file, an area, a competency, a target group, its
+basic_certificate) accepts only the keys it knows (KNOWN_KEYS): a misspelt key such as
+``min_attendence_pct`` is refused with its line instead of silently falling back to a
+default. The draft's descriptive keys (source, notes, name_vi_variants, levels,
+recommended…) are known and ignored; only ``meta`` is kept, as the version's ``meta``.
+
+Refused too, each with its line and nothing written: YAML anchors and aliases (``&a``,
+``*a``: a self-referencing alias would loop for ever), codes longer than the database
+column (20 characters) and names longer than theirs (300 characters). Texts are stored in
+Unicode NFC (webapp.text.clean), whatever the editor saved.
 """
 
 import math
@@ -33,6 +41,7 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.learning.models import Area, CertificateRule, Competency, FrameworkVersion
 from webapp.people.models import TargetGroup
+from webapp.text import clean
 
 DRAFT_FILE = Path(__file__).with_name("framework-draft.yaml")
 
@@ -65,6 +74,49 @@ DEFAULT_MIN_HOURS = {
 #: Keywords allowed instead of a list of required competencies.
 ALL_24 = "all_24"  # every competency of areas 1-6 (the 24 of Thông tư 02/2025)
 ALL_24_AREAS = {"1", "2", "3", "4", "5", "6"}
+
+
+#: The keys each mapping of the file may have. Those the importer does not use are the
+#: draft's descriptive ones (framework-draft.yaml): they are accepted and ignored.
+KNOWN_KEYS = {
+    "the file": {
+        "meta",
+        "levels",
+        "areas",
+        "target_groups",
+        "assessment_policy",
+        "community_models",
+    },
+    "area": {"code", "name_vi", "name_en", "competencies", "source", "notes"},
+    "competency": {"code", "name_vi", "name_en", "description", "name_vi_variants", "notes"},
+    "group": {
+        "id",
+        "name_vi",
+        "basic_certificate",
+        "min_attendance_pct",
+        "min_hours",
+        "source_group_in_757",
+        "notes",
+        "elderly_topics_mapping",
+        "target_from_source",
+        "extra_track",
+    },
+    "basic_certificate": {
+        "required_competencies",
+        "min_attendance_pct",
+        "min_hours",
+        "min_level",
+        "required_areas",
+        "recommended",
+        "notes",
+    },
+}
+
+#: Column lengths (codes and names longer than these cannot be stored).
+CODE_MAX = Competency.__table__.c.code.type.length  # 20
+NAME_MAX = Competency.__table__.c.name_vi.type.length  # 300
+assert Area.__table__.c.code.type.length == CODE_MAX
+assert Area.__table__.c.name_vi.type.length == Area.__table__.c.name_en.type.length == NAME_MAX
 
 
 class FrameworkFileError(ValueError):
@@ -111,15 +163,26 @@ def _line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
-def _mapping(node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-    """The mapping's entries by key (key node, value node); duplicate keys are mistakes."""
+def _mapping(
+    node: yaml.Node, what: str, known: str | None = None
+) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    """The mapping's entries by key (key node, value node); duplicate keys are mistakes, and
+    so are keys not in ``KNOWN_KEYS[known]`` when ``known`` is given."""
     if not isinstance(node, yaml.MappingNode):
         raise FrameworkFileError(_line(node), f"{what} must be a mapping (key: value)")
+    allowed = KNOWN_KEYS[known] if known else None
     entries: dict[str, tuple[yaml.Node, yaml.Node]] = {}
     for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            raise FrameworkFileError(_line(key), f"a key in {what} must be a text")
         name = str(key.value)
         if name in entries:
             raise FrameworkFileError(_line(key), f"duplicate key '{name}' in {what}")
+        if allowed is not None and name not in allowed:
+            raise FrameworkFileError(
+                _line(key),
+                f"unknown key '{name}' in {what} (known: {', '.join(sorted(allowed))})",
+            )
         entries[name] = (key, value)
     return entries
 
@@ -136,13 +199,37 @@ def _required(entries: dict, key: str, parent: yaml.Node, what: str) -> yaml.Nod
     return entries[key][1]
 
 
-def _text(node: yaml.Node, what: str, *, empty_ok: bool = False) -> str:
+def _text(
+    node: yaml.Node, what: str, *, empty_ok: bool = False, max_length: int | None = None
+) -> str:
+    """The scalar as NFC text, trimmed (inner whitespace collapsed)."""
     if not isinstance(node, yaml.ScalarNode):
         raise FrameworkFileError(_line(node), f"{what} must be a text")
-    text = str(node.value).strip()
+    text = clean(node.value)
     if not text and not empty_ok:
         raise FrameworkFileError(_line(node), f"{what} is empty")
+    if max_length is not None and len(text) > max_length:
+        raise FrameworkFileError(
+            _line(node),
+            f"{what} is too long ({len(text)} characters; at most {max_length})",
+        )
     return text
+
+
+def _no_aliases(text: str) -> None:
+    """Refuse YAML anchors and aliases (``&a`` / ``*a``): a framework file has no need of
+    them, and an alias inside its own anchor would loop for ever."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise FrameworkFileError(
+                event.start_mark.line + 1,
+                f"YAML aliases (*{event.anchor}) are not allowed: write the value out",
+            )
+        if getattr(event, "anchor", None):
+            raise FrameworkFileError(
+                event.start_mark.line + 1,
+                f"YAML anchors (&{event.anchor}) are not allowed: write the value out",
+            )
 
 
 def _number(node: yaml.Node, what: str, low: float, high: float) -> float:
@@ -167,6 +254,7 @@ def _plain(node: yaml.Node):
 def parse(text: str) -> ParsedFramework:
     """Read and check a framework file; FrameworkFileError names the first mistake's line."""
     try:
+        _no_aliases(text)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -176,34 +264,40 @@ def parse(text: str) -> ParsedFramework:
         raise FrameworkFileError(None, f"not valid YAML: {error}") from None
     if root is None:
         raise FrameworkFileError(1, "the file is empty")
-    top = _mapping(root, "the file")
+    top = _mapping(root, "the file", "the file")
     meta = _plain(top["meta"][1]) if "meta" in top else {}
     if not isinstance(meta, dict):
         raise FrameworkFileError(_line(top["meta"][1]), "meta must be a mapping (key: value)")
-    label = str(meta.get("version") or "")[:100]
+    label = clean(str(meta.get("version") or ""))[:100]
 
     areas: list[ParsedArea] = []
     codes: dict[str, int] = {}  # competency code -> line
     area_codes: set[str] = set()
     for area_node in _sequence(_required(top, "areas", root, "the file"), "areas"):
-        entries = _mapping(area_node, "an area")
+        entries = _mapping(area_node, "an area", "area")
         code_node = _required(entries, "code", area_node, "an area")
-        code = _text(code_node, "the area code")
+        code = _text(code_node, "the area code", max_length=CODE_MAX)
         if code in area_codes:
             raise FrameworkFileError(_line(code_node), f"duplicate area code '{code}'")
         area_codes.add(code)
         area = ParsedArea(
             code,
-            _text(_required(entries, "name_vi", area_node, f"area {code}"), "name_vi"),
-            _text(_required(entries, "name_en", area_node, f"area {code}"), "name_en"),
+            _text(
+                _required(entries, "name_vi", area_node, f"area {code}"),
+                f"name_vi of area {code}",
+                max_length=NAME_MAX,
+            ),
+            _text(
+                _required(entries, "name_en", area_node, f"area {code}"),
+                f"name_en of area {code}",
+                max_length=NAME_MAX,
+            ),
         )
         comp_nodes = _required(entries, "competencies", area_node, f"area {code}")
         for comp_node in _sequence(comp_nodes, f"the competencies of area {code}"):
-            c = _mapping(comp_node, f"a competency of area {code}")
+            c = _mapping(comp_node, f"a competency of area {code}", "competency")
             c_code_node = _required(c, "code", comp_node, f"a competency of area {code}")
-            c_code = _text(c_code_node, "the competency code")
-            if len(c_code) > 20:
-                raise FrameworkFileError(_line(c_code_node), "the competency code is too long")
+            c_code = _text(c_code_node, "the competency code", max_length=CODE_MAX)
             if c_code in codes:
                 raise FrameworkFileError(
                     _line(c_code_node),
@@ -215,8 +309,16 @@ def parse(text: str) -> ParsedFramework:
             area.competencies.append(
                 {
                     "code": c_code,
-                    "name_vi": _text(_required(c, "name_vi", comp_node, what), "name_vi"),
-                    "name_en": _text(_required(c, "name_en", comp_node, what), "name_en"),
+                    "name_vi": _text(
+                        _required(c, "name_vi", comp_node, what),
+                        f"name_vi of {what}",
+                        max_length=NAME_MAX,
+                    ),
+                    "name_en": _text(
+                        _required(c, "name_en", comp_node, what),
+                        f"name_en of {what}",
+                        max_length=NAME_MAX,
+                    ),
                     "description": _text(description, "description", empty_ok=True)
                     if description is not None
                     else "",
@@ -232,7 +334,7 @@ def parse(text: str) -> ParsedFramework:
     seen_groups: set[str] = set()
     groups_node = top["target_groups"][1] if "target_groups" in top else None
     for group_node in _sequence(groups_node, "target_groups") if groups_node is not None else []:
-        g = _mapping(group_node, "a target group")
+        g = _mapping(group_node, "a target group", "group")
         id_node = _required(g, "id", group_node, "a target group")
         group_id = _text(id_node, "the group id")
         if group_id not in GROUP_IDS:
@@ -245,7 +347,7 @@ def parse(text: str) -> ParsedFramework:
             raise FrameworkFileError(_line(id_node), f"target group '{group_id}' appears twice")
         seen_groups.add(group)
         cert_node = _required(g, "basic_certificate", group_node, f"group {group_id}")
-        cert = _mapping(cert_node, f"the basic_certificate of {group_id}")
+        cert = _mapping(cert_node, f"the basic_certificate of {group_id}", "basic_certificate")
         req_node = _required(cert, "required_competencies", cert_node, f"group {group_id}")
         if isinstance(req_node, yaml.ScalarNode):
             keyword = _text(req_node, "required_competencies")

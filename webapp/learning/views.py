@@ -1,7 +1,10 @@
 """The framework pages (read by all staff; rules changed by organisers), the trainer's
 practical checklist, a person's evidence, and a class's certificate eligibility."""
 
+from datetime import date
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_percent
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,7 +19,7 @@ from webapp.people import queries as people_queries
 from webapp.people.models import TARGET_GROUP_LABELS, Person, TargetGroup
 from webapp.permissions import ALL_STAFF, MANAGERS, Role, roles_required
 from webapp.scheduling import services as scheduling
-from webapp.scheduling.ids import ids_beyond_range_not_found
+from webapp.scheduling.ids import ids_beyond_range_not_found, row_id
 from webapp.scheduling.models import CourseClass, Enrolment, EnrolmentStatus
 from webapp.timeutil import format_date, utcnow
 
@@ -26,6 +29,19 @@ ids_beyond_range_not_found(bp)
 RUNNERS = scheduling.PLANNERS
 RECORDERS = scheduling.PLANNERS | {Role.VILLAGE_LEAD}
 LABELS = {"kind_labels": EVIDENCE_KIND_LABELS, "group_labels": TARGET_GROUP_LABELS}
+
+
+def _asked_version():
+    """The version asked by ?version=N (404 when there is none such, even for a number too
+    large for the database), else the version in force (None before any import)."""
+    asked = request.args.get("version")
+    if not asked:
+        return framework.current_version()
+    number = row_id(asked)
+    version = framework.get_version(number) if number else None
+    if version is None:
+        abort(404)
+    return version
 
 
 def _current_or_404():
@@ -56,10 +72,7 @@ def _person_or_404(person_id: int) -> Person:
 @roles_required(*ALL_STAFF)
 def framework_page():
     """The framework in force (or ?version=N): areas, competencies, rules; every version."""
-    number = request.args.get("version", type=int)
-    version = framework.get_version(number) if number else framework.current_version()
-    if number and version is None:
-        abort(404)
+    version = _asked_version()
     return render_template(
         "learning/framework.html",
         version=version,
@@ -185,7 +198,10 @@ def checklist_toggle(class_id: int):
     """Tick or untick one cell (htmx swaps the cell; without JS the page comes back)."""
     course_class = _runnable_class(class_id)
     WithdrawForm().validate_on_submit() or abort(400)
-    person = db.session.get(Person, request.form.get("person_id", type=int) or 0)
+    person_id = row_id(request.form.get("person_id"))
+    if person_id is None:
+        abort(400)
+    person = db.session.get(Person, person_id)
     code = request.form.get("code", "")
     if person is None or person.commune_id != course_class.commune_id:
         abort(404)
@@ -242,6 +258,14 @@ def _mooc_form(person: Person, formdata=None) -> MoocForm:
     return form
 
 
+def _iso_date(text) -> str:
+    """A date kept in evidence detail ("2025-11-20") as people read it (20/11/2025)."""
+    try:
+        return format_date(date.fromisoformat(str(text)))
+    except ValueError:
+        return str(text)
+
+
 def _evidence_page(person: Person, mooc=None, vneid=None, status=200):
     version = framework.current_version()
     return render_template(
@@ -253,6 +277,8 @@ def _evidence_page(person: Person, mooc=None, vneid=None, status=200):
         vneid=vneid or VneidForm(),
         withdraw=WithdrawForm(),
         can_record=services.can_record_for(current_user, person),
+        iso_date=_iso_date,
+        percent=format_percent,
         **LABELS,
     ), status
 
@@ -354,10 +380,9 @@ def withdraw(evidence_id: int):
 def class_eligibility(class_id: int):
     """Who is ready for the certificate, and what the others still lack."""
     course_class = _class_or_404(class_id)
-    number = request.args.get("version", type=int)
-    version = framework.get_version(number) if number else framework.current_version()
+    version = _asked_version()
     if version is None:
-        abort(404)
+        return render_template("learning/no_framework.html", course_class=course_class)
     rows = eligibility.for_class(course_class, now=utcnow(), version=version)
     return render_template(
         "learning/eligibility.html",
