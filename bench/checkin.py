@@ -18,9 +18,11 @@ through the same middleware as a check-in (session cookie, Flask-Login, Flask-Ba
 headers, error handlers) and the ratio measures what the check-in itself costs. A separate
 minimal Flask app (bench/bare_app.py: no extensions, Core insert) is measured too and reported
 as ``bare_flask_per_s`` and ``ratio_vs_bare_flask``: what the whole framework stack costs on
-top. Both baselines run N inserts just before each phase, on the same database, served by the
-same gunicorn command and driven by the same client, so all feel the same load on a shared
-machine. The last line is JSON, keyed by database.
+top. The in-app baseline runs as many inserts as there are check-ins, in blocks alternating
+with the check-in blocks (``--blocks``, 4 per phase), and the minimal app N inserts before each
+phase; all on the same database, served by the same gunicorn command and driven by the same
+client, so all feel the same load on a shared machine. The last line is JSON, keyed by
+database.
 
     .venv/bin/python bench/checkin.py                       # SQLite, and PostgreSQL if up
     .venv/bin/python bench/checkin.py --n 100 --no-postgresql
@@ -196,7 +198,8 @@ class Server:
 
     def __init__(self, app: str, env: dict, args, log: Path, pythonpath: Path | None = None):
         self.port = free_port()
-        command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+        command = [sys.executable, "-m", "gunicorn", "--config", "python:webapp.gunicorn_conf",
+                   "--bind", f"127.0.0.1:{self.port}",
                    "--workers", str(args.workers), "--worker-class", args.worker_class,
                    "--threads", str(args.threads), "--backlog", "2048",
                    "--timeout", str(int(args.phase_timeout)), "--log-level", "warning"]  # fmt: skip
@@ -410,32 +413,33 @@ def untimed(jobs: list, concurrency: int, deadline_s: float) -> list:
 
 
 def bench_checkin(port: int, flask_port: int, world: World, args) -> dict:
-    """The check-in phases, each right after bare-insert runs of the same size (the in-app
-    route on ``port``, the minimal Flask app on ``flask_port``), so that all feel the same
-    machine load."""
+    """The check-in phases, in blocks alternating with blocks of the in-app insert route on
+    ``port``, each phase right after a run of the minimal Flask app on ``flask_port``, so that
+    all feel the same machine load."""
     n, c, limit = args.n, args.concurrency, args.phase_timeout
     scan = [f"/c/{t}" for t in world.tokens]
     phones = [Phone(port, limit) for _ in range(n)]
 
     # 1. First time: identify with phone number and birth year.
     tokens = untimed([lambda p=p: page_token(p, scan[0]) for p in phones], c, limit)
-    bare = [bench_bare(port, IN_APP_INSERT, n, args, first=0)]
     flask = [bench_bare(flask_port, "/insert", n, args, first=0)]
-    first = drive(
+    first, bare = interleaved(
+        port,
         [timed_post(p, scan[0], {"csrf_token": tokens[i][0], "action": "identify",
                                  "phone": phone_of(i)[0], "birth_year": phone_of(i)[1]})
-         for i, p in enumerate(phones)], c, limit,
+         for i, p in enumerate(phones)], args, first=0,
     )  # fmt: skip
 
     # 2. Returning: the phone knows its learner; one tap.
     tokens = untimed([lambda p=p: page_token(p, scan[1]) for p in phones], c, limit)
     missing = sum(1 for _, person in tokens if not person)
     flask.append(bench_bare(flask_port, "/insert", n, args, first=n))
-    bare.append(bench_bare(port, IN_APP_INSERT, n, args, first=n))
-    returning = drive(
+    returning, more = interleaved(
+        port,
         [timed_post(p, scan[1], {"csrf_token": token, "action": "checkin", "person_id": person})
-         for p, (token, person) in zip(phones, tokens, strict=True)], c, limit,
+         for p, (token, person) in zip(phones, tokens, strict=True)], args, first=n,
     )  # fmt: skip
+    bare += more
 
     # 3. Bursts: one learner on many phones at once (racing to create one row), and one
     # phone tapping many times at once (the row exists).
@@ -454,6 +458,19 @@ def bench_checkin(port: int, flask_port: int, world: World, args) -> dict:
     return {"first": first, "returning": returning, "burst": burst, "taps": taps,
             "bare": merged(bare), "bare_flask": merged(flask),
             "unrecognised_phones": missing}  # fmt: skip
+
+
+def interleaved(port: int, jobs: list, args, *, first: int) -> tuple[Run, list[Run]]:
+    """The check-in ``jobs`` in ``args.blocks`` blocks, each right after a block of as many
+    in-app inserts, so that the check-ins and their baseline feel the same machine load even
+    when it changes within seconds (a shared machine): (the check-ins, the baseline blocks)."""
+    size = -(-len(jobs) // max(1, args.blocks))
+    runs, bases = [], []
+    for start in range(0, len(jobs), size):
+        block = jobs[start : start + size]
+        bases.append(bench_bare(port, IN_APP_INSERT, len(block), args, first=first + start))
+        runs.append(drive(block, args.concurrency, args.phase_timeout))
+    return merged(runs), bases
 
 
 def at_once(jobs: list, timeout: float) -> list:
@@ -575,6 +592,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument("--blocks", type=int, default=4, help="blocks per check-in phase, each"
+                        " right after a baseline block")  # fmt: skip
     parser.add_argument("--warm", type=float, default=1.5, help="seconds of warm-up per server")
     parser.add_argument("--phase-timeout", type=float, default=120, help="seconds per phase")
     parser.add_argument(

@@ -17,7 +17,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
@@ -26,26 +25,34 @@ from sqlalchemy import select
 from webapp import ratelimit
 from webapp.checkin import services
 from webapp.checkin.learner_forms import IdentifyForm, SessionCodeForm
-from webapp.checkin.models import Attendance, CheckinPoint, Method
+from webapp.checkin.models import Attendance, CheckinPoint, JoinRequest, Method
 from webapp.checkin.occasions import Occasion
 from webapp.checkin.services import CheckinError
 from webapp.extensions import db
-from webapp.people.models import Person
 from webapp.permissions import public
 from webapp.timeutil import utcnow
 
 bp = Blueprint("checkin_learner", __name__)
 
 COOKIE = "lopso_device"
-DONE_KEY = "checkin_done"
 WINDOW_SECONDS = 600
 
 
 # --- the remembered phone ----------------------------------------------------------------------
 
 
+def _serializer(cls, salt: str):
+    """One serializer per app, secret and salt (making one costs more than signing)."""
+    cache = current_app.extensions.setdefault("checkin_serializers", {})
+    key = (cls, salt, current_app.secret_key)
+    serializer = cache.get(key)
+    if serializer is None:
+        serializer = cache[key] = cls(current_app.secret_key, salt=salt)
+    return serializer
+
+
 def _signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt="lopso-device")
+    return _serializer(URLSafeSerializer, "lopso-device")
 
 
 def device_key() -> str | None:
@@ -145,7 +152,7 @@ def _count_failure(now, phone: str | None = None) -> None:
 
 
 def _ticket_signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="lopso-rotating-ticket")
+    return _serializer(URLSafeTimedSerializer, "lopso-rotating-ticket")
 
 
 def _ticket_ok(token: str) -> bool:
@@ -215,8 +222,8 @@ def scan(token: str, code: str | None = None):
                 services.forget(key=key or "", person_id=_linked(key).id, now=now)
                 _commit_counted(now, key)
                 return redirect(request.path, 303)
-            form = IdentifyForm()
-            if not form.validate_on_submit():
+            form = _identify_form()
+            if not form.validate():
                 status, other = 422, True
             else:
                 _stop_guessing(now, _phone_key(form))
@@ -236,13 +243,20 @@ def scan(token: str, code: str | None = None):
     response = make_response(
         render_template(
             "checkin/learner_scan.html", occasion=occasion, people=people, records=records,
-            form=form or IdentifyForm(), other=other or not people, error=error,
+            form=form or _identify_form(), other=other or not people, error=error,
             is_open=occasion.is_open(now), now=now,
             ticket=_ticket_signer().dumps(token) if point.rotating else None,
         ),
         status,
     )  # fmt: skip
     return _keep_device(response, new_key) if new_key else response
+
+
+def _identify_form() -> IdentifyForm:
+    """The identify form without a CSRF field of its own: the app's CSRF protection has
+    checked this request's token before the view (every POST), and the page carries the
+    token as a hidden field; the form would only sign a new one and check it again."""
+    return IdentifyForm(meta={"csrf": False})
 
 
 IDENTITY_CODES = frozenset(
@@ -285,18 +299,47 @@ def _check_in(occasion: Occasion, person, key: str | None, now):
                                device_key=key)  # fmt: skip
     record_id, created = result.record_id, result.created
     _commit_counted(now, key)
-    session[DONE_KEY] = {"id": record_id, "new": created}
-    return redirect(url_for(".done", token=request.view_args["token"],
-                            code=request.view_args.get("code")), 303)  # fmt: skip
+    return _to_done([record_id, int(created)])
 
 
 def _join(occasion: Occasion, person, key: str | None, now):
     services.request_join(occasion, person, now=now, device_key=key)
     person_id = person.id
     _commit_counted(now, key)
-    session[DONE_KEY] = {"join": person_id}
-    return redirect(url_for(".done", token=request.view_args["token"],
-                            code=request.view_args.get("code")), 303)  # fmt: skip
+    return _to_done(["join", person_id])
+
+
+# --- the confirmation ------------------------------------------------------------------------
+#
+# The check-in's answer is a redirect to the confirmation, which says what was done in a short
+# signed value in its address (the record's id and whether it was made, or the person who asked
+# to join): the check-in itself writes no session cookie. The confirmation shows a record only
+# for a genuine value, and only a record of this check-in point.
+
+
+def _done_signer() -> URLSafeSerializer:
+    return _serializer(URLSafeSerializer, "lopso-checkin-done")
+
+
+def _to_done(value: list):
+    args = request.view_args
+    return redirect(url_for(".done", token=args["token"], code=args.get("code"),
+                            r=_done_signer().dumps(value)), 303)  # fmt: skip
+
+
+def _done_value() -> list | None:
+    try:
+        value = _done_signer().loads(request.args.get("r", ""))
+    except BadSignature:
+        return None
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and (value[0] == "join" or type(value[0]) is int)
+        and type(value[1]) is int
+    ):
+        return value
+    return None
 
 
 @bp.route("/c/<token>/ok")
@@ -304,21 +347,27 @@ def _join(occasion: Occasion, person, key: str | None, now):
 @public
 def done(token: str, code: str | None = None):
     """The large confirmation: name, class, time."""
-    done = session.get(DONE_KEY) or {}
     scan_url = url_for(".scan", token=token, code=code)
-    if "join" in done:
-        person = db.session.get(Person, done["join"])
-        if person is None:
-            return redirect(scan_url)
-        return render_template("checkin/learner_join_sent.html", person=person, scan_url=scan_url)
-    record = db.session.get(Attendance, done.get("id") or 0)
+    value = _done_value()
     point = db.session.scalar(select(CheckinPoint).where(CheckinPoint.token == token))
-    if (
-        record is None
-        or point is None
-        or (record.occasion_kind, record.occasion_id) != (point.occasion_kind, point.occasion_id)
-    ):
+    if value is None or point is None:
+        return redirect(scan_url)
+    where = (point.occasion_kind, point.occasion_id)
+    if value[0] == "join":
+        join = db.session.scalar(
+            select(JoinRequest).where(
+                JoinRequest.occasion_kind == where[0],
+                JoinRequest.occasion_id == where[1],
+                JoinRequest.person_id == value[1],
+            )
+        )
+        if join is None:
+            return redirect(scan_url)
+        return render_template("checkin/learner_join_sent.html", person=join.person,
+                               scan_url=scan_url)  # fmt: skip
+    record = db.session.get(Attendance, value[0])
+    if record is None or (record.occasion_kind, record.occasion_id) != where:
         return redirect(scan_url)
     occasion = services.occasion_of(record)
     return render_template("checkin/learner_done.html", record=record, occasion=occasion,
-                           new=done.get("new"), scan_url=scan_url)  # fmt: skip
+                           new=bool(value[1]), scan_url=scan_url)  # fmt: skip

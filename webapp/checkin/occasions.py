@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from flask import current_app
-from sqlalchemy import Row, Select, and_, bindparam, select
+from sqlalchemy import Row, Select, and_, bindparam, select, text
 from sqlalchemy.orm import joinedload
 
 from webapp.accounts.models import User
@@ -19,6 +19,7 @@ from webapp.extensions import db
 from webapp.people.models import Person
 from webapp.scheduling import services as scheduling
 from webapp.scheduling.models import ClassSession, CourseClass, Enrolment, EnrolmentStatus
+from webapp.timeutil import UTCDateTime
 
 
 class Occasion(ABC):
@@ -51,6 +52,12 @@ class Occasion(ABC):
 
     def is_member(self, person_id: int) -> bool:
         return db.session.scalar(self.members().where(Person.id == person_id)) is not None
+
+    def insert_attendance(self, values: dict, insert) -> int | None:
+        """Insert an attendance row of ``values`` if the person is a member and has no row
+        yet: the new row's id, or None (not a member, or already recorded). ``insert(values)``
+        is the service's plain insert; a kind may do it all in one statement instead."""
+        return insert(values) if self.is_member(values["person_id"]) else None
 
     # -- the check-in window ------------------------------------------------------------------
 
@@ -156,6 +163,12 @@ class SessionOccasion(Occasion):
         found = db.session.execute(_IS_MEMBER, {"class_id": self.class_id, "person_id": person_id})
         return found.first() is not None
 
+    def insert_attendance(self, values: dict, insert) -> int | None:
+        """The membership check and the insert in one statement (see :data:`_INSERT_MEMBER`)."""
+        db.session.flush()  # a text statement does not flush pending changes itself
+        found = db.session.execute(_INSERT_MEMBER, {**values, "class_id": self.class_id})
+        return found.scalar()
+
     def admit(self, person: Person, *, actor: User, now: datetime) -> bool:
         from webapp.scheduling import enrolment
 
@@ -213,6 +226,21 @@ _IS_MEMBER = select(_E.c.person_id).where(
     _E.c.class_id == bindparam("class_id"),
     _E.c.person_id == bindparam("person_id"),
     _E.c.status == EnrolmentStatus.ENROLLED,
+)
+#: The attendance row, inserted only when the person is enrolled in the class and has no row
+#: for the session yet (the unique constraint decides between racing requests); the new id.
+#: The same SQL on SQLite and PostgreSQL (the NULL-able user id is cast: PostgreSQL would take
+#: an untyped NULL in a SELECT list for text).
+_INSERT_MEMBER = text(
+    "INSERT INTO attendance (occasion_kind, occasion_id, person_id, status, method,"
+    " recorded_at, recorded_by_id, device_key, updated_at) SELECT :occasion_kind,"
+    " :occasion_id, :person_id, :status, :method, :recorded_at,"
+    " CAST(:recorded_by_id AS INTEGER), :device_key, :updated_at"
+    " WHERE EXISTS (SELECT 1 FROM enrolments WHERE class_id = :class_id"
+    f" AND person_id = :person_id AND status = '{EnrolmentStatus.ENROLLED.value}')"
+    " ON CONFLICT (occasion_kind, occasion_id, person_id) DO NOTHING RETURNING id"
+).bindparams(
+    bindparam("recorded_at", type_=UTCDateTime), bindparam("updated_at", type_=UTCDateTime)
 )
 _AT_POINT = (
     select(

@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Row, bindparam, func, select, text
+from sqlalchemy import Row, bindparam, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
@@ -270,24 +270,27 @@ def check_in(
     if method == Method.SELF_SCAN and now > occasion.closes_at:
         _refuse("window_closed", _l("Check-in for this session has closed."), occasion=occasion,
                 person_id=person.id)  # fmt: skip
-    if not occasion.is_member(person.id):
-        _refuse(
-            "not_enrolled", _l("%(name)s is not enrolled in this class."), occasion=occasion,
-            person_id=person.id, status=409, name=person.full_name,
-        )  # fmt: skip
     status = Status.LATE if now > occasion.late_from else Status.PRESENT
-    new_id = _insert(
+    # Members only: the occasion checks membership with the insert (one statement where it
+    # can); only when no row was made is it asked why.
+    new_id = occasion.insert_attendance(
         dict(
             occasion_kind=occasion.kind, occasion_id=occasion.id, person_id=person.id,
             status=status, method=method, recorded_at=now,
             recorded_by_id=actor.id if actor is not None else None,
             device_key=device_key, updated_at=now,
-        )
+        ),
+        _insert,
     )  # fmt: skip
     if new_id is not None:
         log.info("checked in occasion=%s:%s person=%s method=%s", occasion.kind, occasion.id,
                  person.id, method)  # fmt: skip
         return Result(None, created=True, record_id=new_id)
+    if not occasion.is_member(person.id):
+        _refuse(
+            "not_enrolled", _l("%(name)s is not enrolled in this class."), occasion=occasion,
+            person_id=person.id, status=409, name=person.full_name,
+        )  # fmt: skip
     record = _record_of(occasion, person.id, lock=True)
     if record.status not in ATTENDED:
         # Marked absent or excused earlier, and here after all.
@@ -391,9 +394,11 @@ def _hhmm(value: datetime) -> str:
 # --- who is this? learners identify themselves -----------------------------------------------
 
 
+#: Two forms of the number (the second the same as the first when there is one): fixed
+#: parameters, so the SQL is not written again for each call as an expanding IN list is.
 _IDENTIFY = select(Person).where(
     Person.commune_id == bindparam("commune_id"),
-    Person.phone.in_(bindparam("phones", expanding=True)),
+    or_(Person.phone == bindparam("phone"), Person.phone == bindparam("phone_84")),
     Person.birth_year == bindparam("birth_year"),
 )
 
@@ -404,12 +409,13 @@ def identify(*, commune_id: int, phone: str, birth_year: int | None) -> Person:
     if digits.startswith("84") and len(digits) == 11:
         digits = "0" + digits[2:]
     # Numbers are kept as typed, in digits: 0905…, or 84905… from a +84 list.
-    forms = {digits, "84" + digits[1:]} if digits.startswith("0") else {digits}
+    other = "84" + digits[1:] if digits.startswith("0") else digits
     if len(digits) < 9 or not birth_year:
         _refuse("identity_incomplete",
                 _l("Please give your phone number and your year of birth."))  # fmt: skip
     people = db.session.scalars(
-        _IDENTIFY, {"commune_id": commune_id, "phones": sorted(forms), "birth_year": birth_year}
+        _IDENTIFY,
+        {"commune_id": commune_id, "phone": digits, "phone_84": other, "birth_year": birth_year},
     ).all()
     if not people:
         _refuse("identity_not_found", _l(
