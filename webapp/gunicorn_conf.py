@@ -1,4 +1,6 @@
-"""gunicorn settings for production: `gunicorn -c python:webapp.gunicorn_conf 'webapp:create_app()'`.
+"""gunicorn settings for production.
+
+    gunicorn -c python:webapp.gunicorn_conf 'webapp:create_app()'
 
 The app is loaded once in the master and its objects frozen out of the garbage collector
 before the workers fork: the workers share those pages (copy-on-write stays untouched) and

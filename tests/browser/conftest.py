@@ -132,6 +132,7 @@ def page(request, _playwright_browser, _htmx_body, live_server, viewport):
     page.on("console", on_console)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("response", on_response)
+
     def on_failed(request):
         # A load the browser dropped because the page moved on (a click navigated while a
         # script was still arriving) is not an error of the page.
