@@ -4,9 +4,11 @@ A fixed-window counter per (bucket, key): one upsert per counted event (several 
 request in one statement with :func:`hit_many`).
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, String, TextClause, delete, text
+from sqlalchemy import Integer, Select, String, TextClause, bindparam, delete, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
@@ -64,11 +66,19 @@ def _params(events, now: datetime, window_seconds: int) -> dict:
     return params
 
 
+def _connection():
+    """The session's connection: text statements run on it directly (the ORM session's own
+    execute adds work these need not), in the session's transaction. Pending ORM changes are
+    flushed first, as the session's execute would."""
+    db.session.flush()
+    return db.session.connection()
+
+
 def hit_many(events: list[tuple[str, str]], *, now: datetime,
              window_seconds: int) -> list[int]:  # fmt: skip
     """Count one event for each distinct (bucket, key) pair, in one statement; the counts in
     the current window, in the order given."""
-    rows = db.session.execute(_hits_statement(len(events)), _params(events, now, window_seconds))
+    rows = _connection().execute(_hits_statement(len(events)), _params(events, now, window_seconds))
     got = {(bucket, key): hits for bucket, key, hits in rows}
     return [got[bucket, key[:200]] for bucket, key in events]
 
@@ -76,9 +86,61 @@ def hit_many(events: list[tuple[str, str]], *, now: datetime,
 def count_many(events: list[tuple[str, str]], *, now: datetime,
                window_seconds: int) -> list[int]:  # fmt: skip
     """Events counted for each (bucket, key) pair in the current window, in one query."""
-    rows = db.session.execute(_counts_statement(len(events)), _params(events, now, window_seconds))
+    rows = _connection().execute(
+        _counts_statement(len(events)), _params(events, now, window_seconds)
+    )
     got = {(bucket, key): hits for bucket, key, hits in rows}
     return [got.get((bucket, key[:200]), 0) for bucket, key in events]
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Counts to check before a query answers (e.g. wrong guesses lately): ``check`` gets the
+    counts of ``events``, in order, and raises when they are over the limits. A query that
+    takes a guard reads the counts with its own rows (see :func:`counts_row`)."""
+
+    events: list[tuple[str, str]]
+    now: datetime
+    window_seconds: int
+    check: Callable[[list[int]], None]
+
+    def check_now(self) -> None:
+        """Read the counts on their own and check them."""
+        self.check(count_many(self.events, now=self.now, window_seconds=self.window_seconds))
+
+    def params(self) -> dict:
+        return counts_row_params(self.events, now=self.now, window_seconds=self.window_seconds)
+
+
+#: One-row selects of the counts of one to a few events (see :func:`counts_row`).
+_ROWS: dict[int, Select] = {}
+
+
+def counts_row(n: int) -> Select:
+    """A one-row select of the counts (0 when none) of ``n`` events in columns ``c0``...,
+    with parameters named by :func:`counts_row_params`: for joining to another query, so a
+    guard's counts come back with that query's rows in one round trip."""
+    stmt = _ROWS.get(n)
+    if stmt is None:
+        t = Throttle.__table__
+        columns = [
+            func.coalesce(
+                select(t.c.hits).where(
+                    t.c.bucket == bindparam(f"gb{i}"), t.c.key == bindparam(f"gk{i}"),
+                    t.c.window_start == bindparam("gw"),
+                ).scalar_subquery(),
+                0,
+            ).label(f"c{i}")
+            for i in range(n)
+        ]  # fmt: skip
+        stmt = _ROWS[n] = select(*columns)
+    return stmt
+
+
+def counts_row_params(events: list[tuple[str, str]], *, now: datetime,
+                      window_seconds: int) -> dict:  # fmt: skip
+    """The parameters of :func:`counts_row` for ``events``."""
+    return {"g" + name: value for name, value in _params(events, now, window_seconds).items()}
 
 
 def hit(bucket: str, key: str, *, now: datetime, window_seconds: int) -> int:

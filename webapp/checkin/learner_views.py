@@ -131,13 +131,21 @@ def _stop_guessing(now, phone: str | None = None) -> None:
     Only identifying and typed codes count: a learner whose phone is remembered checks in
     even when a neighbour on the same mobile-network address mistyped many times.
     """
+    _guessing_guard(now, phone).check_now()  # one query
+
+
+def _guessing_guard(now, phone: str | None = None) -> ratelimit.Guard:
+    """:func:`_stop_guessing` as a guard, for a query that reads the counts with its rows."""
     config = current_app.config
     events = [("checkin-fail", _address())] + ([("checkin-fail-phone", phone)] if phone else [])
-    failures = ratelimit.count_many(events, now=now, window_seconds=WINDOW_SECONDS)  # one query
-    if failures[0] >= config["CHECKIN_MAX_FAILURES_PER_ADDRESS"] or (
-        phone and failures[1] >= config["CHECKIN_MAX_FAILURES_PER_PHONE"]
-    ):
-        abort(429)
+
+    def check(failures: list[int]) -> None:
+        if failures[0] >= config["CHECKIN_MAX_FAILURES_PER_ADDRESS"] or (
+            phone and failures[1] >= config["CHECKIN_MAX_FAILURES_PER_PHONE"]
+        ):
+            abort(429)
+
+    return ratelimit.Guard(events, now, WINDOW_SECONDS, check)
 
 
 def _count_failure(now, phone: str | None = None) -> None:
@@ -202,11 +210,15 @@ def enter_code():
 def scan(token: str, code: str | None = None):
     now = utcnow()
     checked = request.method == "POST" and _ticket_ok(token)
+    key = device_key()
+    tap = request.method == "POST" and request.form.get("action") == "checkin"
+    # A one-tap check-in reads the phone's person with the point (one query).
+    linked = (key, request.form.get("person_id", type=int)) if tap else None
     try:
-        point, occasion = services.resolve_token(token, code=code, now=now, code_checked=checked)
+        point, occasion = services.resolve_token(token, code=code, now=now, code_checked=checked,
+                                                 linked=linked)  # fmt: skip
     except CheckinError as error:
         return render_template("checkin/learner_refused.html", error=error), error.status
-    key = device_key()
     new_key = None  # set when this request remembers the phone for the first time
     form = None  # the identify form, made when needed (not for a one-tap check-in)
     other = request.values.get("other") == "1"
@@ -215,7 +227,10 @@ def scan(token: str, code: str | None = None):
         action = request.form.get("action")
         try:
             if action == "checkin":
-                return _check_in(occasion, _linked(key), key, now)
+                person = services.linked_person(point)
+                if person is None:
+                    abort(400)
+                return _check_in(occasion, person, key, now)
             if action == "join":
                 return _join(occasion, _linked(key), key, now)
             if action == "forget":
@@ -226,8 +241,7 @@ def scan(token: str, code: str | None = None):
             if not form.validate():
                 status, other = 422, True
             else:
-                _stop_guessing(now, _phone_key(form))
-                person = _identify(occasion, form)
+                person = _identify(occasion, form, _guessing_guard(now, _phone_key(form)))
                 if key is None:
                     key = new_key = services.new_device_key()
                 return _keep_device(_remember_and_check_in(occasion, person, key, now), key)
@@ -272,12 +286,14 @@ def _linked(key: str | None):
     return person
 
 
-def _identify(occasion: Occasion, form: IdentifyForm):
+def _identify(occasion: Occasion, form: IdentifyForm, guard: ratelimit.Guard):
+    """The person of the form; 429 first when there were too many wrong answers lately."""
     if form.learner_code.data:
+        guard.check_now()
         return services.person_by_learner_code(form.learner_code.data,
                                                commune_id=occasion.commune_id)  # fmt: skip
     return services.identify(commune_id=occasion.commune_id, phone=form.phone.data,
-                             birth_year=form.birth_year.data)  # fmt: skip
+                             birth_year=form.birth_year.data, guard=guard)  # fmt: skip
 
 
 def _remember_and_check_in(occasion: Occasion, person, key: str, now):

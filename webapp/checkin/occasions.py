@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from flask import current_app
-from sqlalchemy import Row, Select, and_, bindparam, select, text
+from sqlalchemy import Row, Select, and_, bindparam, select, text, true
 from sqlalchemy.orm import joinedload
 
 from webapp.accounts.models import User
@@ -89,9 +89,14 @@ class Occasion(ABC):
 
     @classmethod
     @abstractmethod
-    def at_point(cls, token: str) -> "tuple[Row, Occasion] | None":
+    def at_point(cls, token: str, *, joined=None) -> "tuple[Row, Occasion] | None":
         """The check-in point of this kind with ``token`` (a row of the point's columns) and
-        its occasion, in one query: the learner's phone asks for it on every scan."""
+        its occasion, in one query: the learner's phone asks for it on every scan.
+
+        ``joined``: ``(name, subquery, params)``, a subquery of at most one row whose columns
+        come with the point's in the same query (NULL when it has no row); ``name`` names the
+        combined statement, which is built once.
+        """
 
 
 class SessionOccasion(Occasion):
@@ -160,13 +165,16 @@ class SessionOccasion(Occasion):
 
     def is_member(self, person_id: int) -> bool:
         db.session.flush()
-        found = db.session.execute(_IS_MEMBER, {"class_id": self.class_id, "person_id": person_id})
+        found = db.session.connection().execute(
+            _IS_MEMBER, {"class_id": self.class_id, "person_id": person_id}
+        )
         return found.first() is not None
 
     def insert_attendance(self, values: dict, insert) -> int | None:
         """The membership check and the insert in one statement (see :data:`_INSERT_MEMBER`)."""
         db.session.flush()  # a text statement does not flush pending changes itself
-        found = db.session.execute(_INSERT_MEMBER, {**values, "class_id": self.class_id})
+        values = {**values, "class_id": self.class_id}
+        found = db.session.connection().execute(_INSERT_MEMBER, values)
         return found.scalar()
 
     def admit(self, person: Person, *, actor: User, now: datetime) -> bool:
@@ -199,9 +207,18 @@ class SessionOccasion(Occasion):
         return cls(session) if session is not None else None
 
     @classmethod
-    def at_point(cls, token: str):
+    def at_point(cls, token: str, *, joined=None):
+        stmt, params = _AT_POINT, {"token": token}
+        if joined is not None:
+            name, subquery, extra = joined
+            stmt = _AT_POINT_JOINED.get(name)
+            if stmt is None:
+                stmt = _AT_POINT_JOINED[name] = _AT_POINT.add_columns(*subquery.c).outerjoin(
+                    subquery, true()
+                )
+            params.update(extra)
         db.session.flush()
-        row = db.session.execute(_AT_POINT, {"token": token}).first()
+        row = db.session.connection().execute(stmt, params).first()
         return (row, cls._of_row(row)) if row is not None else None
 
     @classmethod
@@ -258,6 +275,7 @@ _AT_POINT = (
     .join(_C, _C.c.id == _S.c.class_id)
     .where(_P.c.token == bindparam("token"), _P.c.occasion_kind == OccasionKind.SESSION)
 )
+_AT_POINT_JOINED: dict[str, Select] = {}
 
 KINDS: dict[str, type[Occasion]] = {SessionOccasion.kind: SessionOccasion}
 

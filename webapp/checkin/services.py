@@ -11,12 +11,14 @@ import hmac
 import logging
 import secrets
 from datetime import datetime
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Row, bindparam, func, or_, select, text
+from sqlalchemy import Row, Select, and_, bindparam, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
+from webapp import ratelimit
 from webapp.accounts.models import User
 from webapp.checkin.models import (
     ATTENDED,
@@ -129,17 +131,28 @@ def _rotating_code_valid(point: CheckinPoint, code: str, now: datetime) -> bool:
 
 
 def resolve_token(
-    token: str, *, code: str | None, now: datetime, code_checked: bool = False
+    token: str,
+    *,
+    code: str | None,
+    now: datetime,
+    code_checked: bool = False,
+    linked: tuple[str | None, int | None] | None = None,
 ) -> tuple[Row, Occasion]:
     """The check-in point (a row of its columns: ``id``, ``token``, ``rotating``...) and the
     occasion of a scanned QR (``/c/<token>[/<code>]``), in one query for the learner's phone.
 
     ``code_checked``: the rotating code was valid when the learner opened the page (a signed
     ticket says so); typing a phone number may take longer than a step.
+
+    ``linked``: ``(device key, person id)`` of a one-tap check-in: the person, when this phone
+    checks in for them, is read in the same query (see :func:`linked_person`).
     """
+    joined = None
+    if linked is not None and linked[0] and linked[1] is not None:
+        joined = ("linked", _LINKED, {"key": linked[0], "person_id": linked[1]})
     found = None
     for cls in KINDS.values():
-        found = cls.at_point(token)
+        found = cls.at_point(token, joined=joined)
         if found is not None:
             break
     else:
@@ -226,7 +239,7 @@ _INSERT = text(
 def _insert(values: dict) -> int | None:
     """Insert one attendance row unless the person has one; the new row's id or None."""
     db.session.flush()  # a text statement does not flush pending changes itself
-    return db.session.execute(_INSERT, values).scalar()
+    return db.session.connection().execute(_INSERT, values).scalar()
 
 
 def _record_of(occasion: Occasion, person_id: int, *, lock: bool = False) -> Attendance | None:
@@ -396,27 +409,60 @@ def _hhmm(value: datetime) -> str:
 
 #: Two forms of the number (the second the same as the first when there is one): fixed
 #: parameters, so the SQL is not written again for each call as an expanding IN list is.
-_IDENTIFY = select(Person).where(
-    Person.commune_id == bindparam("commune_id"),
-    or_(Person.phone == bindparam("phone"), Person.phone == bindparam("phone_84")),
-    Person.birth_year == bindparam("birth_year"),
+#: A learner's phone needs no more of the person than these (a row, in SQLAlchemy Core: no
+#: ORM object is loaded): what :func:`check_in`, :func:`remember` and :func:`request_join` use.
+_PEOPLE = Person.__table__
+_PERSON_COLUMNS = (_PEOPLE.c.id, _PEOPLE.c.full_name, _PEOPLE.c.commune_id)
+_IDENTIFY_WHERE = (
+    _PEOPLE.c.commune_id == bindparam("commune_id"),
+    or_(_PEOPLE.c.phone == bindparam("phone"), _PEOPLE.c.phone == bindparam("phone_84")),
+    _PEOPLE.c.birth_year == bindparam("birth_year"),
 )
+_IDENTIFY = select(*_PERSON_COLUMNS).where(*_IDENTIFY_WHERE)
+_IDENTIFY_GUARDED: dict[int, Select] = {}
 
 
-def identify(*, commune_id: int, phone: str, birth_year: int | None) -> Person:
-    """The person with this phone number and birth year (in the occasion's commune)."""
+def _identify_guarded(n: int) -> Select:
+    """:data:`_IDENTIFY` with a guard's ``n`` counts: one row of counts, joined to the people
+    found (none: one row, its person columns NULL)."""
+    stmt = _IDENTIFY_GUARDED.get(n)
+    if stmt is None:
+        counts = ratelimit.counts_row(n).subquery("guard")
+        stmt = _IDENTIFY_GUARDED[n] = select(counts, *_PERSON_COLUMNS).select_from(
+            counts.outerjoin(_PEOPLE, and_(*_IDENTIFY_WHERE))
+        )
+    return stmt
+
+
+def identify(*, commune_id: int, phone: str, birth_year: int | None,
+             guard: ratelimit.Guard | None = None) -> Row:  # fmt: skip
+    """The person with this phone number and birth year (in the occasion's commune): a row of
+    ``id``, ``full_name`` and ``commune_id``.
+
+    ``guard``: checked before anything is answered (its counts are read with the people, in
+    the same query).
+    """
     digits = "".join(ch for ch in phone or "" if ch.isdigit())
     if digits.startswith("84") and len(digits) == 11:
         digits = "0" + digits[2:]
     # Numbers are kept as typed, in digits: 0905…, or 84905… from a +84 list.
     other = "84" + digits[1:] if digits.startswith("0") else digits
     if len(digits) < 9 or not birth_year:
+        if guard is not None:
+            guard.check_now()
         _refuse("identity_incomplete",
                 _l("Please give your phone number and your year of birth."))  # fmt: skip
-    people = db.session.scalars(
-        _IDENTIFY,
-        {"commune_id": commune_id, "phone": digits, "phone_84": other, "birth_year": birth_year},
-    ).all()
+    params = {"commune_id": commune_id, "phone": digits, "phone_84": other,
+              "birth_year": birth_year}  # fmt: skip
+    db.session.flush()  # a Core statement does not flush pending changes itself
+    connection = db.session.connection()
+    if guard is None:
+        people = connection.execute(_IDENTIFY, params).all()
+    else:
+        n = len(guard.events)
+        rows = connection.execute(_identify_guarded(n), {**params, **guard.params()}).all()
+        guard.check(list(rows[0][:n]))
+        people = [row for row in rows if row.id is not None]
     if not people:
         _refuse("identity_not_found", _l(
             "We found nobody with this phone number and year of birth. Please ask the trainer."
@@ -480,7 +526,7 @@ def remember(*, key: str, person: Person, now: datetime, user_agent: str = "") -
     """Link this phone to the person (a family phone may hold several people); the link's id."""
     db.session.flush()  # a text statement does not flush pending changes itself
     values = {"key": key, "person_id": person.id, "now": now, "user_agent": user_agent[:200]}
-    device_id = db.session.execute(_REMEMBER, values).scalar_one()
+    device_id = db.session.connection().execute(_REMEMBER, values).scalar_one()
     loaded = db.session.identity_map.get(identity_key(Device, device_id))
     if loaded is not None:  # this session holds the link: it must not keep stale values
         db.session.expire(loaded)
@@ -500,22 +546,51 @@ def device_people(key: str | None) -> list[Person]:
     )  # fmt: skip
 
 
+_DEVICES = Device.__table__
 _DEVICE_PERSON = (
-    select(Person)
-    .join(Device, Device.person_id == Person.id)
+    select(*_PERSON_COLUMNS)
+    .join(_DEVICES, _DEVICES.c.person_id == _PEOPLE.c.id)
     .where(
-        Device.key == bindparam("key"),
-        Device.person_id == bindparam("person_id"),
-        Device.revoked_at.is_(None),
+        _DEVICES.c.key == bindparam("key"),
+        _DEVICES.c.person_id == bindparam("person_id"),
+        _DEVICES.c.revoked_at.is_(None),
     )
 )
 
 
-def device_person(key: str | None, person_id: int | None) -> Person | None:
-    """The person, when this phone checks in for them (None otherwise, or when revoked)."""
+#: :data:`_DEVICE_PERSON` as a subquery, its columns prefixed ``linked_``.
+_LINKED = (
+    select(*(column.label("linked_" + column.name) for column in _PERSON_COLUMNS))
+    .select_from(_PEOPLE.join(_DEVICES, _DEVICES.c.person_id == _PEOPLE.c.id))
+    .where(*_DEVICE_PERSON.whereclause.clauses)
+    .subquery("linked")
+)
+
+
+class LinkedPerson(NamedTuple):
+    id: int
+    full_name: str
+    commune_id: int
+
+
+def linked_person(point: Row) -> LinkedPerson | None:
+    """The person of a point resolved with ``linked`` (see :func:`resolve_token`), when the
+    phone checks in for them (None otherwise, or when revoked): as :func:`device_person`."""
+    values = point._mapping
+    if values.get("linked_id") is None:
+        return None
+    return LinkedPerson(values["linked_id"], values["linked_full_name"],
+                        values["linked_commune_id"])  # fmt: skip
+
+
+def device_person(key: str | None, person_id: int | None) -> Row | None:
+    """The person, when this phone checks in for them (None otherwise, or when revoked): a row
+    of ``id``, ``full_name`` and ``commune_id`` (as :func:`identify`)."""
     if not key or person_id is None:
         return None
-    return db.session.scalars(_DEVICE_PERSON, {"key": key, "person_id": person_id}).first()
+    db.session.flush()  # a Core statement does not flush pending changes itself
+    found = db.session.connection().execute(_DEVICE_PERSON, {"key": key, "person_id": person_id})
+    return found.first()
 
 
 def forget(*, key: str, person_id: int, now: datetime) -> None:
