@@ -9,7 +9,8 @@ reachable) and drives the real endpoints with N virtual phones, each with its ow
    at once: every request must answer 303 and leave one row.
 
 Each phone opens the page (for its CSRF token) before the clock starts; only the POSTs are
-timed.
+timed. The server's CPU time per request (user and system, master and workers, read from
+/proc on Linux) is printed with each phase: it shows where a ratio comes from.
 
 The baseline (``bare_insert_per_s``, and ``ratio`` = check-ins/s over it) is a bare one-insert
 route inside the same app, served by the same gunicorn process: bench/checkin_wsgi.py is the app
@@ -120,6 +121,7 @@ class Run:
     """The timed requests of one phase."""
 
     seconds: float = 0.0
+    cpu: float = 0.0  # the server's CPU seconds (see Server.cpu_seconds)
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int | str, int] = field(default_factory=dict)
 
@@ -231,6 +233,26 @@ class Server:
         while time.monotonic() < stop_at:
             jobs = [timed_post(Phone(self.port, 30), path, form, method)] * concurrency
             drive(jobs, concurrency, 30)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system, every thread) used so far by the server's processes:
+        its master and workers, the process group it leads. Linux only (0 elsewhere)."""
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == self.process.pid:  # fields 5, 14 and 15 of proc(5)
+                    ticks += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                continue
+        return ticks / os.sysconf("SC_CLK_TCK") if ticks else 0.0
+
+    def drive(self, jobs: list, concurrency: int, deadline_s: float) -> Run:
+        """:func:`drive`, with the CPU time the server spent meanwhile."""
+        before = self.cpu_seconds()
+        run = drive(jobs, concurrency, deadline_s)
+        run.cpu = self.cpu_seconds() - before
+        return run
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -412,19 +434,20 @@ def untimed(jobs: list, concurrency: int, deadline_s: float) -> list:
     return results
 
 
-def bench_checkin(port: int, flask_port: int, world: World, args) -> dict:
+def bench_checkin(app: "Server", flask: "Server", world: World, args) -> dict:
     """The check-in phases, in blocks alternating with blocks of the in-app insert route on
-    ``port``, each phase right after a run of the minimal Flask app on ``flask_port``, so that
-    all feel the same machine load."""
+    ``app``, each phase right after a run of the minimal Flask app ``flask``, so that all feel
+    the same machine load."""
     n, c, limit = args.n, args.concurrency, args.phase_timeout
+    port = app.port
     scan = [f"/c/{t}" for t in world.tokens]
     phones = [Phone(port, limit) for _ in range(n)]
 
     # 1. First time: identify with phone number and birth year.
     tokens = untimed([lambda p=p: page_token(p, scan[0]) for p in phones], c, limit)
-    flask = [bench_bare(flask_port, "/insert", n, args, first=0)]
+    flask_runs = [bench_bare(flask, "/insert", n, args, first=0)]
     first, bare = interleaved(
-        port,
+        app,
         [timed_post(p, scan[0], {"csrf_token": tokens[i][0], "action": "identify",
                                  "phone": phone_of(i)[0], "birth_year": phone_of(i)[1]})
          for i, p in enumerate(phones)], args, first=0,
@@ -433,9 +456,9 @@ def bench_checkin(port: int, flask_port: int, world: World, args) -> dict:
     # 2. Returning: the phone knows its learner; one tap.
     tokens = untimed([lambda p=p: page_token(p, scan[1]) for p in phones], c, limit)
     missing = sum(1 for _, person in tokens if not person)
-    flask.append(bench_bare(flask_port, "/insert", n, args, first=n))
+    flask_runs.append(bench_bare(flask, "/insert", n, args, first=n))
     returning, more = interleaved(
-        port,
+        app,
         [timed_post(p, scan[1], {"csrf_token": token, "action": "checkin", "person_id": person})
          for p, (token, person) in zip(phones, tokens, strict=True)], args, first=n,
     )  # fmt: skip
@@ -456,11 +479,11 @@ def bench_checkin(port: int, flask_port: int, world: World, args) -> dict:
                                           "person_id": person})  # fmt: skip
     taps = drive(at_once([tap] * args.burst, limit), args.burst, limit)
     return {"first": first, "returning": returning, "burst": burst, "taps": taps,
-            "bare": merged(bare), "bare_flask": merged(flask),
+            "bare": merged(bare), "bare_flask": merged(flask_runs),
             "unrecognised_phones": missing}  # fmt: skip
 
 
-def interleaved(port: int, jobs: list, args, *, first: int) -> tuple[Run, list[Run]]:
+def interleaved(app: "Server", jobs: list, args, *, first: int) -> tuple[Run, list[Run]]:
     """The check-in ``jobs`` in ``args.blocks`` blocks, each right after a block of as many
     in-app inserts, so that the check-ins and their baseline feel the same machine load even
     when it changes within seconds (a shared machine): (the check-ins, the baseline blocks)."""
@@ -468,8 +491,8 @@ def interleaved(port: int, jobs: list, args, *, first: int) -> tuple[Run, list[R
     runs, bases = [], []
     for start in range(0, len(jobs), size):
         block = jobs[start : start + size]
-        bases.append(bench_bare(port, IN_APP_INSERT, len(block), args, first=first + start))
-        runs.append(drive(block, args.concurrency, args.phase_timeout))
+        bases.append(bench_bare(app, IN_APP_INSERT, len(block), args, first=first + start))
+        runs.append(app.drive(block, args.concurrency, args.phase_timeout))
     return merged(runs), bases
 
 
@@ -487,16 +510,17 @@ def at_once(jobs: list, timeout: float) -> list:
     return [gated(job) for job in jobs]
 
 
-def bench_bare(port: int, path: str, count: int, args, *, first: int) -> Run:
-    jobs = [timed_post(Phone(port, args.phase_timeout), path, {"n": first + i})
+def bench_bare(server: "Server", path: str, count: int, args, *, first: int) -> Run:
+    jobs = [timed_post(Phone(server.port, args.phase_timeout), path, {"n": first + i})
             for i in range(count)]  # fmt: skip
-    return drive(jobs, args.concurrency, args.phase_timeout)
+    return server.drive(jobs, args.concurrency, args.phase_timeout)
 
 
 def merged(runs: list[Run]) -> Run:
     total = Run()
     for run in runs:
         total.seconds += run.seconds
+        total.cpu += run.cpu
         total.latencies += run.latencies
         for status, count in run.statuses.items():
             total.statuses[status] = total.statuses.get(status, 0) + count
@@ -515,7 +539,7 @@ def measure(name: str, url: str, args, tmp: Path) -> dict:
         flask.warm("/insert", args.concurrency, args.warm, form={"n": -1})
         app.warm(IN_APP_INSERT, args.concurrency, args.warm / 2, form={"n": -1})
         app.warm(f"/c/{world.tokens[0]}", args.concurrency, args.warm / 2)
-        runs = bench_checkin(app.port, flask.port, world, args)
+        runs = bench_checkin(app, flask, world, args)
     finally:
         app.stop()
         flask.stop()
@@ -523,6 +547,11 @@ def measure(name: str, url: str, args, tmp: Path) -> dict:
         print(f"app log (end):\n{app.log.read_text()[-3000:]}", file=sys.stderr)
     rows, distinct, duplicated = count_rows(url, world)
     return report(name, args, runs, rows, distinct, duplicated)
+
+
+def cpu_ms(run: Run) -> float:
+    """The server's CPU milliseconds per request of ``run`` (master and workers)."""
+    return 1000 * run.cpu / run.count if run.count else float("nan")
 
 
 def report(name, args, runs: dict, rows, distinct, duplicated) -> dict:
@@ -541,14 +570,16 @@ def report(name, args, runs: dict, rows, distinct, duplicated) -> dict:
     for label, run in (("first time", first), ("returning", returning)):
         print(f"{label:<19} {run.count / run.seconds:8.1f} check-ins/s   p50 "
               f"{percentile(run.latencies, 50) * ms:6.1f} ms   p99 "
-              f"{percentile(run.latencies, 99) * ms:6.1f} ms   {run.statuses}")  # fmt: skip
+              f"{percentile(run.latencies, 99) * ms:6.1f} ms   server CPU "
+              f"{cpu_ms(run):4.2f} ms   {run.statuses}")  # fmt: skip
     print(
         f"check-ins (both)    {checkins_per_s:8.1f} /s        p50 "
         f"{percentile(timed, 50) * ms:6.1f} ms   p99 {percentile(timed, 99) * ms:6.1f} ms"
     )
     print(f"baseline: in-app    {bare_per_s:8.1f} inserts/s     p50 "
           f"{percentile(base.latencies, 50) * ms:6.1f} ms   p99 "
-          f"{percentile(base.latencies, 99) * ms:6.1f} ms   {base.statuses}")  # fmt: skip
+          f"{percentile(base.latencies, 99) * ms:6.1f} ms   server CPU "
+          f"{cpu_ms(base):4.2f} ms   {base.statuses}")  # fmt: skip
     print("                    (a one-insert route in the same app and gunicorn process)")
     print(f"ratio               {checkins_per_s / bare_per_s:8.2f} of the in-app insert route")
     print(f"bare Flask app      {flask_per_s:8.1f} inserts/s     p50 "
@@ -578,6 +609,9 @@ def report(name, args, runs: dict, rows, distinct, duplicated) -> dict:
         "first_time_per_s": round(first.count / first.seconds, 1),
         "returning_per_s": round(returning.count / returning.seconds, 1),
         "bare_p50_ms": round(percentile(base.latencies, 50) * ms, 2),
+        "first_time_cpu_ms": round(cpu_ms(first), 3),
+        "returning_cpu_ms": round(cpu_ms(returning), 3),
+        "bare_cpu_ms": round(cpu_ms(base), 3),
         "bare_flask_p50_ms": round(percentile(flask.latencies, 50) * ms, 2),
         "n": args.n,
         "concurrency": args.concurrency,

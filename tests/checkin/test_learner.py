@@ -280,3 +280,37 @@ def test_join_request_from_another_commune_is_refused(app, client, cw, world):
         with pytest.raises(DomainError) as refused:
             services.request_join(occasion, stranger, now=utcnow(), device_key=None)
         assert refused.value.code == "not_enrolled"
+
+
+def test_requests_are_counted_per_address_and_per_remembered_phone(app, client, cw):
+    from webapp.ratelimit import Throttle
+
+    def counts():
+        with app.app_context():
+            return {(t.bucket, t.key): t.hits for t in db.session.query(Throttle)}
+
+    url = f"/c/{cw.token}"
+    _post(client, url, action="identify", phone="0905123456", birth_year="1958")
+    # The first check-in counts for the address only: the phone has no key before it.
+    assert counts() == {("checkin-address", "127.0.0.1"): 1}
+    with app.app_context():
+        key = db.session.query(Device.key).scalar()
+    person_id = cw.learners["Nguyễn Thị Hồng Nhung"]
+    assert _post(client, url, action="checkin", person_id=person_id).status_code == 303
+    assert counts() == {("checkin-address", "127.0.0.1"): 2, ("checkin-device", key): 1}
+    app.config["CHECKIN_MAX_PER_DEVICE"] = 1
+    try:
+        assert _post(client, url, action="checkin", person_id=person_id).status_code == 429
+    finally:
+        app.config["CHECKIN_MAX_PER_DEVICE"] = 30
+
+
+def test_the_counts_table_is_its_primary_key(app):
+    # One B-tree per count on SQLite (WITHOUT ROWID); PostgreSQL tables have no row id.
+    with app.app_context():
+        key = db.inspect(db.engine).get_pk_constraint("throttles")["constrained_columns"]
+        sql = db.session.execute(
+            db.text("SELECT sql FROM sqlite_master WHERE name = 'throttles'")
+        ).scalar() if db.engine.dialect.name == "sqlite" else "WITHOUT ROWID"  # fmt: skip
+    assert key == ["bucket", "key", "window_start"]
+    assert "WITHOUT ROWID" in sql

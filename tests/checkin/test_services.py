@@ -476,6 +476,58 @@ def test_resolve_token_finds_the_occasion(ctx):
     assert (occasion.kind, occasion.id) == ("session", ctx["session"].id)
 
 
+def test_resolve_token_reads_who_the_learner_says_they_are_with_the_point(app, ctx):
+    from tests.sql import statements
+    from webapp import ratelimit
+
+    point = services.point_for(ctx["occasion"], now=NOW)
+    db.session.commit()
+    other_village = db.session.get(Village, ctx["world"].other_village_id)
+    # The same number and year in another commune: not the person of this commune's session.
+    make_person(other_village, "Nguyễn Văn An (xã khác)", 1958, phone="0905123456")
+    db.session.commit()
+    guard = ratelimit.Guard([("t-fail", "addr"), ("t-fail-phone", "905123456")], NOW, 600,
+                            lambda counts: None)  # fmt: skip
+    identity = services.identity_of("+84 905 123 456", 1958, guard)
+    token = point.token
+    with statements(app) as seen:
+        found, occasion = services.resolve_token(token, code=None, now=NOW,
+                                                 identity=identity)  # fmt: skip
+    assert len(seen) == 1 and found.id == point.id
+    assert len(identity.rows) == 2  # both people came, with the point
+    person = services.identified(identity, commune_id=occasion.commune_id)
+    assert (person.id, person.full_name) == (ctx["an"].id, "Nguyễn Văn An")
+    # Nobody with this number and year: one row all the same (the guard's counts).
+    nobody = services.identity_of("0905123456", 1990, guard)
+    services.resolve_token(point.token, code=None, now=NOW, identity=nobody)
+    assert len(nobody.rows) == 1
+    with pytest.raises(CheckinError) as excinfo:
+        services.identified(nobody, commune_id=occasion.commune_id)
+    assert code_of(excinfo) == "identity_not_found"
+
+
+def test_the_guard_is_checked_before_the_person_is_given(ctx):
+    from webapp import ratelimit
+
+    point = services.point_for(ctx["occasion"], now=NOW)
+    db.session.commit()
+    ratelimit.hit("t-fail", "addr", now=NOW, window_seconds=600)
+    db.session.commit()
+    seen = []
+
+    def check(counts):
+        seen.append(counts)
+        raise RuntimeError("too many")
+
+    guard = ratelimit.Guard([("t-fail", "addr")], NOW, 600, check)
+    identity = services.identity_of("0905123456", 1958, guard)
+    services.resolve_token(point.token, code=None, now=NOW, identity=identity)
+    with pytest.raises(RuntimeError):
+        services.identified(identity, commune_id=ctx["commune"].id)
+    assert seen == [[1]]
+    assert services.identity_of("0905", 1958) is None  # too short: the caller refuses it
+
+
 def test_an_unknown_token_is_refused(ctx):
     services.point_for(ctx["occasion"], now=NOW)
     with pytest.raises(CheckinError) as excinfo:

@@ -211,40 +211,45 @@ def scan(token: str, code: str | None = None):
     now = utcnow()
     checked = request.method == "POST" and _ticket_ok(token)
     key = device_key()
-    tap = request.method == "POST" and request.form.get("action") == "checkin"
-    # A one-tap check-in reads the phone's person with the point (one query).
-    linked = (key, request.form.get("person_id", type=int)) if tap else None
+    action = request.form.get("action") if request.method == "POST" else None
+    # A one-tap check-in reads the phone's person with the point, and a learner saying who
+    # they are, the people with that phone number and birth year: one query either way.
+    linked = (key, request.form.get("person_id", type=int)) if action == "checkin" else None
+    form = identity = None  # the identify form, made when needed (not for a one-tap check-in)
+    if request.method == "POST" and action not in ("checkin", "join", "forget"):
+        form = _identify_form()
+        if form.validate() and not form.learner_code.data:
+            identity = services.identity_of(form.phone.data, form.birth_year.data,
+                                            _guessing_guard(now, _phone_key(form)))  # fmt: skip
     try:
         point, occasion = services.resolve_token(token, code=code, now=now, code_checked=checked,
-                                                 linked=linked)  # fmt: skip
+                                                 linked=linked, identity=identity)  # fmt: skip
     except CheckinError as error:
         return render_template("checkin/learner_refused.html", error=error), error.status
     new_key = None  # set when this request remembers the phone for the first time
-    form = None  # the identify form, made when needed (not for a one-tap check-in)
     other = request.values.get("other") == "1"
     error, status = None, 200
     if request.method == "POST":
-        action = request.form.get("action")
         try:
             if action == "checkin":
                 person = services.linked_person(point)
                 if person is None:
                     abort(400)
-                return _check_in(occasion, person, key, now)
+                return _check_in(occasion, person, key, now, counted_key=key)
             if action == "join":
                 return _join(occasion, _linked(key), key, now)
             if action == "forget":
                 services.forget(key=key or "", person_id=_linked(key).id, now=now)
                 _commit_counted(now, key)
                 return redirect(request.path, 303)
-            form = _identify_form()
-            if not form.validate():
+            if form.errors:
                 status, other = 422, True
             else:
-                person = _identify(occasion, form, _guessing_guard(now, _phone_key(form)))
+                person = _identify(occasion, form, identity, now)
                 if key is None:
                     key = new_key = services.new_device_key()
-                return _keep_device(_remember_and_check_in(occasion, person, key, now), key)
+                response = _remember_and_check_in(occasion, person, key, now, new=bool(new_key))
+                return _keep_device(response, key)
         except CheckinError as refused:
             db.session.rollback()
             if refused.code in IDENTITY_CODES:
@@ -286,8 +291,13 @@ def _linked(key: str | None):
     return person
 
 
-def _identify(occasion: Occasion, form: IdentifyForm, guard: ratelimit.Guard):
-    """The person of the form; 429 first when there were too many wrong answers lately."""
+def _identify(occasion: Occasion, form: IdentifyForm, identity: services.Identity | None, now):
+    """The person of the form (``identity``: read with the check-in point, when the learner
+    gave a phone number and birth year); 429 first when there were too many wrong answers
+    lately."""
+    if identity is not None:
+        return services.identified(identity, commune_id=occasion.commune_id)
+    guard = _guessing_guard(now, _phone_key(form))
     if form.learner_code.data:
         guard.check_now()
         return services.person_by_learner_code(form.learner_code.data,
@@ -296,13 +306,14 @@ def _identify(occasion: Occasion, form: IdentifyForm, guard: ratelimit.Guard):
                              birth_year=form.birth_year.data, guard=guard)  # fmt: skip
 
 
-def _remember_and_check_in(occasion: Occasion, person, key: str, now):
+def _remember_and_check_in(occasion: Occasion, person, key: str, now, *, new: bool):
     """Remember the phone and check in, in one transaction; the phone is remembered even if
-    the check-in is refused."""
+    the check-in is refused. A phone remembered just now (``new``) has made no request
+    under its key yet: only its address is counted."""
     agent = request.headers.get("User-Agent", "")
     services.remember(key=key, person=person, now=now, user_agent=agent)
     try:
-        return _check_in(occasion, person, key, now)
+        return _check_in(occasion, person, key, now, counted_key=None if new else key)
     except CheckinError:
         db.session.rollback()
         services.remember(key=key, person=person, now=now, user_agent=agent)
@@ -310,11 +321,13 @@ def _remember_and_check_in(occasion: Occasion, person, key: str, now):
         raise
 
 
-def _check_in(occasion: Occasion, person, key: str | None, now):
+def _check_in(occasion: Occasion, person, key: str | None, now, *, counted_key: str | None):
+    """Check in by this phone; the request is counted per address and under ``counted_key``
+    (the phone's key, or None for a phone remembered by this very request)."""
     result = services.check_in(occasion, person, method=Method.SELF_SCAN, now=now,
                                device_key=key)  # fmt: skip
     record_id, created = result.record_id, result.created
-    _commit_counted(now, key)
+    _commit_counted(now, counted_key)
     return _to_done([record_id, int(created)])
 
 

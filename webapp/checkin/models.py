@@ -83,7 +83,7 @@ class Device(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Random key held in the cookie (signed there); several rows share it when a family
     #: shares one phone.
-    key: Mapped[str] = mapped_column(String(32), index=True)
+    key: Mapped[str] = mapped_column(String(32))  # looked up by the unique (key, person_id)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime] = mapped_column(UTCDateTime)

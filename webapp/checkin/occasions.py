@@ -89,13 +89,14 @@ class Occasion(ABC):
 
     @classmethod
     @abstractmethod
-    def at_point(cls, token: str, *, joined=None) -> "tuple[Row, Occasion] | None":
-        """The check-in point of this kind with ``token`` (a row of the point's columns) and
-        its occasion, in one query: the learner's phone asks for it on every scan.
+    def at_point(cls, token: str, *, joined=None) -> "tuple[list[Row], Occasion] | None":
+        """The check-in point of this kind with ``token`` and its occasion, in one query: the
+        learner's phone asks for it on every scan. The point is the first of the rows (each a
+        row of the point's columns).
 
-        ``joined``: ``(name, subquery, params)``, a subquery of at most one row whose columns
-        come with the point's in the same query (NULL when it has no row); ``name`` names the
-        combined statement, which is built once.
+        ``joined``: ``(name, subquery, params)``, a subquery whose columns come with the
+        point's in the same query: one row for each of its rows (one row, its columns NULL,
+        when it has none); ``name`` names the combined statement, which is built once.
         """
 
 
@@ -218,8 +219,8 @@ class SessionOccasion(Occasion):
                 )
             params.update(extra)
         db.session.flush()
-        row = db.session.connection().execute(stmt, params).first()
-        return (row, cls._of_row(row)) if row is not None else None
+        rows = db.session.connection().execute(stmt, params).all()
+        return (rows, cls._of_row(rows[0])) if rows else None
 
     @classmethod
     def open_ids(cls, now: datetime) -> Select:

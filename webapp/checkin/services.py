@@ -10,11 +10,12 @@ import hashlib
 import hmac
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Row, Select, and_, bindparam, func, or_, select, text
+from sqlalchemy import Row, Select, Subquery, and_, bindparam, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
@@ -137,6 +138,7 @@ def resolve_token(
     now: datetime,
     code_checked: bool = False,
     linked: tuple[str | None, int | None] | None = None,
+    identity: "Identity | None" = None,
 ) -> tuple[Row, Occasion]:
     """The check-in point (a row of its columns: ``id``, ``token``, ``rotating``...) and the
     occasion of a scanned QR (``/c/<token>[/<code>]``), in one query for the learner's phone.
@@ -146,10 +148,16 @@ def resolve_token(
 
     ``linked``: ``(device key, person id)`` of a one-tap check-in: the person, when this phone
     checks in for them, is read in the same query (see :func:`linked_person`).
+
+    ``identity``: a learner identifying with phone number and birth year: the people with
+    them (and the guard's counts) are read in the same query too (see :func:`identified`).
     """
     joined = None
     if linked is not None and linked[0] and linked[1] is not None:
         joined = ("linked", _LINKED, {"key": linked[0], "person_id": linked[1]})
+    elif identity is not None:
+        n = len(identity.guard.events) if identity.guard is not None else 0
+        joined = (f"identity{n}", _identity_subquery(n), identity.params())
     found = None
     for cls in KINDS.values():
         found = cls.at_point(token, joined=joined)
@@ -157,7 +165,10 @@ def resolve_token(
             break
     else:
         _refuse("unknown_token", _l("This check-in code is not known."), status=404)
-    point, occasion = found
+    rows, occasion = found
+    point = rows[0]
+    if identity is not None:
+        identity.rows = rows
     if (
         point.rotating
         and not code_checked
@@ -407,31 +418,81 @@ def _hhmm(value: datetime) -> str:
 # --- who is this? learners identify themselves -----------------------------------------------
 
 
-#: Two forms of the number (the second the same as the first when there is one): fixed
-#: parameters, so the SQL is not written again for each call as an expanding IN list is.
 #: A learner's phone needs no more of the person than these (a row, in SQLAlchemy Core: no
 #: ORM object is loaded): what :func:`check_in`, :func:`remember` and :func:`request_join` use.
 _PEOPLE = Person.__table__
 _PERSON_COLUMNS = (_PEOPLE.c.id, _PEOPLE.c.full_name, _PEOPLE.c.commune_id)
+#: Two forms of the number (the second the same as the first when there is one): fixed
+#: parameters, so the SQL is not written again for each call as an expanding IN list is. The
+#: commune is chosen among the people found (rarely more than one), so that the query needs
+#: nothing of the occasion and can be read with its check-in point.
 _IDENTIFY_WHERE = (
-    _PEOPLE.c.commune_id == bindparam("commune_id"),
     or_(_PEOPLE.c.phone == bindparam("phone"), _PEOPLE.c.phone == bindparam("phone_84")),
     _PEOPLE.c.birth_year == bindparam("birth_year"),
 )
-_IDENTIFY = select(*_PERSON_COLUMNS).where(*_IDENTIFY_WHERE)
-_IDENTIFY_GUARDED: dict[int, Select] = {}
+_IDENTIFY: dict[int, Select] = {}
+_IDENTITY_SUBQUERIES: dict[int, Subquery] = {}
 
 
-def _identify_guarded(n: int) -> Select:
-    """:data:`_IDENTIFY` with a guard's ``n`` counts: one row of counts, joined to the people
-    found (none: one row, its person columns NULL)."""
-    stmt = _IDENTIFY_GUARDED.get(n)
+def _identity_subquery(n: int) -> Subquery:
+    """The people with a phone number and birth year, with a guard's ``n`` counts: one row of
+    counts joined to the people found (none: one row, its person columns NULL); columns
+    ``identity_c0``..., ``identity_id``, ``identity_full_name``, ``identity_commune_id``."""
+    subquery = _IDENTITY_SUBQUERIES.get(n)
+    if subquery is None:
+        if n:
+            counts = ratelimit.counts_row(n).subquery("guard")
+            found = select(counts, *_PERSON_COLUMNS).select_from(
+                counts.outerjoin(_PEOPLE, and_(*_IDENTIFY_WHERE))
+            )
+        else:
+            found = select(*_PERSON_COLUMNS).where(*_IDENTIFY_WHERE)
+        inner = found.subquery("identity_found")
+        subquery = _IDENTITY_SUBQUERIES[n] = select(
+            *(column.label("identity_" + column.name) for column in inner.c)
+        ).subquery("identity")
+    return subquery
+
+
+def _identify_alone(n: int) -> Select:
+    """:func:`_identity_subquery` on its own (without a check-in point)."""
+    stmt = _IDENTIFY.get(n)
     if stmt is None:
-        counts = ratelimit.counts_row(n).subquery("guard")
-        stmt = _IDENTIFY_GUARDED[n] = select(counts, *_PERSON_COLUMNS).select_from(
-            counts.outerjoin(_PEOPLE, and_(*_IDENTIFY_WHERE))
-        )
+        stmt = _IDENTIFY[n] = select(*_identity_subquery(n).c)
     return stmt
+
+
+@dataclass
+class Identity:
+    """Who a learner says they are: a phone number (in digits, and in its +84 form) and a
+    birth year, with the guard to check before anything is answered. The people found are
+    read with the check-in point (``rows``, filled in by :func:`resolve_token`) or on their
+    own (:func:`identify`)."""
+
+    phone: str
+    phone_84: str
+    birth_year: int
+    guard: ratelimit.Guard | None = None
+    rows: list | None = None
+
+    def params(self) -> dict:
+        params = {"phone": self.phone, "phone_84": self.phone_84, "birth_year": self.birth_year}
+        if self.guard is not None:
+            params.update(self.guard.params())
+        return params
+
+
+def identity_of(phone: str | None, birth_year: int | None,
+                guard: ratelimit.Guard | None = None) -> Identity | None:  # fmt: skip
+    """The identity a learner gave, or None when the number or the year is missing."""
+    digits = "".join(ch for ch in phone or "" if ch.isdigit())
+    if digits.startswith("84") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    # Numbers are kept as typed, in digits: 0905…, or 84905… from a +84 list.
+    other = "84" + digits[1:] if digits.startswith("0") else digits
+    if len(digits) < 9 or not birth_year:
+        return None
+    return Identity(digits, other, birth_year, guard)
 
 
 def identify(*, commune_id: int, phone: str, birth_year: int | None,
@@ -442,27 +503,30 @@ def identify(*, commune_id: int, phone: str, birth_year: int | None,
     ``guard``: checked before anything is answered (its counts are read with the people, in
     the same query).
     """
-    digits = "".join(ch for ch in phone or "" if ch.isdigit())
-    if digits.startswith("84") and len(digits) == 11:
-        digits = "0" + digits[2:]
-    # Numbers are kept as typed, in digits: 0905…, or 84905… from a +84 list.
-    other = "84" + digits[1:] if digits.startswith("0") else digits
-    if len(digits) < 9 or not birth_year:
+    identity = identity_of(phone, birth_year, guard)
+    if identity is None:
         if guard is not None:
             guard.check_now()
         _refuse("identity_incomplete",
                 _l("Please give your phone number and your year of birth."))  # fmt: skip
-    params = {"commune_id": commune_id, "phone": digits, "phone_84": other,
-              "birth_year": birth_year}  # fmt: skip
     db.session.flush()  # a Core statement does not flush pending changes itself
-    connection = db.session.connection()
-    if guard is None:
-        people = connection.execute(_IDENTIFY, params).all()
-    else:
-        n = len(guard.events)
-        rows = connection.execute(_identify_guarded(n), {**params, **guard.params()}).all()
-        guard.check(list(rows[0][:n]))
-        people = [row for row in rows if row.id is not None]
+    n = len(guard.events) if guard is not None else 0
+    identity.rows = db.session.connection().execute(_identify_alone(n), identity.params()).all()
+    return identified(identity, commune_id=commune_id)
+
+
+def identified(identity: Identity, *, commune_id: int) -> Row:
+    """The person of an identity whose rows were read (by :func:`resolve_token` or
+    :func:`identify`): the guard is checked first, then exactly one person of the commune
+    must have this number and year. A row of ``id``, ``full_name`` and ``commune_id``."""
+    rows = [row._mapping for row in identity.rows]
+    if identity.guard is not None:  # (a guard's counts come in one row at least)
+        identity.guard.check([rows[0][f"identity_c{i}"] for i in range(len(identity.guard.events))])
+    people = [
+        LinkedPerson(row["identity_id"], row["identity_full_name"], row["identity_commune_id"])
+        for row in rows
+        if row["identity_id"] is not None and row["identity_commune_id"] == commune_id
+    ]
     if not people:
         _refuse("identity_not_found", _l(
             "We found nobody with this phone number and year of birth. Please ask the trainer."
@@ -568,6 +632,8 @@ _LINKED = (
 
 
 class LinkedPerson(NamedTuple):
+    """The few columns of a person a learner's phone needs (see :data:`_PERSON_COLUMNS`)."""
+
     id: int
     full_name: str
     commune_id: int

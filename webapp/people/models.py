@@ -148,6 +148,8 @@ class Person(db.Model):
     __table_args__ = (
         Index("ix_persons_duplicate", "village_id", "birth_year", "name_key"),
         Index("ix_persons_commune_sort", "commune_id", "sort_key"),
+        # A learner identifies with phone number and birth year on the check-in page.
+        Index("ix_persons_phone", "phone"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
