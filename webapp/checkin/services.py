@@ -496,8 +496,8 @@ def identity_of(phone: str | None, birth_year: int | None,
 
 
 def identify(*, commune_id: int, phone: str, birth_year: int | None,
-             guard: ratelimit.Guard | None = None) -> Row:  # fmt: skip
-    """The person with this phone number and birth year (in the occasion's commune): a row of
+             guard: ratelimit.Guard | None = None) -> "LinkedPerson":  # fmt: skip
+    """The person with this phone number and birth year (in the occasion's commune): their
     ``id``, ``full_name`` and ``commune_id``.
 
     ``guard``: checked before anything is answered (its counts are read with the people, in
@@ -515,10 +515,10 @@ def identify(*, commune_id: int, phone: str, birth_year: int | None,
     return identified(identity, commune_id=commune_id)
 
 
-def identified(identity: Identity, *, commune_id: int) -> Row:
+def identified(identity: Identity, *, commune_id: int) -> "LinkedPerson":
     """The person of an identity whose rows were read (by :func:`resolve_token` or
     :func:`identify`): the guard is checked first, then exactly one person of the commune
-    must have this number and year. A row of ``id``, ``full_name`` and ``commune_id``."""
+    must have this number and year: their ``id``, ``full_name`` and ``commune_id``."""
     rows = [row._mapping for row in identity.rows]
     if identity.guard is not None:  # (a guard's counts come in one row at least)
         identity.guard.check([rows[0][f"identity_c{i}"] for i in range(len(identity.guard.events))])
