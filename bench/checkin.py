@@ -9,8 +9,14 @@ reachable) and drives the real endpoints with N virtual phones, each with its ow
    at once: every request must answer 303 and leave one row.
 
 Each phone opens the page (for its CSRF token) before the clock starts; only the POSTs are
-timed. The server's CPU time per request (user and system, master and workers, read from
-/proc on Linux) is printed with each phase: it shows where a ratio comes from.
+timed. Before any of it, each server is warmed up, untimed: the insert routes and the check-in
+page, and ``--warm-phones`` more learners (64) identifying on a session of their own and then
+tapping on another, so that every worker process has run both check-in paths (its statements
+compiled, its caches filled): the figures are those of a running server, not of a new
+process's first requests (which cost 0.1-0.2 s of CPU per worker and, with 400 phones, took a
+quarter off the first-time rate). The server's CPU time per request (user and system, master
+and workers, read from /proc on Linux) is printed with each phase: it shows where a ratio
+comes from.
 
 The baseline (``bare_insert_per_s``, and ``ratio`` = check-ins/s over it) is a bare one-insert
 route inside the same app, served by the same gunicorn process: bench/checkin_wsgi.py is the app
@@ -302,11 +308,15 @@ class World:
     tokens: tuple[str, str]
     session_ids: tuple[int, int]
     burst_person_id: int
+    #: Two more sessions of the class, and learners of their own, for the warm-up.
+    warm_tokens: tuple[str, str]
+    warm_learners: range
 
 
-def build(url: str, n: int) -> World:
+def build(url: str, n: int, warm: int) -> World:
     """The schema (real migrations) and one class of ``n`` learners with two sessions under
-    way now, plus the bare app's table."""
+    way now (and ``warm`` more learners and two more sessions for the warm-up), plus the
+    bare app's table."""
     from bare_app import metadata
     from flask_migrate import upgrade
 
@@ -350,12 +360,12 @@ def build(url: str, n: int) -> World:
                 ends_at=now + timedelta(hours=2),
                 created_at=now,
             )
-            for m in (10, 5)
+            for m in (10, 5, 20, 15)  # measured: the first two; warm-up: the others
         ]
         db.session.add_all([course, course_class, *sessions])
         people = []
-        for i in range(n + 1):
-            phone, year = phone_of(i) if i < n else (BURST_PHONE, BURST_YEAR)
+        for i in range(n + 1 + warm):
+            phone, year = (BURST_PHONE, BURST_YEAR) if i == n else phone_of(i)
             person = Person(commune_id=commune.id, village_id=village.id, birth_year=year,
                             phone=phone, target_group="citizen", created_at=now,
                             updated_at=now)  # fmt: skip
@@ -370,8 +380,9 @@ def build(url: str, n: int) -> World:
         db.session.flush()
         points = [services.point_for(SessionOccasion(s), now=now) for s in sessions]
         db.session.commit()
-        world = World(tuple(p.token for p in points), tuple(s.id for s in sessions),
-                      people[-1].id)  # fmt: skip
+        world = World((points[0].token, points[1].token), (sessions[0].id, sessions[1].id),
+                      people[n].id, (points[2].token, points[3].token),
+                      range(n + 1, n + 1 + warm))  # fmt: skip
         db.session.remove()
         db.engine.dispose()
     return world
@@ -483,6 +494,30 @@ def bench_checkin(app: "Server", flask: "Server", world: World, args) -> dict:
             "unrecognised_phones": missing}  # fmt: skip
 
 
+def warm_checkins(app: "Server", world: World, args) -> None:
+    """Untimed: the warm-up's learners do what the measured phones will do, on the warm-up's
+    two sessions (identify on the first, one tap on the second), so that every worker has
+    run both paths (statements compiled, caches filled) before the clock starts."""
+    c, limit = args.concurrency, args.phase_timeout
+    scan = [f"/c/{t}" for t in world.warm_tokens]
+    phones = [(Phone(app.port, limit), i) for i in world.warm_learners]
+    tokens = untimed([lambda p=p: page_token(p, scan[0]) for p, _ in phones], c, limit)
+    identify = [timed_post(p, scan[0], {"csrf_token": token, "action": "identify",
+                                        "phone": phone_of(i)[0], "birth_year": phone_of(i)[1]})
+                for (p, i), (token, _) in zip(phones, tokens, strict=True)]  # fmt: skip
+    _warm_run(identify, c, limit)
+    tokens = untimed([lambda p=p: page_token(p, scan[1]) for p, _ in phones], c, limit)
+    tap = [timed_post(p, scan[1], {"csrf_token": token, "action": "checkin", "person_id": person})
+           for (p, _), (token, person) in zip(phones, tokens, strict=True)]  # fmt: skip
+    _warm_run(tap, c, limit)
+
+
+def _warm_run(jobs: list, concurrency: int, deadline_s: float) -> None:
+    run = drive(jobs, concurrency, deadline_s)
+    if run.failures(303):
+        raise RuntimeError(f"the warm-up's check-ins failed: {run.statuses}")
+
+
 def interleaved(app: "Server", jobs: list, args, *, first: int) -> tuple[Run, list[Run]]:
     """The check-in ``jobs`` in ``args.blocks`` blocks, each right after a block of as many
     in-app inserts, so that the check-ins and their baseline feel the same machine load even
@@ -528,7 +563,7 @@ def merged(runs: list[Run]) -> Run:
 
 
 def measure(name: str, url: str, args, tmp: Path) -> dict:
-    world = build(url, args.n)
+    world = build(url, args.n, args.warm_phones)
     env = {"DATABASE_URL": url, "BENCH_DATABASE_URL": url, "SECRET_KEY": "bench",
            **{f"LOPSO_{k}": "1000000000" for k in LIMITS}}  # fmt: skip
     flask = Server("bare_app:create_app()", env, args, tmp / f"{name}-flask.log", BENCH)
@@ -539,6 +574,7 @@ def measure(name: str, url: str, args, tmp: Path) -> dict:
         flask.warm("/insert", args.concurrency, args.warm, form={"n": -1})
         app.warm(IN_APP_INSERT, args.concurrency, args.warm / 2, form={"n": -1})
         app.warm(f"/c/{world.tokens[0]}", args.concurrency, args.warm / 2)
+        warm_checkins(app, world, args)
         runs = bench_checkin(app, flask, world, args)
     finally:
         app.stop()
@@ -629,6 +665,8 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=4, help="blocks per check-in phase, each"
                         " right after a baseline block")  # fmt: skip
     parser.add_argument("--warm", type=float, default=1.5, help="seconds of warm-up per server")
+    parser.add_argument("--warm-phones", type=int, default=64,
+                        help="learners checking in, untimed, before the timed phases")  # fmt: skip
     parser.add_argument("--phase-timeout", type=float, default=120, help="seconds per phase")
     parser.add_argument(
         "--postgresql",

@@ -28,7 +28,7 @@ def test_checkin_benchmark_runs_and_prints_json():
     """A few phones through gunicorn: no check-in lost or doubled (PostgreSQL too when the
     tests run on it, in a scratch database beside the test database)."""
     command = [sys.executable, str(ROOT / "bench" / "checkin.py"), "--n", "24", "--burst", "8",
-               "--concurrency", "4", "--workers", "2", "--warm", "0.2",
+               "--concurrency", "4", "--workers", "2", "--warm", "0.2", "--warm-phones", "8",
                "--phase-timeout", "60"]  # fmt: skip
     test_url = os.environ.get("TEST_DATABASE_URL")
     if test_url:

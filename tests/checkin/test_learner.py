@@ -314,3 +314,51 @@ def test_the_counts_table_is_its_primary_key(app):
         ).scalar() if db.engine.dialect.name == "sqlite" else "WITHOUT ROWID"  # fmt: skip
     assert key == ["bucket", "key", "window_start"]
     assert "WITHOUT ROWID" in sql
+
+
+def _statements(app):
+    """The SQL the app sends, in order (a list filled while the ``with`` block runs)."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def recording():
+        sent: list[str] = []
+
+        def record(_conn, _cursor, statement, *_args):
+            sent.append(" ".join(statement.split()[:3]).upper())
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield sent
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return recording()
+
+
+def test_a_check_in_writes_together_at_the_end(app, client, cw):
+    # SQLite lets one transaction write at a time, from its first write to its commit: the
+    # check-in reads first (one query) and then writes its rows one after the other.
+    url = f"/c/{cw.token}"
+    token = _csrf(client, url)
+    with _statements(app) as sent:
+        response = client.post(url, data={"csrf_token": token, "action": "identify",
+                                          "phone": "0905123456", "birth_year": "1958"})  # fmt: skip
+    assert response.status_code == 303
+    assert [s.split()[0] for s in sent] == ["SELECT", "INSERT", "INSERT", "INSERT"], sent
+    assert [s.split()[-1] for s in sent[1:]] == ["ATTENDANCE", "CHECKIN_DEVICES", "THROTTLES"]
+    # Returning, one tap on the next visit: the same shape, without the phone's link.
+    with app.app_context():
+        db.session.query(Attendance).delete()
+        db.session.commit()
+    token, person_id = _csrf(client, url), cw.learners["Nguyễn Thị Hồng Nhung"]
+    with _statements(app) as sent:
+        response = client.post(url, data={"csrf_token": token, "action": "checkin",
+                                          "person_id": person_id})  # fmt: skip
+    assert response.status_code == 303
+    assert [s.split()[0] for s in sent] == ["SELECT", "INSERT", "INSERT"], sent
+    assert [s.split()[-1] for s in sent[1:]] == ["ATTENDANCE", "THROTTLES"]

@@ -307,18 +307,24 @@ def _identify(occasion: Occasion, form: IdentifyForm, identity: services.Identit
 
 
 def _remember_and_check_in(occasion: Occasion, person, key: str, now, *, new: bool):
-    """Remember the phone and check in, in one transaction; the phone is remembered even if
+    """Check in and remember the phone, in one transaction; the phone is remembered even if
     the check-in is refused. A phone remembered just now (``new``) has made no request
-    under its key yet: only its address is counted."""
+    under its key yet: only its address is counted.
+
+    The attendance row is written first and the phone's link right after it: on SQLite the
+    database is locked for writing from a transaction's first write to its commit, so the
+    writes come together at the end of the request, with nothing in between them."""
     agent = request.headers.get("User-Agent", "")
-    services.remember(key=key, person=person, now=now, user_agent=agent)
     try:
-        return _check_in(occasion, person, key, now, counted_key=None if new else key)
+        result = services.check_in(occasion, person, method=Method.SELF_SCAN, now=now,
+                                   device_key=key)  # fmt: skip
     except CheckinError:
         db.session.rollback()
         services.remember(key=key, person=person, now=now, user_agent=agent)
         db.session.commit()  # (the request is counted on the way out)
         raise
+    services.remember(key=key, person=person, now=now, user_agent=agent)
+    return _done_checking_in(result, now, counted_key=None if new else key)
 
 
 def _check_in(occasion: Occasion, person, key: str | None, now, *, counted_key: str | None):
@@ -326,9 +332,14 @@ def _check_in(occasion: Occasion, person, key: str | None, now, *, counted_key: 
     (the phone's key, or None for a phone remembered by this very request)."""
     result = services.check_in(occasion, person, method=Method.SELF_SCAN, now=now,
                                device_key=key)  # fmt: skip
-    record_id, created = result.record_id, result.created
+    return _done_checking_in(result, now, counted_key=counted_key)
+
+
+def _done_checking_in(result: services.Result, now, *, counted_key: str | None):
+    """Count the request with the check-in, commit, and send the phone to the confirmation."""
+    done = [result.record_id, int(result.created)]
     _commit_counted(now, counted_key)
-    return _to_done([record_id, int(created)])
+    return _to_done(done)
 
 
 def _join(occasion: Occasion, person, key: str | None, now):
