@@ -309,7 +309,8 @@ def _identify(occasion: Occasion, form: IdentifyForm, identity: services.Identit
 def _remember_and_check_in(occasion: Occasion, person, key: str, now, *, new: bool):
     """Check in and remember the phone, in one transaction; the phone is remembered even if
     the check-in is refused. A phone remembered just now (``new``) has made no request
-    under its key yet: only its address is counted.
+    under its key yet: when the request is counted (see :func:`_done_checking_in`), only its
+    address is.
 
     The attendance row is written first and the phone's link right after it: on SQLite the
     database is locked for writing from a transaction's first write to its commit, so the
@@ -328,17 +329,27 @@ def _remember_and_check_in(occasion: Occasion, person, key: str, now, *, new: bo
 
 
 def _check_in(occasion: Occasion, person, key: str | None, now, *, counted_key: str | None):
-    """Check in by this phone; the request is counted per address and under ``counted_key``
-    (the phone's key, or None for a phone remembered by this very request)."""
+    """Check in by this phone; when the request is counted (see :func:`_done_checking_in`),
+    it is counted per address and under ``counted_key`` (the phone's key, or None for a
+    phone remembered by this very request)."""
     result = services.check_in(occasion, person, method=Method.SELF_SCAN, now=now,
                                device_key=key)  # fmt: skip
     return _done_checking_in(result, now, counted_key=counted_key)
 
 
 def _done_checking_in(result: services.Result, now, *, counted_key: str | None):
-    """Count the request with the check-in, commit, and send the phone to the confirmation."""
+    """Commit the check-in and send the phone to the confirmation.
+
+    A check-in that records someone's arrival is not counted against the limits: it happens
+    once per learner and session, so it cannot be repeated to flood the server, and a class
+    whose phones share one mobile-network address (carrier-grade NAT) does not use up that
+    address's allowance by coming to class. Every other request is counted: a repeated tap
+    (already checked in), a refusal, a wrong answer, a request to join."""
     done = [result.record_id, int(result.created)]
-    _commit_counted(now, counted_key)
+    if result.created:
+        db.session.commit()
+    else:
+        _commit_counted(now, counted_key)
     return _to_done(done)
 
 
