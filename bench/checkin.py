@@ -455,24 +455,14 @@ def bench_checkin(app: "Server", flask: "Server", world: World, args) -> dict:
     phones = [Phone(port, limit) for _ in range(n)]
 
     # 1. First time: identify with phone number and birth year.
-    tokens = untimed([lambda p=p: page_token(p, scan[0]) for p in phones], c, limit)
+    jobs = identify_jobs(phones, range(n), scan[0], c, limit)
     flask_runs = [bench_bare(flask, "/insert", n, args, first=0)]
-    first, bare = interleaved(
-        app,
-        [timed_post(p, scan[0], {"csrf_token": tokens[i][0], "action": "identify",
-                                 "phone": phone_of(i)[0], "birth_year": phone_of(i)[1]})
-         for i, p in enumerate(phones)], args, first=0,
-    )  # fmt: skip
+    first, bare = interleaved(app, jobs, args, first=0)
 
     # 2. Returning: the phone knows its learner; one tap.
-    tokens = untimed([lambda p=p: page_token(p, scan[1]) for p in phones], c, limit)
-    missing = sum(1 for _, person in tokens if not person)
+    jobs, missing = tap_jobs(phones, scan[1], c, limit)
     flask_runs.append(bench_bare(flask, "/insert", n, args, first=n))
-    returning, more = interleaved(
-        app,
-        [timed_post(p, scan[1], {"csrf_token": token, "action": "checkin", "person_id": person})
-         for p, (token, person) in zip(phones, tokens, strict=True)], args, first=n,
-    )  # fmt: skip
+    returning, more = interleaved(app, jobs, args, first=n)
     bare += more
 
     # 3. Bursts: one learner on many phones at once (racing to create one row), and one
@@ -500,22 +490,33 @@ def warm_checkins(app: "Server", world: World, args) -> None:
     run both paths (statements compiled, caches filled) before the clock starts."""
     c, limit = args.concurrency, args.phase_timeout
     scan = [f"/c/{t}" for t in world.warm_tokens]
-    phones = [(Phone(app.port, limit), i) for i in world.warm_learners]
-    tokens = untimed([lambda p=p: page_token(p, scan[0]) for p, _ in phones], c, limit)
-    identify = [timed_post(p, scan[0], {"csrf_token": token, "action": "identify",
-                                        "phone": phone_of(i)[0], "birth_year": phone_of(i)[1]})
-                for (p, i), (token, _) in zip(phones, tokens, strict=True)]  # fmt: skip
-    _warm_run(identify, c, limit)
-    tokens = untimed([lambda p=p: page_token(p, scan[1]) for p, _ in phones], c, limit)
-    tap = [timed_post(p, scan[1], {"csrf_token": token, "action": "checkin", "person_id": person})
-           for (p, _), (token, person) in zip(phones, tokens, strict=True)]  # fmt: skip
-    _warm_run(tap, c, limit)
+    phones = [Phone(app.port, limit) for _ in world.warm_learners]
+    _warm_run(identify_jobs(phones, world.warm_learners, scan[0], c, limit), c, limit)
+    _warm_run(tap_jobs(phones, scan[1], c, limit)[0], c, limit)
 
 
 def _warm_run(jobs: list, concurrency: int, deadline_s: float) -> None:
     run = drive(jobs, concurrency, deadline_s)
     if run.failures(303):
         raise RuntimeError(f"the warm-up's check-ins failed: {run.statuses}")
+
+
+def identify_jobs(phones: list, learners, path: str, concurrency: int, limit: float) -> list:
+    """Each phone opens the page (untimed) and then, timed, identifies as its learner (by
+    index, see :func:`phone_of`)."""
+    tokens = untimed([lambda p=p: page_token(p, path) for p in phones], concurrency, limit)
+    return [timed_post(p, path, {"csrf_token": token, "action": "identify",
+                                 "phone": phone_of(i)[0], "birth_year": phone_of(i)[1]})
+            for p, i, (token, _) in zip(phones, learners, tokens, strict=True)]  # fmt: skip
+
+
+def tap_jobs(phones: list, path: str, concurrency: int, limit: float) -> tuple[list, int]:
+    """Each phone opens the page (untimed), which shows its learner, and then, timed, checks
+    in with one tap; and how many pages did not show a learner."""
+    tokens = untimed([lambda p=p: page_token(p, path) for p in phones], concurrency, limit)
+    missing = sum(1 for _, person in tokens if not person)
+    return [timed_post(p, path, {"csrf_token": token, "action": "checkin", "person_id": person})
+            for p, (token, person) in zip(phones, tokens, strict=True)], missing  # fmt: skip
 
 
 def interleaved(app: "Server", jobs: list, args, *, first: int) -> tuple[Run, list[Run]]:
