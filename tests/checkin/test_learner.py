@@ -1,8 +1,10 @@
 """The learner's phone: identify once, check in with one tap, already checked in, ask to join."""
 
 import re
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import event
 
 from tests.checkin.checkin_world import build
 from webapp.checkin.learner_views import COOKIE
@@ -326,28 +328,21 @@ def test_the_counts_table_is_its_primary_key(app):
     assert "WITHOUT ROWID" in sql
 
 
+@contextmanager
 def _statements(app):
     """The SQL the app sends, in order (a list filled while the ``with`` block runs)."""
-    from contextlib import contextmanager
+    sent: list[str] = []
 
-    from sqlalchemy import event
+    def record(_conn, _cursor, statement, *_args):
+        sent.append(" ".join(statement.split()[:3]).upper())
 
-    @contextmanager
-    def recording():
-        sent: list[str] = []
-
-        def record(_conn, _cursor, statement, *_args):
-            sent.append(" ".join(statement.split()[:3]).upper())
-
-        with app.app_context():
-            engine = db.engine
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            yield sent
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-
-    return recording()
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_a_check_in_writes_together_at_the_end(app, client, cw):
