@@ -1,12 +1,36 @@
-"""Languages (Vietnamese first, English second) and the Jinja filters for dates."""
+"""Languages (Vietnamese first, English second), lazy messages, and the Jinja date filters."""
 
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
+from flask_babel.speaklater import LazyString
+from markupsafe import Markup, escape
 
 from webapp import timeutil
 from webapp.extensions import babel
 
 LANG_COOKIE = "lang"
+
+
+class LazyText(LazyString):
+    """A message translated when it is shown, whose parameters stay plain text in HTML.
+
+    Flask-Babel's ``LazyString.__html__`` returns the text unescaped, so Jinja trusts a
+    ``lazy_gettext("Unknown village “%(value)s”.", value=cell)`` as markup and a spreadsheet
+    cell became live HTML on the import preview. Here the whole text is escaped instead:
+    messages hold no markup of their own, and a parameter can never turn into some.
+    """
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+def lazy_text(msgid: str, **params) -> LazyText:
+    """``msgid`` translated when shown, with ``params`` filled in as text (escaped in HTML).
+
+    Use it, not ``flask_babel.lazy_gettext``, whenever a lazy message takes parameters
+    (tests/test_markup_safety.py fails on the other).
+    """
+    return LazyText(gettext, msgid, **params)
 
 
 def select_locale() -> str:
