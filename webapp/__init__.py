@@ -19,6 +19,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     from webapp import config
 
     config.load(app, test_config)
+    from webapp.ids import RowIdConverter, WordConverter
+
+    # Every <int:…> of every blueprint is a row id: bounded, so a crafted number is 404; no
+    # <token> or <code> holds a control character (PostgreSQL refuses NUL in a query).
+    app.url_map.converters["int"] = RowIdConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = WordConverter
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

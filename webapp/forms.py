@@ -1,8 +1,10 @@
 """Form base shared by every domain.
 
-- All text input is normalised to Unicode NFC (some Vietnamese keyboards send decomposed
-  accents). One-line fields are also trimmed with inner whitespace collapsed; multi-line
-  text keeps its line breaks; passwords are left exactly as typed.
+- All text input goes through :func:`webapp.text.clean` (one-line fields: controls and
+  invisible characters dropped, NFC, trimmed, whitespace collapsed) or
+  :func:`webapp.text.clean_lines` (multi-line fields keep their line breaks) — on every field,
+  hidden fields and select values included; passwords are left exactly as typed (they are
+  only hashed, never stored or shown).
 - WTForms' own messages ("Not a valid integer value." …) are translated through our
   catalogues: WTForms ships no Vietnamese.
 """
@@ -13,7 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from webapp.text import clean, nfc
+from webapp.text import clean, clean_lines
 
 
 def _one_line(value):
@@ -21,10 +23,7 @@ def _one_line(value):
 
 
 def _multi_line(value):
-    if not isinstance(value, str):
-        return value
-    lines = [" ".join(line.split()) for line in nfc(value).replace("\r\n", "\n").split("\n")]
-    return "\n".join(lines).strip()
+    return clean_lines(value) if isinstance(value, str) else value
 
 
 class _CatalogueTranslations:

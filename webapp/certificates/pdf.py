@@ -19,7 +19,7 @@ from typing import Protocol
 import zxingcpp
 from fpdf import FPDF
 
-from webapp.text import nfc
+from webapp.text import nfc, strip_unwanted
 
 FONT = "BeVietnamPro"
 FONT_FILES = {"": "Regular", "B": "Bold", "I": "Italic"}
@@ -121,7 +121,8 @@ def draw_qr(pdf: FPDF, text: str, x: float, y: float, size: float) -> None:
 
 
 def _text(value) -> str:
-    return nfc(str(value)) if value is not None else ""
+    # strip_unwanted: controls and invisible characters have no glyph (old records may hold them)
+    return nfc(strip_unwanted(str(value))) if value is not None else ""
 
 
 def _fit_size(pdf: FPDF, text: str, w: float, size: float, style: str, floor: float) -> float:

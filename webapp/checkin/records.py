@@ -6,7 +6,6 @@ attendance rates (what counts as held, what counts as attended) lives in :func:`
 :func:`is_held`; every page and spreadsheet goes through them.
 """
 
-import io
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,15 +17,18 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import joinedload
 
+from webapp.accounts.models import User
 from webapp.checkin.models import ATTENDED, Attendance, Method, OccasionKind, Status
 from webapp.extensions import db
 from webapp.people.models import Person
+from webapp.people.queries import scope_people
 from webapp.scheduling.models import (
     ClassSession,
     CourseClass,
     Enrolment,
     EnrolmentStatus,
 )
+from webapp.spreadsheet import append, to_bytes
 from webapp.timeutil import format_date, to_local
 
 #: Short marks of the class grid (a legend and screen-reader text go with them on the page).
@@ -98,9 +100,10 @@ def _session_records(session_ids) -> Select:
     )
 
 
-def _learners(class_id: int, recorded_ids) -> list[tuple[Person, str | None]]:
+def _learners(class_id: int, recorded_ids, viewer: User | None) -> list[tuple[Person, str | None]]:
     """The class's enrolled learners, and anyone with a record among ``recorded_ids`` sessions
-    (withdrawn since), in Vietnamese name order, with their enrolment status."""
+    (withdrawn since), in Vietnamese name order, with their enrolment status; only those the
+    ``viewer`` may see (a village lead: their village's), everyone for None."""
     recorded = select(Attendance.person_id).where(
         Attendance.occasion_kind == OccasionKind.SESSION, Attendance.occasion_id.in_(recorded_ids)
     )
@@ -113,18 +116,20 @@ def _learners(class_id: int, recorded_ids) -> list[tuple[Person, str | None]]:
         .options(joinedload(Person.village))
         .order_by(Person.sort_key, Person.id)
     )
+    if viewer is not None:
+        stmt = scope_people(stmt, viewer)
     return [(person, status) for person, status in db.session.execute(stmt)]
 
 
-def session_learners(session: ClassSession) -> list[Person]:
-    """Who is on a session's register (to give them learner codes before printing)."""
-    return [person for person, _ in _learners(session.class_id, [session.id])]
+def session_learners(session: ClassSession, viewer: User | None = None) -> list[Person]:
+    """Who is on a session's register (for ``viewer``: see :func:`_learners`)."""
+    return [person for person, _ in _learners(session.class_id, [session.id], viewer)]
 
 
-def class_learners(course_class: CourseClass) -> list[Person]:
-    """Who is on a class's grid (to give them learner codes before exporting)."""
+def class_learners(course_class: CourseClass, viewer: User | None = None) -> list[Person]:
+    """Who is on a class's grid (for ``viewer``: see :func:`_learners`)."""
     session_ids = select(ClassSession.id).where(ClassSession.class_id == course_class.id)
-    return [person for person, _ in _learners(course_class.id, session_ids)]
+    return [person for person, _ in _learners(course_class.id, session_ids, viewer)]
 
 
 # --- one session: the register -------------------------------------------------------------
@@ -158,12 +163,13 @@ class Register:
         return sum(self.totals[s] for s in ATTENDED)
 
 
-def session_register(session: ClassSession) -> Register:
-    """Every learner of the session (enrolled, or recorded there) with their record."""
+def session_register(session: ClassSession, viewer: User | None = None) -> Register:
+    """Every learner of the session (enrolled, or recorded there) with their record; only
+    those the ``viewer`` may see, and the totals of those."""
     records = {r.person_id: r for r in db.session.scalars(_session_records([session.id]))}
     lines = [
         RegisterLine(person, records.get(person.id), status == EnrolmentStatus.ENROLLED)
-        for person, status in _learners(session.class_id, [session.id])
+        for person, status in _learners(session.class_id, [session.id], viewer)
     ]
     return Register(session, lines, Counter(line.status for line in lines))
 
@@ -228,8 +234,11 @@ class ClassGrid:
         return sum(1 for c in self.columns if c.held)
 
 
-def class_grid(course_class: CourseClass, *, now: datetime) -> ClassGrid:
-    """Learners × sessions of a class, in three queries whatever the size of the class."""
+def class_grid(
+    course_class: CourseClass, *, now: datetime, viewer: User | None = None
+) -> ClassGrid:
+    """Learners × sessions of a class, in three queries whatever the size of the class; only
+    the learners the ``viewer`` may see, and the per-session totals of those."""
     sessions = list(
         db.session.scalars(
             select(ClassSession)
@@ -243,7 +252,7 @@ def class_grid(course_class: CourseClass, *, now: datetime) -> ClassGrid:
     }
     columns = [Column(s, is_held(s, now)) for s in sessions]
     rows = []
-    for person, status in _learners(course_class.id, session_ids):
+    for person, status in _learners(course_class.id, session_ids, viewer):
         cells = [Cell(c, records.get((c.session.id, person.id))) for c in columns]
         for cell in cells:
             if cell.column.held:
@@ -345,22 +354,6 @@ def _widths(sheet, widths: Iterable[int]) -> None:
         sheet.column_dimensions[get_column_letter(i)].width = width
 
 
-FORMULA_STARTS = ("=", "+", "-", "@")
-
-
-def _bytes(book: openpyxl.Workbook) -> bytes:
-    # A name such as "=HYPERLINK(...)" (public sign-ups are typed by anybody) stays text:
-    # a spreadsheet must never run what a visitor wrote.
-    for sheet in book.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, str) and cell.value[:1] in FORMULA_STARTS:
-                    cell.data_type = "s"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
 def register_xlsx(register: Register) -> bytes:
     """The session register as a spreadsheet: a few lines about the session, then the table."""
     session = register.session
@@ -377,39 +370,39 @@ def register_xlsx(register: Register) -> bytes:
         ("Giảng viên", ", ".join(t.full_name for t in course_class.trainers)),
         ("Chủ đề", session.topic),
     ]:
-        sheet.append([label, value])
+        append(sheet, [label, value])
         sheet.cell(sheet.max_row, 1).font = BOLD
-    sheet.append([])
-    headers = ["STT", "Họ và tên", "Mã học viên", "Thôn", "Trạng thái", "Giờ đến",
+    append(sheet, [])
+    headers = ["STT", "Họ và tên", "Thôn", "Trạng thái", "Giờ đến",
                "Cách điểm danh", "Ký tên"]  # fmt: skip
-    sheet.append(headers)
+    append(sheet, headers)
     header_row = sheet.max_row
     for cell in sheet[header_row]:
         cell.font = BOLD
     for number, line in enumerate(register.lines, start=1):
         record = line.record
-        sheet.append(
+        append(
+            sheet,
             [
                 number,
                 line.person.full_name,
-                line.person.learner_code or "",
                 line.person.village.name,
                 VI_STATUS.get(line.status, VI_NOT_RECORDED) if record else VI_NOT_RECORDED,
                 to_local(line.arrived_at).strftime("%H:%M") if line.arrived_at else "",
                 VI_METHOD.get(record.method, record.method) if record else "",
                 "",
-            ]
+            ],
         )
-    sheet.append([])
+    append(sheet, [])
     for status in Status:
-        sheet.append(["", VI_STATUS[status], register.totals[status]])
-    sheet.append(["", VI_NOT_RECORDED, register.totals[None]])
+        append(sheet, ["", VI_STATUS[status], register.totals[status]])
+    append(sheet, ["", VI_NOT_RECORDED, register.totals[None]])
     sheet.freeze_panes = sheet.cell(header_row + 1, 1)
-    _widths(sheet, [12, 30, 14, 16, 16, 10, 18, 18])
-    return _bytes(book)
+    _widths(sheet, [12, 30, 16, 16, 10, 18, 18])
+    return to_bytes(book)
 
 
-GRID_FIXED = ["Họ và tên", "Mã học viên", "Thôn"]
+GRID_FIXED = ["Họ và tên", "Thôn"]
 GRID_TOTALS = ["Số buổi dự", "Số buổi đã học", "Số giờ", "Tỉ lệ"]
 
 
@@ -419,24 +412,26 @@ def class_grid_xlsx(grid: ClassGrid) -> bytes:
     sheet = book.active
     sheet.title = "Điểm danh"
     day_headers = [c.day + (" (hủy)" if c.session.is_cancelled else "") for c in grid.columns]
-    sheet.append(GRID_FIXED + day_headers + GRID_TOTALS)
+    append(sheet, GRID_FIXED + day_headers + GRID_TOTALS)
     for cell in sheet[1]:
         cell.font = BOLD
         cell.alignment = Alignment(horizontal="center", wrap_text=True)
     first_total = len(GRID_FIXED) + len(grid.columns) + 1
     for row in grid.rows:
         rate = row.tally.rate
-        sheet.append(
-            [row.person.full_name, row.person.learner_code, row.person.village.name]
+        append(
+            sheet,
+            [row.person.full_name, row.person.village.name]
             + [cell.mark or None for cell in row.cells]
-            + [row.tally.attended, row.tally.held, round(row.tally.hours, 2), rate]
+            + [row.tally.attended, row.tally.held, round(row.tally.hours, 2), rate],
         )
         _number_formats(sheet, sheet.max_row, first_total)
     total = grid.total
-    sheet.append(
-        ["Số người dự", None, None]
+    append(
+        sheet,
+        ["Số người dự", None]
         + [c.attended if c.held else None for c in grid.columns]
-        + [total.attended, total.held, round(total.hours, 2), total.rate]
+        + [total.attended, total.held, round(total.hours, 2), total.rate],
     )
     _number_formats(sheet, sheet.max_row, first_total)
     for cell in sheet[sheet.max_row]:
@@ -446,17 +441,17 @@ def class_grid_xlsx(grid: ClassGrid) -> bytes:
         for cell in marks:
             cell.alignment = centred
     sheet.freeze_panes = "B2"
-    _widths(sheet, [30, 14, 16] + [9] * len(grid.columns) + [12, 14, 9, 9])
+    _widths(sheet, [30, 16] + [9] * len(grid.columns) + [12, 14, 9, 9])
     legend = book.create_sheet("Ký hiệu")
-    legend.append(["Ký hiệu", "Nghĩa"])
+    append(legend, ["Ký hiệu", "Nghĩa"])
     for status, mark in MARKS.items():
-        legend.append([mark, VI_STATUS[status]])
-    legend.append([NOT_RECORDED_MARK, VI_NOT_RECORDED])
-    legend.append(["(hủy)", "Buổi học đã hủy: không tính"])
-    legend.append(["", "Buổi chưa diễn ra không được tính vào tỉ lệ"])
-    legend.append(["Tỉ lệ", "Số buổi dự (có mặt hoặc đi muộn) / số buổi đã học"])
+        append(legend, [mark, VI_STATUS[status]])
+    append(legend, [NOT_RECORDED_MARK, VI_NOT_RECORDED])
+    append(legend, ["(hủy)", "Buổi học đã hủy: không tính"])
+    append(legend, ["", "Buổi chưa diễn ra không được tính vào tỉ lệ"])
+    append(legend, ["Tỉ lệ", "Số buổi dự (có mặt hoặc đi muộn) / số buổi đã học"])
     _widths(legend, [10, 50])
-    return _bytes(book)
+    return to_bytes(book)
 
 
 def _number_formats(sheet, row: int, first_total: int) -> None:

@@ -4,6 +4,7 @@ import click
 from flask.cli import with_appcontext
 
 from webapp.extensions import db
+from webapp.text import clean
 
 
 @click.group("framework")
@@ -21,7 +22,7 @@ def import_command(path: str, note: str) -> None:
     from webapp.timeutil import utcnow
 
     try:
-        version = import_file(path, now=utcnow(), note=note)
+        version = import_file(path, now=utcnow(), note=clean(note))
         db.session.commit()
     except FrameworkFileError as error:
         db.session.rollback()

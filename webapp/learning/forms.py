@@ -2,7 +2,6 @@
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import (
     DataRequired,
@@ -14,6 +13,7 @@ from wtforms.validators import (
 )
 
 from webapp.forms import BaseForm
+from webapp.i18n import lazy_text as _l
 from webapp.people.forms import VietnameseDateField
 from webapp.scheduling.forms import DecimalCommaField
 from webapp.timeutil import format_date, to_local, utcnow
@@ -66,8 +66,9 @@ class GroupRuleForm(BaseForm):
     min_hours = DecimalCommaField(_l("Minimum hours"), validators=[InputRequired()])
 
     def validate_min_hours(self, field):
+        # ValidationError, not ValueError: WTForms catches only the former (else a 500).
         if field.data is not None and not 0 <= field.data <= 1000:
-            raise ValueError(_l("Write a number from 0 to 1000."))
+            raise ValidationError(_l("Write a number from 0 to 1000."))
 
 
 class MoocForm(BaseForm):

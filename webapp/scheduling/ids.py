@@ -6,17 +6,9 @@ the database (SQLite cannot even bind a number beyond 64 bits): it is simply not
 
 from flask import Blueprint, abort
 
-#: The largest row id (a PostgreSQL ``integer``).
-MAX_ID = 2**31 - 1
+from webapp.ids import MAX_ID, row_id
 
-
-def row_id(value) -> int | None:
-    """``value`` as a row id (1 … MAX_ID), or None for anything else."""
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number <= MAX_ID else None
+__all__ = ["MAX_ID", "ids_beyond_range_not_found", "row_id"]
 
 
 def ids_beyond_range_not_found(bp: Blueprint) -> None:

@@ -19,6 +19,7 @@ from webapp.permissions import public
 from webapp.scheduling import ical, queries, services
 from webapp.scheduling.ids import ids_beyond_range_not_found, row_id
 from webapp.scheduling.models import ClassSession, CourseClass
+from webapp.text import clean
 from webapp.timeutil import utcnow
 
 bp = Blueprint("public", __name__)
@@ -45,7 +46,7 @@ def _place() -> tuple[Commune | None, Village | None]:
         if village is None:  # unknown, or a number no village can have
             abort(404)
     commune = None
-    if code := (request.args.get("commune") or "").strip().upper():
+    if code := clean(request.args.get("commune")).upper():
         commune = db.session.scalar(select(Commune).where(Commune.code == code))
         if commune is None or (village is not None and village.commune_id != commune.id):
             abort(404)
