@@ -1,7 +1,10 @@
-"""Benchmark: import a 30,000-row .xlsx list of persons (check, then commit).
+"""Benchmark: import a 30,000-row .xlsx list of persons (upload, check, then commit).
 
 Prints the time of each step and its ratio to a baseline measured in the same run: merely
-reading the same workbook with openpyxl (the floor any importer pays). The last line is JSON.
+reading the same workbook with openpyxl (the floor any importer pays). The file is read once,
+at upload; the preview and the commit check the rows kept in the database. Then the peak
+memory (VmHWM of a fresh process) of reading the same list and of reading hostile files
+(a cell at XFD1048576, one at Z1000000, a sheet that unpacks to 2 GB). The last line is JSON.
 
     .venv/bin/python bench/import_people.py                 # temporary SQLite database
     .venv/bin/python bench/import_people.py --database postgresql://postgres@127.0.0.1/test
@@ -12,8 +15,10 @@ import argparse
 import io
 import json
 import random
+import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,7 +105,7 @@ def main() -> None:
 
         from webapp.accounts.models import User
 
-        upgrade()
+        upgrade(revision="heads")
         commune = Commune(code="BENCH", name="Xã Bench", province="Quảng Ngãi")
         db.session.add(commune)
         db.session.add_all(
@@ -119,8 +124,11 @@ def main() -> None:
             return count
 
         baseline, read_rows = timed(read_only)
-        batch = importer.stage(actor=user, now=NOW, commune_id=commune.id, filename="bench.xlsx",
-                               content=content)  # fmt: skip
+        stage_s, batch = timed(
+            lambda: importer.stage(
+                actor=user, now=NOW, commune_id=commune.id, filename="bench.xlsx", content=content
+            )
+        )
         db.session.commit()
         check_s, report = timed(lambda: importer.check(batch, now=NOW))
         assert report.ok, report.problem_rows[:3]
@@ -129,18 +137,67 @@ def main() -> None:
         stored = db.session.scalar(select(func.count()).select_from(Person))
         assert written == stored == args.rows, (written, stored)
         dialect = db.engine.dialect.name
-    total = check_s + commit_s
+    total = stage_s + check_s + commit_s
+    memory = peak_memory(content, tmp.name)
     print(f"database            {dialect}")
     size = len(content) / 1e6
     print(f"rows                {args.rows:,} ({size:.1f} MB .xlsx, {read_rows - 1:,} read)")
     print(f"baseline: read xlsx {baseline:7.2f} s   (openpyxl, read-only)")
+    print(f"upload (read once)  {stage_s:7.2f} s   x{stage_s / baseline:.2f} of baseline")
     print(f"preview (check)     {check_s:7.2f} s   x{check_s / baseline:.2f} of baseline")
     print(f"commit              {commit_s:7.2f} s   x{commit_s / baseline:.2f} of baseline")
-    print(f"preview + commit    {total:7.2f} s   x{total / baseline:.2f} of baseline")
+    print(f"upload+preview+commit {total:5.2f} s   x{total / baseline:.2f} of baseline")
+    for name, figure in memory.items():
+        print(f"peak memory {name:<24} {figure['peak_mb']:6.0f} MB  {figure['result']}")
     print(json.dumps({"bench": "import_people", "database": dialect, "rows": args.rows,
-                      "baseline_read_s": round(baseline, 3), "check_s": round(check_s, 3),
-                      "commit_s": round(commit_s, 3), "total_s": round(total, 3),
-                      "ratio_total_to_baseline": round(total / baseline, 2)}))  # fmt: skip
+                      "baseline_read_s": round(baseline, 3), "stage_s": round(stage_s, 3),
+                      "check_s": round(check_s, 3), "commit_s": round(commit_s, 3),
+                      "total_s": round(total, 3),
+                      "ratio_total_to_baseline": round(total / baseline, 2),
+                      "peak_memory_mb": {k: v["peak_mb"] for k, v in memory.items()}}))  # fmt: skip
+
+
+def peak_memory(content: bytes, folder: str) -> dict:
+    """Peak resident memory (VmHWM) of a fresh process reading each file (``importer.parse``),
+    against that of the same process importing the code and reading nothing."""
+    from tests.people.test_import_limits import xlsx_with_cells, zip_bomb
+
+    files = {
+        "nothing": None,
+        f"this list ({len(content) / 1e6:.1f} MB)": content,
+        "cell at XFD1048576": xlsx_with_cells("XFD1048576"),
+        "cell at Z1000000": xlsx_with_cells("Z1000000"),
+        "sheet unpacking to 2 GB": zip_bomb(None),
+    }
+    script = textwrap.dedent(
+        """
+        import json, sys
+        sys.path.insert(0, sys.argv[1])
+        from webapp.people import importer
+        result = "-"
+        if sys.argv[2] != "-":
+            try:
+                content = open(sys.argv[2], "rb").read()
+                parsed = importer.parse("x.xlsx", content, max_rows=50_000)
+                result = f"{len(parsed['rows'])} rows"
+            except importer.FileProblem as problem:
+                result = f"refused: {problem.code}"
+        # VmHWM, not ru_maxrss: after exec, Linux keeps the forking parent's ru_maxrss.
+        status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+        print(json.dumps({"peak_mb": round(int(status) / 1024), "result": result}))
+        """
+    )
+    figures = {}
+    for i, (name, data) in enumerate(files.items()):
+        path = "-"
+        if data is not None:
+            path = f"{folder}/memory-{i}.xlsx"
+            Path(path).write_bytes(data)
+        root = str(Path(__file__).resolve().parent.parent)
+        done = subprocess.run([sys.executable, "-c", script, root, path], capture_output=True,
+                              text=True, timeout=600, check=True)  # fmt: skip
+        figures[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
 
 
 if __name__ == "__main__":

@@ -203,10 +203,12 @@ def test_csv_with_semicolons_and_byte_order_mark(organiser):
     ],
 )
 def test_unreadable_files_are_refused_as_a_whole(organiser, content, filename, code):
-    batch = stage(organiser, content, filename)
+    # The file is read once, at upload: a file that cannot be read is refused there.
     with pytest.raises(importer.FileProblem) as refused:
-        importer.check(batch, now=NOW)
+        stage(organiser, content, filename)
     assert refused.value.code == code
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == 0
 
 
 def test_other_file_types_are_refused_at_upload(organiser):

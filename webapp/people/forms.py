@@ -19,7 +19,8 @@ from webapp.people.models import (
     SEX_LABELS,
     TARGET_GROUP_LABELS,
 )
-from webapp.text import digits
+from webapp.people.services import phone_problem
+from webapp.phone import normalise_phone
 from webapp.timeutil import parse_date
 
 
@@ -92,8 +93,10 @@ class PersonForm(NameAndBirthYearForm):
         )
 
     def validate_phone(self, field):
-        if field.data and not 9 <= len(digits(field.data)) <= 11:
-            raise ValidationError(_l("The phone number should have 10 digits."))
+        problem = phone_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+        field.data = normalise_phone(field.data)  # e.g. 905123456 gets its 0 back
 
 
 class PeopleSearchForm(BaseForm):

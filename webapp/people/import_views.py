@@ -3,13 +3,11 @@
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.people import importer, queries
 from webapp.people.forms import ImportForm
-from webapp.people.models import ImportBatch
 from webapp.permissions import MANAGERS, roles_required
 from webapp.timeutil import utcnow
 
@@ -60,18 +58,11 @@ def template(fmt: str):
     return response
 
 
-def _batch_or_404(token: str) -> ImportBatch:
-    batch = db.session.scalar(select(ImportBatch).where(ImportBatch.token == token))
-    if batch is None or not current_user.works_in(batch.commune_id):
-        abort(404)
-    return batch
-
-
 @bp.get("/<token>")
 @roles_required(*MANAGERS)
 def preview(token: str):
     """Every row's problems; the commit button only when there are none."""
-    batch = _batch_or_404(token)
+    batch = queries.get_import_batch(current_user, token) or abort(404)
     report = problem = None
     if batch.committed_at is None:
         try:
@@ -94,7 +85,7 @@ def preview(token: str):
 @roles_required(*MANAGERS)
 def commit(token: str):
     """Write all rows in one transaction, or none."""
-    batch = _batch_or_404(token)
+    batch = queries.get_import_batch(current_user, token) or abort(404)
     try:
         written = importer.commit(actor=current_user, now=utcnow(), batch=batch)
     except DomainError as error:

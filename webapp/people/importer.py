@@ -2,31 +2,39 @@
 
 Two steps, never half-done:
 
-1. :func:`stage` stores the uploaded file in the database (an :class:`ImportBatch`) and
-   :func:`check` reads it and reports every row's problems; nothing else is written.
-2. :func:`commit` checks the file again against the database as it is now, and writes all
+1. :func:`stage` reads the uploaded file once, within bounds (see "reading the file"), and
+   stores its rows in the database (an :class:`ImportBatch`); :func:`check` reports every
+   row's problems; nothing else is written.
+2. :func:`commit` checks the rows again against the database as it is now, and writes all
    rows or none (one transaction, one bulk insert). A batch is committed at most once.
 
-The file is kept in the database, not on one host's disk, so the preview and the commit
-may be served by different app processes.
+The rows are kept in the database, not on one host's disk or in memory, so the preview and
+the commit may be served by different app processes.
 """
 
 import csv
+import functools
 import io
+import posixpath
+import re
 import secrets
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from xml.etree import ElementTree
+from xml.parsers import expat
 
 import openpyxl
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 from sqlalchemy import delete, insert, select, update
 
 from webapp.accounts.models import User
 from webapp.errors import DomainError
 from webapp.extensions import db
+from webapp.i18n import lazy_text as _l
 from webapp.people.models import (
     DisabilityType,
     Household,
@@ -36,13 +44,10 @@ from webapp.people.models import (
     TargetGroup,
     Village,
 )
-from webapp.people.services import (
-    PersonInput,
-    birth_year_problem,
-    phone_problem,
-)
+from webapp.people.services import PersonInput, birth_year_problem
 from webapp.permissions import MANAGERS
-from webapp.text import clean, digits, fold, name_key, name_sort_key
+from webapp.phone import phone_or_none
+from webapp.text import clean, fold, name_key, name_sort_key
 from webapp.timeutil import format_date, parse_date
 
 # --- the columns ------------------------------------------------------------------------------
@@ -103,13 +108,208 @@ YES = {"co", "x", "yes", "1", "true", "da co", "roi"}
 NO = {"", "khong", "no", "0", "false", "chua"}
 
 
+TEXT_COLUMNS = {"phone", "household_code"}  # codes: formatted as text in the template
+
 STALE_AFTER = timedelta(days=7)
+SHEET_SLACK_ROWS = 1000
 
 # --- reading the file -----------------------------------------------------------------------
+#
+# A spreadsheet is untrusted input. calamine (Rust, ten times faster than openpyxl on a
+# 30,000-row sheet) builds the whole rectangle from A1 to the last cell in memory, so one
+# cell at XFD1048576 in a 1 KB file would ask for ~550 GB, and a sheet's XML can be a zip
+# bomb. So the archive is inspected first, within fixed bounds, and calamine only ever sees a
+# sheet whose rectangle is small; the rows are then streamed and kept once, as text, in the
+# batch (see :func:`stage`).
+
+MAX_COLUMNS = 40  # A..AN: the template has 15 columns; room for a few of one's own
+MAX_CELLS = 1_000_000  # cells written in the sheet (calamine keeps each, then the rectangle)
+MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # all parts of the .xlsx, decompressed
+MAX_PART_BYTES = 50 * 1024 * 1024  # one part (the sheet, the shared strings)
+MAX_PARTS = 500
+MAX_CSV_LINE = 100_000  # characters in one line of a CSV file
+_CHUNK = 1024 * 1024
+
+# Cell positions as every mainstream writer puts them (Excel, LibreOffice, Google Sheets,
+# openpyxl, xlsxwriter): ``<c r="B7" …>``, ``<row r="7" …>``, the position first.
+_ATTRIBUTE = re.compile(rb' r="([^"]*)"')
+# A column beyond AN, or a position that is not plain A1 style (an entity, a space, …).
+_ODD_COLUMN = rb"[A-Z]{3}|[B-Z][A-Z]|A[O-Z]|(?![A-Z]{1,2}\d{1,9}\"|\d{1,9}\")"
+# A cell or row without its position first, or with a namespace prefix.
+_ODD_ELEMENT = re.compile(rb"<(?:c|row)[\t\n\r>/]")
+_PREFIXED = re.compile(rb":(?:c|row)[\s>/]")
 
 
 class FileProblem(DomainError):
     """The file as a whole cannot be read (not a row problem)."""
+
+
+def _unreadable() -> FileProblem:
+    return FileProblem(
+        "file_unreadable", _l("This file could not be read as an Excel (.xlsx) file.")
+    )
+
+
+def _too_big() -> FileProblem:
+    return FileProblem(
+        "file_too_big",
+        _l(
+            "This Excel file is too large once unpacked. Delete the other sheets, pictures and "
+            "empty rows, or save the list as CSV (UTF-8) and upload that."
+        ),
+    )
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+@functools.cache
+def _out_of_bounds(max_rows: int) -> re.Pattern:
+    """A regex matching a position in a column beyond :data:`MAX_COLUMNS` or written oddly
+    (group 1), or in a row above ``max_rows`` (group 2): one pass over the sheet."""
+    text = str(max_rows)
+    options = [rf"[1-9]\d{{{len(text)},}}"]  # more digits
+    for i, digit in enumerate(text):
+        if digit != "9":
+            rest = len(text) - i - 1
+            options.append(f"{text[:i]}[{int(digit) + 1}-9]\\d{{{rest}}}")
+    rows = "|".join(options)
+    return re.compile(rb' r="(?:(' + _ODD_COLUMN + rb")|([A-Z]{0,3}0*(?:" + rows.encode() + b'))")')
+
+
+def _first_sheet(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
+    """The part holding the first sheet (the one calamine reads), from the workbook's list."""
+    try:
+        workbook = ElementTree.fromstring(_read_part(archive, "xl/workbook.xml"))
+        rels = ElementTree.fromstring(_read_part(archive, "xl/_rels/workbook.xml.rels"))
+        first = next(el for el in workbook.iter() if el.tag.endswith("}sheet"))
+        rel_id = next(v for k, v in first.attrib.items() if k.endswith("}id"))
+        target = next(el.get("Target") for el in rels if el.get("Id") == rel_id)
+        name = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        return archive.getinfo(posixpath.normpath(name))
+    except (StopIteration, KeyError, ElementTree.ParseError, TypeError, AttributeError) as error:
+        raise _unreadable() from error
+
+
+def _read_part(archive: zipfile.ZipFile, name: str) -> bytes:
+    """One part, decompressed within :data:`MAX_PART_BYTES` (zipfile stops at the size the
+    archive declares, and a part that lies about it fails its CRC check)."""
+    info = archive.getinfo(name)
+    if info.file_size > MAX_PART_BYTES:
+        raise _too_big()
+    with archive.open(info) as part:
+        data = part.read(MAX_PART_BYTES + 1)
+    if len(data) > MAX_PART_BYTES:
+        raise _too_big()
+    return data
+
+
+def _sheet_problem(xml: bytes, max_rows: int) -> None:
+    """Raise when the sheet reaches beyond ``max_rows`` rows or :data:`MAX_COLUMNS` columns,
+    or holds more than :data:`MAX_CELLS` cells (its <dimension> tag is not trusted)."""
+    sheet_rows = max_rows + 1 + SHEET_SLACK_ROWS  # the header, a few blank lines at the end
+    cells = xml.count(b"<c ")
+    fast = (
+        cells == xml.count(b'<c r="')
+        and xml.count(b"<row ") == xml.count(b'<row r="')
+        and not _ODD_ELEMENT.search(xml)
+        and not _PREFIXED.search(xml)
+    )
+    # Every position is written out: one search for a position out of bounds, at the speed
+    # of a regex with a literal prefix, rather than a Python loop over every cell.
+    bounds = _out_of_bounds(sheet_rows)
+    found = bounds.search(xml) if fast else None
+    if not fast or (found and found[1] is not None):
+        _sheet_problem_slow(xml, sheet_rows, max_rows)
+        return
+    if found:
+        cell = re.search(b"<c" + bounds.pattern, xml)  # name the cell, rather than its row
+        at = cell.start() + 2 if cell else found.start()
+        _refuse_far(_ATTRIBUTE.match(xml, at)[1].decode("ascii", "replace")[:20], max_rows)
+    if cells > MAX_CELLS:
+        raise _too_big()
+
+
+def _sheet_problem_slow(xml: bytes, sheet_rows: int, max_rows: int) -> None:
+    """Position by position, as calamine counts them (a cell or row without ``r`` follows the
+    one before it; element names may carry a namespace prefix)."""
+    state = {"row": 0, "column": 0, "cells": 0}
+
+    def start(tag, attrs):
+        local = tag.rsplit(":", 1)[-1]
+        if local == "row":
+            r = attrs.get("r", "")
+            state["row"] = int(r) if r.isdigit() and len(r) < 10 else state["row"] + 1
+            state["column"] = 0
+        elif local == "c":
+            r = attrs.get("r")
+            row = max(state["row"], 1)
+            if r is None:
+                state["column"] += 1
+            else:
+                match = re.fullmatch(r"([A-Z]{1,3})(\d{1,9})", r)
+                if not match:
+                    raise _unreadable()
+                state["column"] = _column_number(match[1].encode())
+                row = int(match[2])
+            state["cells"] += 1
+            if row > sheet_rows or state["column"] > MAX_COLUMNS:
+                column = get_column_letter(min(max(state["column"], 1), 16384))
+                _refuse_far(f"{column}{row}", max_rows)
+            if state["cells"] > MAX_CELLS:
+                raise _too_big()
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = start
+    try:
+        parser.Parse(xml, True)
+    except expat.ExpatError as error:
+        raise _unreadable() from error
+
+
+def _refuse_far(cell: str, max_rows: int) -> None:
+    raise FileProblem(
+        "sheet_too_wide",
+        _l(
+            "The sheet has cells far outside the list (as far as %(cell)s); at most "
+            "%(rows)d rows and the columns A to AN are read. Delete the empty rows and columns "
+            "below and to the right of the list (or copy the list into a new sheet), or save "
+            "it as CSV (UTF-8), and upload it again."
+        ),
+        cell=cell,
+        rows=max_rows,
+    )
+
+
+def _inspect_xlsx(content: bytes, max_rows: int) -> None:
+    """Refuse, before calamine reads anything, an archive or a sheet too large to read."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        parts = archive.infolist()
+        if len(parts) > MAX_PARTS or sum(p.file_size for p in parts) > MAX_UNZIPPED_BYTES:
+            raise _too_big()
+        sheet = _first_sheet(archive)
+        for part in parts:
+            if part is sheet or part.is_dir():
+                continue
+            # Decompress every other part too (calamine reads the shared strings and the
+            # styles whole): the sizes they declare are checked, not trusted.
+            with archive.open(part) as stream:
+                total = 0
+                while chunk := stream.read(_CHUNK):
+                    total += len(chunk)
+                    if total > MAX_PART_BYTES:
+                        raise _too_big()
+        xml = _read_part(archive, sheet.filename)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as error:
+        raise _unreadable() from error
+    except (OSError, ValueError, RuntimeError) as error:  # e.g. an encrypted or broken part
+        raise _unreadable() from error
+    _sheet_problem(xml, max_rows)
 
 
 def _cell(value) -> str:
@@ -126,34 +326,64 @@ def _cell(value) -> str:
     return clean(str(value))
 
 
-def _rows(filename: str, content: bytes) -> Iterator[list[str]]:
+def _xlsx_rows(content: bytes, max_rows: int) -> Iterator[list[str]]:
+    _inspect_xlsx(content, max_rows)
+    try:
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0)
+        pad = [""] * sheet.start[1] if sheet.start else []
+        rows = sheet.iter_rows()
+    except Exception as error:  # calamine raises several error types for broken files
+        raise _unreadable() from error
+    for row in rows:
+        yield pad + [_cell(v) for v in row]
+
+
+def _csv_lines(text: str) -> Iterator[str]:
+    for line in io.StringIO(text):
+        if len(line) > MAX_CSV_LINE:
+            raise FileProblem(
+                "csv_line_too_long",
+                _l(
+                    "A line of the CSV file is longer than %(limit)d characters. Check that "
+                    "it is a list of people with one person per line."
+                ),
+                limit=MAX_CSV_LINE,
+            )
+        yield line
+
+
+def _csv_rows(content: bytes) -> Iterator[list[str]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FileProblem(
+            "file_encoding",
+            _l("The CSV file must be saved as UTF-8 (in Excel: “CSV UTF-8”)."),
+        ) from error
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        for row in csv.reader(_csv_lines(text), dialect):
+            yield [_cell(v) for v in row[:MAX_COLUMNS]]
+    except csv.Error as error:  # e.g. a field longer than csv.field_size_limit()
+        raise FileProblem(
+            "file_unreadable_csv",
+            _l(
+                "This file could not be read as a CSV file (a cell is too long, or a quote "
+                "is not closed). Open it in Excel and save it again as “CSV UTF-8”."
+            ),
+        ) from error
+
+
+def _rows(filename: str, content: bytes, max_rows: int) -> Iterator[list[str]]:
     """Every row of the first sheet (or of the CSV file) as a list of cleaned strings."""
     lower = filename.lower()
     if lower.endswith(".xlsx"):
-        # calamine (Rust) reads a 30,000-row sheet about ten times faster than openpyxl.
-        try:
-            book = CalamineWorkbook.from_filelike(io.BytesIO(content))
-            rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
-        except Exception as error:  # calamine raises several error types for broken files
-            raise FileProblem(
-                "file_unreadable", _l("This file could not be read as an Excel (.xlsx) file.")
-            ) from error
-        for row in rows:
-            yield [_cell(v) for v in row]
+        yield from _xlsx_rows(content, max_rows)
     elif lower.endswith(".csv"):
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise FileProblem(
-                "file_encoding",
-                _l("The CSV file must be saved as UTF-8 (in Excel: “CSV UTF-8”)."),
-            ) from error
-        try:
-            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        for row in csv.reader(io.StringIO(text), dialect):
-            yield [_cell(v) for v in row]
+        yield from _csv_rows(content)
     else:
         raise FileProblem("file_type", _l("Upload an Excel (.xlsx) or CSV (.csv) file."))
 
@@ -254,6 +484,10 @@ def _flag_and_date(text: str, row: Row, label) -> tuple[bool, date | None]:
         return False, None
 
 
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _check_row(row: Row, villages: dict[str, Village], now: datetime) -> None:
     v = row.values
     problems = row.problems
@@ -283,9 +517,16 @@ def _check_row(row: Row, villages: dict[str, Village], now: datetime) -> None:
         problems.append(_l("The village is missing."))
     elif village is None:
         problems.append(_l("Unknown village “%(value)s”.", value=village_text))
-    phone = v.get("phone", "")
-    if phone_problem(phone):
-        problems.append(phone_problem(phone))
+    # A "General" cell turns 0905123456 into the number 905123456: it gets its 0 back.
+    phone = phone_or_none(v.get("phone", ""))
+    if phone is None:
+        problems.append(
+            _l(
+                "Phone number “%(value)s” is not a Vietnamese number: write its 10 digits, "
+                "for example 0905 123 456.",
+                value=_shorten(v["phone"]),
+            )
+        )
     sex = None
     if v.get("sex"):
         sex = SEX_WORDS.get(fold(v["sex"]))
@@ -353,7 +594,7 @@ def _check_row(row: Row, villages: dict[str, Village], now: datetime) -> None:
             target_group=group,
             household_code=household_code,
             sex=sex,
-            phone=digits(phone),
+            phone=phone or "",
             disability=disability,
             trader_farmer=flags["trader_farmer"],
             ethnic_minority=flags["ethnic_minority"],
@@ -416,31 +657,49 @@ def _check_against_registry(report: Report, commune_id: int, villages: dict) -> 
             row.data = None
 
 
-def check(batch: ImportBatch, *, now: datetime) -> Report:
-    """Read the batch's file and report every row's problems (writes nothing)."""
-    rows = _rows(batch.filename, batch.content)
+def parse(filename: str, content: bytes, *, max_rows: int) -> dict:
+    """The file's rows as text, read once: ``{"columns": [key, …], "rows": [[line, value,
+    …], …]}`` (the values in the order of ``columns``; blank lines left out)."""
+    # A few blank lines at the end are allowed for; beyond them the sheet is refused before
+    # anything is read.
+    rows = _rows(filename, content, max_rows)
     header = next(rows, None)
     if header is None:
         raise FileProblem("file_empty", _l("The file is empty."))
     columns = _header_map(header)
-    villages = _village_index(batch.commune_id)
-    limit = current_app.config["IMPORT_MAX_ROWS"]
-    report = Report(rows=[])
+    parsed = []
     for line, cells in enumerate(rows, start=2):
         if not any(cells):
             continue  # blank lines are skipped silently
-        if len(report.rows) >= limit:
+        if len(parsed) >= max_rows:
             raise FileProblem(
                 "too_many_rows",
                 _l("The file has more than %(limit)d rows; split it into several files."),
-                limit=limit,
+                limit=max_rows,
             )
-        values = {key: cells[i] if i < len(cells) else "" for key, i in columns.items()}
-        row = Row(line=line, values=values)
+        parsed.append([line, *(cells[i] if i < len(cells) else "" for i in columns.values())])
+    if not parsed:
+        raise FileProblem("file_no_rows", _l("The file has headers but no rows of people."))
+    return {"columns": list(columns), "rows": parsed}
+
+
+def check(batch: ImportBatch, *, now: datetime) -> Report:
+    """Report every row's problems against the registry as it is now (writes nothing).
+
+    The rows were read from the file once, at upload; the file is not read again.
+    """
+    parsed = batch.parsed_rows
+    if parsed is None:  # uploaded before the rows were kept
+        parsed = parse(
+            batch.filename, batch.content, max_rows=current_app.config["IMPORT_MAX_ROWS"]
+        )
+    keys = parsed["columns"]
+    villages = _village_index(batch.commune_id)
+    report = Report(rows=[])
+    for line, *values in parsed["rows"]:
+        row = Row(line=line, values=dict(zip(keys, values, strict=True)))
         _check_row(row, villages, now)
         report.rows.append(row)
-    if not report.rows:
-        raise FileProblem("file_no_rows", _l("The file has headers but no rows of people."))
     _check_against_registry(report, batch.commune_id, villages)
     return report
 
@@ -467,13 +726,15 @@ def prune_stale(*, now: datetime) -> int:
 def stage(
     *, actor: User, now: datetime, commune_id: int, filename: str, content: bytes
 ) -> ImportBatch:
-    """Keep the uploaded file for preview and commit (nothing else is written)."""
+    """Read the uploaded file once and keep its rows for preview and commit (nothing else
+    is written). Raises :class:`FileProblem` for a file that cannot be read."""
     _require_importer(actor, commune_id)
     filename = clean(filename).rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:200] or "people"
     if not filename.lower().endswith((".xlsx", ".csv")):
         raise FileProblem("file_type", _l("Upload an Excel (.xlsx) or CSV (.csv) file."))
     if not content:
         raise FileProblem("file_empty", _l("The file is empty."))
+    parsed = parse(filename, content, max_rows=current_app.config["IMPORT_MAX_ROWS"])
     prune_stale(now=now)
     batch = ImportBatch(
         token=secrets.token_urlsafe(32),
@@ -481,6 +742,7 @@ def stage(
         uploaded_by_id=actor.id,
         filename=filename,
         content=content,
+        parsed_rows=parsed,
         created_at=now,
     )
     db.session.add(batch)
@@ -587,7 +849,7 @@ def commit(*, actor: User, now: datetime, batch: ImportBatch) -> int:
     db.session.execute(
         update(ImportBatch)
         .where(ImportBatch.id == batch.id)
-        .values(rows_written=len(persons), content=b"")
+        .values(rows_written=len(persons), content=b"", parsed_rows=None)
     )
     db.session.expire(batch)
     current_app.logger.info(
@@ -609,6 +871,12 @@ def template_xlsx() -> bytes:
         sheet.column_dimensions[openpyxl.utils.get_column_letter(i)].width = max(
             14, len(column.header) + 4
         )
+    # Phone numbers and household numbers are codes, not quantities: in a "General" column
+    # Excel turns 0905123456 into the number 905123456. Text format ("@") keeps the zero.
+    for i, column in enumerate(COLUMNS, start=1):
+        if column.key in TEXT_COLUMNS:
+            sheet.column_dimensions[get_column_letter(i)].number_format = "@"
+            sheet.cell(row=1, column=i).number_format = "@"
     sheet.freeze_panes = "A2"
     guide = book.create_sheet("Hướng dẫn")
     guide.append(["Cột", "Bắt buộc", "Ví dụ", "Cách ghi"])
@@ -616,6 +884,7 @@ def template_xlsx() -> bytes:
         "birth_year": "Năm, 4 chữ số",
         "sex": "Nam hoặc Nữ",
         "village": "Tên thôn như trong hệ thống",
+        "phone": "10 chữ số, ví dụ 0905123456 (cột đã để dạng Văn bản để giữ số 0 đầu)",
         "household_code": "Mã hộ của xã; người cùng mã hộ là một hộ",
         "target_group": GROUP_EXAMPLES + " (để trống: Người dân)",
         "disability": DISABILITY_EXAMPLES,
@@ -635,6 +904,9 @@ def template_xlsx() -> bytes:
                 notes.get(column.key, ""),
             ]
         )
+    guide.column_dimensions["C"].number_format = "@"  # the examples, 0905123456 among them
+    for cell in guide["C"]:
+        cell.number_format = "@"
     guide.append([])
     guide.append(["Không ghi số CMND/CCCD. Mỗi dòng là một người."])
     buffer = io.BytesIO()

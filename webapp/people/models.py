@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     ForeignKey,
@@ -237,6 +238,9 @@ class ImportBatch(db.Model):
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     filename: Mapped[str] = mapped_column(String(200))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The file's rows as text, read once at upload (``importer.parse``): the preview and
+    #: the commit never read the file again. Dropped with the file once committed.
+    parsed_rows: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     committed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rows_written: Mapped[int | None] = mapped_column(Integer)

@@ -4,15 +4,16 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from webapp.accounts.models import User
 from webapp.errors import DomainError
 from webapp.extensions import db
+from webapp.i18n import lazy_text as _l
 from webapp.people.models import DisabilityType, Household, Person, Sex, TargetGroup, Village
 from webapp.permissions import MANAGERS, Role
-from webapp.text import clean, digits, name_key
+from webapp.phone import normalise_phone, phone_or_none
+from webapp.text import clean, name_key
 
 EARLIEST_BIRTH_YEAR = 1900
 EDITORS = MANAGERS | {Role.VILLAGE_LEAD}
@@ -53,8 +54,9 @@ def birth_year_problem(year: int | None, *, now: datetime):
 
 
 def phone_problem(phone: str):
-    """A message when the phone number is not 9-11 digits, else None."""
-    if phone and not 9 <= len(digits(phone)) <= 11:
+    """A message when the text is not a Vietnamese phone number (see webapp/phone.py), else
+    None. Store :func:`normalise_phone`'s form of a number that passes."""
+    if phone_or_none(phone) is None:
         return _l("The phone number should have 10 digits.")
     return None
 
@@ -136,7 +138,7 @@ def _apply(person: Person, data: PersonInput, village: Village, actor: User) -> 
     person.commune_id = village.commune_id
     person.village_id = village.id
     person.household = _household(village, data.household_code)
-    person.phone = digits(data.phone) or None
+    person.phone = normalise_phone(data.phone) or None
     for name in (
         "birth_year",
         "target_group",

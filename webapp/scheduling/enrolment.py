@@ -13,6 +13,8 @@ from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.people.models import Household, Person, TargetGroup, Village
 from webapp.people.services import birth_year_problem, phone_problem
+from webapp.phone import normalise_phone
+from webapp.scheduling.access import require_runner
 from webapp.scheduling.models import (
     ClassStatus,
     CourseClass,
@@ -21,8 +23,7 @@ from webapp.scheduling.models import (
     SignupRequest,
     SignupStatus,
 )
-from webapp.scheduling.services import require_runner
-from webapp.text import clean, digits, fold, name_key
+from webapp.text import clean, fold, name_key
 from webapp.timeutil import to_local
 
 ACTIVE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITING)
@@ -34,6 +35,16 @@ def _lock(course_class: CourseClass) -> None:
     db.session.execute(
         select(CourseClass.id).where(CourseClass.id == course_class.id).with_for_update()
     )
+
+
+def is_enrolled(person: Person, course_class: CourseClass) -> bool:
+    """Whether the person holds a seat in the class (not waiting, not withdrawn)."""
+    seat = select(Enrolment.id).where(
+        Enrolment.class_id == course_class.id,
+        Enrolment.person_id == person.id,
+        Enrolment.status == EnrolmentStatus.ENROLLED,
+    )
+    return db.session.scalar(seat) is not None
 
 
 def seats_taken(course_class: CourseClass) -> int:
@@ -178,13 +189,14 @@ def submit_signup(
             "consent_missing",
             _l("Tick the box to agree that your details are kept for this class."),
         )
+    phone = normalise_phone(phone)  # the number as it is dialled: 0905123456
     same = _pending_same(course_class, full_name, birth_year, village.id)
     if same is not None:
-        same.phone = digits(phone) or same.phone
+        same.phone = phone or same.phone
         db.session.flush()
         return same
     signup = SignupRequest(course_class=course_class, full_name=clean(full_name),
-                           birth_year=birth_year, village_id=village.id, phone=digits(phone),
+                           birth_year=birth_year, village_id=village.id, phone=phone,
                            created_at=now, status=SignupStatus.PENDING)  # fmt: skip
     db.session.add(signup)
     db.session.flush()

@@ -5,10 +5,10 @@ The field classes here parse what people type the Vietnamese way: decimal commas
 such as 8h30, competency codes such as "1.1, 2.3".
 """
 
+import math
 import re
 from datetime import time
 
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.file import FileField
 from wtforms import (
@@ -32,10 +32,12 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.forms import BaseForm, ParsedTextField, options
+from webapp.i18n import lazy_text as _l
 from webapp.people.forms import NameAndBirthYearForm, VietnameseDateField
 from webapp.people.models import DISABILITY_LABELS, SEGMENT_LABELS, TARGET_GROUP_LABELS
 from webapp.people.services import phone_problem
 from webapp.permissions import MANAGERS
+from webapp.phone import normalise_phone
 from webapp.scheduling import services
 from webapp.scheduling.ids import MAX_ID, row_id
 from webapp.scheduling.models import (
@@ -81,7 +83,10 @@ class DecimalCommaField(ParsedTextField):
     message = _l("Write a number, for example 1,5.")
 
     def parse(self, text):
-        return float(text.replace(",", "."))
+        number = float(text.replace(",", "."))
+        if not math.isfinite(number):  # float() takes "nan", "inf" and "1e309"
+            raise ValueError(text)
+        return number
 
     def format(self, value):
         return f"{value:g}".replace(".", ",")
@@ -429,6 +434,7 @@ class SignupForm(NameAndBirthYearForm):
         problem = phone_problem(field.data or "")
         if problem:
             raise ValidationError(problem)
+        field.data = normalise_phone(field.data)
 
     def validate_consent(self, field):
         if not field.data:
