@@ -1,10 +1,17 @@
-"""CSRF, cookies, security headers, health check, language switch, secret key."""
+"""CSRF, cookies, security headers and caching, health check, language switch, secret key."""
 
 import os
 import stat
 
+import pytest
+
+from tests import test_route_roles
 from webapp import create_app
+from webapp.accounts.models import User
 from webapp.config import instance_secret
+from webapp.extensions import db
+
+samples = test_route_roles.samples  # the fixture: real records for every URL argument
 
 
 def test_healthz_does_a_database_round_trip(client):
@@ -180,3 +187,107 @@ def test_behind_a_proxy_the_client_address_comes_from_its_headers(app):
         with proxied.app_context():
             db.engine.dispose()  # this app's own connection pool
     assert seen == [("127.0.0.1", "http"), ("203.0.113.9", "https")]
+
+
+# --- caching: nothing of a signed-in user, or of a learner reached by a token, is kept -------
+
+
+def _get_urls(app, samples):
+    """Every GET endpoint of the app (public ones too), with real arguments."""
+    from flask import url_for
+
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if rule.endpoint != "static" and "GET" in rule.methods:
+                args = {arg: samples.get(arg, "x") for arg in rule.arguments}  # code: a junk one
+                yield rule.endpoint, url_for(rule.endpoint, **args)
+
+
+@pytest.mark.parametrize("role", ["admin", "trainer", "lead"])  # every endpoint, and refusals
+def test_every_response_to_a_signed_in_user_is_no_store(app, samples, actions, role):
+    actions.login(role)
+    checked = set()
+    for endpoint, url in _get_urls(app, samples):
+        for headers in ({}, {"HX-Request": "true"}):
+            response = actions.client.get(url, headers=headers)
+            assert response.headers.get("Cache-Control") == "no-store", (endpoint, url)
+            assert "Cookie" in response.vary, (endpoint, url)
+        checked.add(endpoint)
+    assert len(checked) > 60
+    # refusals and re-rendered forms too
+    response = actions.post("/people/new", {"full_name": ""}, token_from="/people")
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_after_sign_out_back_cannot_show_a_personal_page_from_the_cache(app, world, actions):
+    actions.login("organiser")
+    page = actions.client.get("/people")
+    assert "no-store" in page.headers["Cache-Control"]
+    actions.logout()
+    assert actions.client.get("/people").status_code == 302
+
+
+@pytest.fixture
+def public_urls(app, samples):
+    from webapp.scheduling.models import CourseClass
+
+    with app.app_context():
+        course_class = db.session.get(CourseClass, samples["class_id"])
+        trainer = db.session.get(User, samples["user_id"])
+        trainer.calendar_token = "trainer-feed-token"
+        db.session.commit()
+        token = course_class.public_token
+    return {
+        "/": None,
+        "/auth/login": None,
+        "/lich": None,
+        f"/lich?village={samples['village_id']}": None,
+        f"/lop/{token}": None,
+        f"/lich/{samples['village_id']}.ics": "public, max-age=900",
+        f"/lop/{token}.ics": "public, max-age=900",
+        "/calendar/trainer-feed-token.ics": "private, max-age=900",
+        "/static/css/app.css": "no-cache",
+    }
+
+
+def test_public_pages_keep_their_caching_for_visitors(app, public_urls, client):
+    for url, expected in public_urls.items():
+        with client.get(url) as response:
+            assert response.status_code == 200, url
+            assert response.headers.get("Cache-Control") == expected, url
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/c", "/c/{token}", "/p/{code}", "/hoc", "/v/{verify}", "/v/unknown-code"],
+)
+def test_learner_pages_reached_by_a_token_are_never_stored(app, samples, client, url):
+    from webapp.people.models import Person
+    from webapp.scheduling.models import CourseClass
+
+    with app.app_context():
+        person = db.session.get(Person, samples["person_id"])
+        course_class = db.session.get(CourseClass, samples["class_id"])
+        values = {
+            "token": course_class.public_token,
+            "code": getattr(person, "learner_code", None) or "x",
+            "verify": "sample-verify",
+        }
+    response = client.get(url.format(**values))
+    assert "no-store" in response.headers["Cache-Control"], url
+    assert "Cookie" in response.vary
+
+
+def test_every_public_endpoint_is_either_a_public_page_or_a_token_page(app):
+    from webapp.permissions import PUBLIC
+    from webapp.security import PUBLIC_PAGES, TOKEN_PAGES
+
+    public = {e for e, roles in test_route_roles.ROLE_TABLE.items() if roles == PUBLIC}
+    assert not PUBLIC_PAGES & TOKEN_PAGES
+    assert public == PUBLIC_PAGES | TOKEN_PAGES, "a new public page: may browsers keep it?"
+
+
+def test_static_files_keep_their_caching_for_signed_in_users(app, world, actions):
+    actions.login("organiser")
+    with actions.client.get("/static/css/app.css") as response:
+        assert response.headers["Cache-Control"] == "no-cache"

@@ -36,9 +36,17 @@ def defaults(app: Flask) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "PEOPLE_PER_PAGE": 25,
-        "LOGIN_MAX_FAILURES": 5,  # per user name and per address, in LOGIN_WINDOW_SECONDS
+        # Failed log-ins (see accounts.services.authenticate). Per user name from one address:
+        # after LOGIN_MAX_FAILURES the next try waits LOGIN_BACKOFF_SECONDS, doubling up to
+        # LOGIN_BACKOFF_MAX_SECONDS. Per address (any names): the same after
+        # LOGIN_MAX_FAILURES_PER_ADDRESS. Per user name from all addresses: at most
+        # LOGIN_MAX_FAILURES_PER_NAME in LOGIN_NAME_WINDOW_SECONDS (a distributed guess).
+        "LOGIN_MAX_FAILURES": 5,
         "LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
-        "LOGIN_WINDOW_SECONDS": 15 * 60,
+        "LOGIN_BACKOFF_SECONDS": 30,
+        "LOGIN_BACKOFF_MAX_SECONDS": 15 * 60,
+        "LOGIN_MAX_FAILURES_PER_NAME": 100,
+        "LOGIN_NAME_WINDOW_SECONDS": 60 * 60,
         "PASSWORD_HASH_METHOD": "scrypt",
         "IMPORT_MAX_ROWS": 50_000,
         "MATERIAL_MAX_BYTES": 10 * 1024 * 1024,  # course materials (PDF, JPEG, PNG)
@@ -56,7 +64,9 @@ def defaults(app: Flask) -> dict:
         # Failed identifications (phone + birth year, learner code, typed session code) per
         # address per 10 minutes: guessing is slow.
         "CHECKIN_MAX_FAILURES_PER_ADDRESS": 30,
-        "CHECKIN_MAX_FAILURES_PER_PHONE": 10,  # wrong birth years tried for one phone number
+        # Wrong birth years tried for one phone number at one session (its whole check-in
+        # window, from any address): then the learner asks the trainer (class list).
+        "CHECKIN_MAX_FAILURES_PER_PHONE": 5,
         # How long a phone stays remembered for a learner.
         "CHECKIN_DEVICE_DAYS": 730,
         # Certificates: who signs (printed under the title), and the place in the date line

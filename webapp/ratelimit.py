@@ -4,6 +4,7 @@ A fixed-window counter per (bucket, key): one upsert per counted event (several 
 request in one statement with :func:`hit_many`).
 """
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -165,3 +166,95 @@ def prune(*, now: datetime, older_than_seconds: int = 86_400) -> None:
     """Delete windows that ended long ago."""
     cutoff = int(now.timestamp()) - older_than_seconds
     db.session.execute(delete(Throttle).where(Throttle.window_start < cutoff))
+
+
+# --- addresses and backoff -------------------------------------------------------------------
+
+
+def address_key(address: str | None) -> str:
+    """The key of a client address: IPv6 clients by their /64 (one home or phone has all of
+    it, so counting single addresses would let one client take 2**64 of them)."""
+    address = address or "unknown"
+    if ":" in address:
+        try:
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        except ValueError:
+            pass
+    return address
+
+
+class Backoff(db.Model):
+    """A streak of failures for one (bucket, key): the longer it is, the longer the wait
+    after the last one (see :class:`BackoffPolicy`)."""
+
+    __tablename__ = "backoffs"
+
+    bucket: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    #: Time of the last failure, in whole seconds since the epoch.
+    last_failure: Mapped[int] = mapped_column(Integer)
+
+
+@dataclass(frozen=True)
+class BackoffPolicy:
+    """``free`` failures cost nothing; the ``free``-th and each later one make the next try
+    wait ``base_seconds``, doubling, at most ``max_seconds``. A streak quiet for
+    ``forget_after_seconds`` starts again from nothing."""
+
+    free: int
+    base_seconds: int
+    max_seconds: int
+    forget_after_seconds: int
+
+    def delay(self, failures: int) -> int:
+        """Seconds to wait after the last of ``failures`` failures."""
+        if failures < self.free:
+            return 0
+        return min(self.max_seconds, self.base_seconds * 2 ** min(failures - self.free, 30))
+
+    def wait(self, failures: int, last_failure: int, now: datetime) -> int:
+        """Seconds still to wait at ``now`` (0: may try)."""
+        epoch = int(now.timestamp())
+        if epoch - last_failure >= self.forget_after_seconds:
+            return 0
+        return max(0, last_failure + self.delay(failures) - epoch)
+
+
+_BACKOFF_FAIL = text(
+    'INSERT INTO backoffs (bucket, "key", failures, last_failure) VALUES (:b, :k, 1, :now)'
+    ' ON CONFLICT (bucket, "key") DO UPDATE SET'
+    " failures = CASE WHEN backoffs.last_failure <= :forget THEN 1"
+    " ELSE backoffs.failures + 1 END, last_failure = :now"
+    " RETURNING failures"
+)
+
+
+def backoff_wait(bucket: str, key: str, policy: BackoffPolicy, *, now: datetime) -> int:
+    """Seconds ``key`` must still wait before its next try (0: it may try now)."""
+    stmt = select(Backoff.failures, Backoff.last_failure).where(
+        Backoff.bucket == bucket, Backoff.key == key[:200]
+    )
+    row = _connection().execute(stmt).first()
+    return policy.wait(row.failures, row.last_failure, now) if row else 0
+
+
+def backoff_fail(bucket: str, key: str, policy: BackoffPolicy, *, now: datetime) -> int:
+    """Add a failure to ``key``'s streak (one upsert); the seconds it must now wait."""
+    epoch = int(now.timestamp())
+    forget = epoch - policy.forget_after_seconds
+    params = {"b": bucket, "k": key[:200], "now": epoch, "forget": forget}
+    failures = _connection().execute(_BACKOFF_FAIL, params).scalar_one()
+    return policy.delay(failures)
+
+
+def backoff_clear(bucket: str, key: str, *, prefix: bool = False) -> None:
+    """End ``key``'s streak (or, with ``prefix``, every streak whose key starts with it)."""
+    match = Backoff.key.startswith(key, autoescape=True) if prefix else Backoff.key == key[:200]
+    db.session.execute(delete(Backoff).where(Backoff.bucket == bucket, match))
+
+
+def backoff_prune(*, now: datetime, older_than_seconds: int = 86_400) -> None:
+    """Delete streaks whose last failure is long past."""
+    cutoff = int(now.timestamp()) - older_than_seconds
+    db.session.execute(delete(Backoff).where(Backoff.last_failure < cutoff))

@@ -8,6 +8,7 @@ from webapp.accounts import services
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.permissions import Role
+from webapp.text import clean
 from webapp.timeutil import utcnow
 
 
@@ -35,7 +36,7 @@ def create_user_command(username, role, full_name, commune_code, province_wide, 
             actor=None,
             now=utcnow(),
             username=username,
-            full_name=full_name or username,
+            full_name=clean(full_name) or username,
             password=password,
             role=role,
             commune_id=commune_id,
@@ -45,3 +46,52 @@ def create_user_command(username, role, full_name, commune_code, province_wide, 
         raise click.ClickException(error.message) from error
     db.session.commit()
     click.echo(f"Created {user.username} ({user.role}).")
+
+
+def _user(username: str):
+    from webapp.accounts.models import User
+
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"Unknown user: {username}")
+    return user
+
+
+@click.command("disable-user")
+@click.argument("username")
+@click.option("--reason", default="", help="Kept with the account, shown to managers.")
+@with_appcontext
+def disable_user_command(username, reason):
+    """Disable an account: it cannot sign in and its sessions end at once."""
+    user = _user(username)
+    try:
+        services.disable_user(actor=None, user=user, now=utcnow(), reason=clean(reason))
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"Disabled {user.username}; its sessions have ended.")
+
+
+@click.command("enable-user")
+@click.argument("username")
+@with_appcontext
+def enable_user_command(username):
+    """Let a disabled account sign in again."""
+    user = _user(username)
+    try:
+        services.enable_user(actor=None, user=user, now=utcnow())
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"Enabled {user.username}.")
+
+
+@click.command("sign-out-user")
+@click.argument("username")
+@with_appcontext
+def sign_out_user_command(username):
+    """End every session of an account (it may sign in again with its password)."""
+    user = _user(username)
+    services.sign_out_everywhere(actor=None, user=user, now=utcnow())
+    db.session.commit()
+    click.echo(f"Every session of {user.username} has ended.")

@@ -47,3 +47,11 @@ class UserForm(NewPasswordMixin, BaseForm):
 
 class ResetPasswordForm(NewPasswordMixin, BaseForm):
     pass
+
+
+class DisableUserForm(BaseForm):
+    reason = StringField(
+        _l("Reason (kept with the account)"),
+        description=_l("For example: left the programme in November"),
+        validators=[Optional(), Length(max=200)],
+    )

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -31,9 +31,24 @@ class User(UserMixin, db.Model):
     calendar_token: Mapped[str | None] = mapped_column(String(43), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The client address of the last sign-in (IPv6 by its /64), shown to managers.
+    last_login_address: Mapped[str | None] = mapped_column(String(64))
+    #: Written into every session cookie at sign-in and checked on every request: raising it
+    #: ends every session issued before (sign-out, new password, disabling).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Who disabled the account, when and why (None while it is active).
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
 
     commune = relationship("Commune", lazy="joined")
     village = relationship("Village", lazy="joined")
+    disabled_by = relationship("User", remote_side="User.id", lazy="select")
+
+    def get_id(self) -> str:
+        """The session's handle: id and session generation (Flask-Login's alternative
+        tokens), so a cookie issued before the generation was raised loads no user."""
+        return f"{self.id}:{self.session_generation or 0}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

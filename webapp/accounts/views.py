@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from webapp.accounts import services
-from webapp.accounts.forms import LoginForm, ResetPasswordForm, UserForm
+from webapp.accounts.forms import DisableUserForm, LoginForm, ResetPasswordForm, UserForm
 from webapp.accounts.models import User
 from webapp.errors import DomainError
 from webapp.extensions import db, login_manager
@@ -21,8 +21,18 @@ login_manager.login_message = None  # the log-in page explains itself
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def load_user(session_id: str) -> User | None:
+    """The user of a session (or remember-me) cookie, or None when the cookie was issued
+    before the user's session generation was raised (signed out, new password, disabled)."""
+    user_id, _, generation = session_id.partition(":")
+    if not all(
+        part.isascii() and part.isdigit() and len(part) < 10 for part in (user_id, generation)
+    ):
+        return None  # an old cookie (id only) or junk
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_generation != int(generation):
+        return None
+    return user
 
 
 @bp.route("/auth/login", methods=["GET", "POST"])
@@ -41,7 +51,12 @@ def login():
         except DomainError as error:
             db.session.commit()  # keep the counted failure
             form.form_errors.append(error.message)
-            return render_template("accounts/login.html", form=form), error.status
+            headers = (
+                {"Retry-After": str(error.params["retry_after"])}
+                if "retry_after" in error.params
+                else {}
+            )
+            return render_template("accounts/login.html", form=form), error.status, headers
         db.session.commit()
         login_user(user)
         return redirect(safe_next(request.args.get("next"), url_for("site.index")))
@@ -52,9 +67,11 @@ def login():
 @bp.post("/auth/logout")
 @roles_required(*ALL_STAFF)
 def logout():
-    """Sign out."""
+    """Sign out, on every device: a copied cookie of any of the user's sessions stops working."""
+    services.sign_out_everywhere(actor=current_user, user=current_user, now=utcnow())
+    db.session.commit()
     logout_user()
-    flash(_("You have signed out."), "success")
+    flash(_("You have signed out on every device."), "success")
     return redirect(url_for("site.index"))
 
 
@@ -63,7 +80,79 @@ def logout():
 def user_list():
     """Accounts the manager may see."""
     users = db.session.scalars(services.users_visible_to(current_user)).all()
-    return render_template("accounts/users.html", users=users, role_labels=ROLE_LABELS)
+    return render_template(
+        "accounts/users.html",
+        users=users,
+        role_labels=ROLE_LABELS,
+        manages=lambda user: services.can_manage(current_user, user.role, user.commune_id),
+    )
+
+
+def _managed_user(user_id: int) -> User:
+    """An account the manager sees (else 404) and may change (else 403)."""
+    user = db.session.scalar(services.users_visible_to(current_user).where(User.id == user_id))
+    if user is None:
+        abort(404)
+    if not services.can_manage(current_user, user.role, user.commune_id):
+        abort(403)
+    return user
+
+
+def _refused(error: DomainError):
+    db.session.rollback()
+    flash(error.message, "error")
+    return redirect(url_for("accounts.user_list"))
+
+
+@bp.route("/users/<int:user_id>/disable", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def user_disable(user_id: int):
+    """Disable an account (with a reason): it can no longer sign in, its sessions end now."""
+    user = _managed_user(user_id)
+    form = DisableUserForm()
+    if form.validate_on_submit():
+        try:
+            services.disable_user(
+                actor=current_user, user=user, now=utcnow(), reason=form.reason.data or ""
+            )
+        except DomainError as error:
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(
+                _("Account %(name)s disabled; its sessions have ended.", name=user.username),
+                "success",
+            )
+            return redirect(url_for("accounts.user_list"))
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("accounts/disable.html", form=form, user=user), status
+
+
+@bp.post("/users/<int:user_id>/enable")
+@roles_required(*MANAGERS)
+def user_enable(user_id: int):
+    """Let a disabled account sign in again."""
+    user = _managed_user(user_id)
+    try:
+        services.enable_user(actor=current_user, user=user, now=utcnow())
+    except DomainError as error:
+        return _refused(error)
+    db.session.commit()
+    flash(_("Account %(name)s can sign in again.", name=user.username), "success")
+    return redirect(url_for("accounts.user_list"))
+
+
+@bp.post("/users/<int:user_id>/sign-out")
+@roles_required(*MANAGERS)
+def user_sign_out(user_id: int):
+    """End every session of an account (a lost phone, a shared computer left signed in)."""
+    user = _managed_user(user_id)
+    services.sign_out_everywhere(actor=current_user, user=user, now=utcnow())
+    db.session.commit()
+    if user.id == current_user.id:
+        login_user(user)  # the manager's own sessions elsewhere end; this one goes on
+    flash(_("Every session of %(name)s has ended.", name=user.username), "success")
+    return redirect(url_for("accounts.user_list"))
 
 
 def _user_form() -> UserForm:
@@ -129,6 +218,8 @@ def user_password(user_id: int):
             form.form_errors.append(error.message)
         else:
             db.session.commit()
+            if user.id == current_user.id:
+                login_user(user)  # their other sessions end; this one goes on
             flash(_("New password set for %(name)s.", name=user.username), "success")
             return redirect(url_for("accounts.user_list"))
     status = 400 if form.errors or form.form_errors else 200

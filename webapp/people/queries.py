@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import selectinload
 
 from webapp.accounts.models import User
@@ -11,10 +11,13 @@ from webapp.people.models import (
     OLDER_PERSON_AGE,
     Commune,
     Household,
+    ImportBatch,
     Person,
     Segment,
     Village,
 )
+from webapp.permissions import Role
+from webapp.phone import phone_or_none
 from webapp.text import digits, fold
 
 
@@ -37,7 +40,13 @@ def villages_for(user: User) -> list[Village]:
 
 
 def scope_people(stmt: Select, user: User) -> Select:
-    """Restrict a select over Person to the user's village or commune."""
+    """Restrict a select over Person to the user's village or commune.
+
+    Mentors are volunteers: they see nobody in the registry (until mentoring links them to
+    their mentees). Keep :func:`sees_person` the same rule for people already loaded.
+    """
+    if user.role == Role.MENTOR:
+        return stmt.where(false())
     if user.village_id is not None:
         return stmt.where(Person.village_id == user.village_id)
     if not user.province_wide:
@@ -45,8 +54,20 @@ def scope_people(stmt: Select, user: User) -> Select:
     return stmt
 
 
+def sees_person(user: User, person: Person) -> bool:
+    """Whether ``scope_people`` lets the user see this person (for rows already loaded, e.g.
+    the learners of a class, which may come from several villages)."""
+    if user.role == Role.MENTOR:
+        return False
+    if user.village_id is not None:
+        return person.village_id == user.village_id
+    return user.works_in(person.commune_id)
+
+
 def scope_households(stmt: Select, user: User) -> Select:
-    """Restrict a select over Household to the user's village or commune."""
+    """Restrict a select over Household to the user's village or commune (none for mentors)."""
+    if user.role == Role.MENTOR:
+        return stmt.where(false())
     if user.village_id is not None:
         return stmt.where(Household.village_id == user.village_id)
     if not user.province_wide:
@@ -66,12 +87,22 @@ def search_people(
     """People matching the search, in Vietnamese name order.
 
     Each word of ``text`` must appear in the name (diacritics optional: 'nguyen thi'
-    finds 'Nguyễn Thị') or, for digits, in the phone number.
+    finds 'Nguyễn Thị') or, for digits, in the phone number. A phone number is found however
+    it is typed ('+84 905 123 456', '0905.123.456', '905123456'): numbers are stored in the
+    canonical form of :mod:`webapp.phone`.
     """
     stmt = scope_people(select(Person), user)
-    for word in fold(text).split():
+    whole = phone_or_none(text)
+    words = [whole] if whole else fold(text).split()
+    for word in words:
         number = digits(word)
-        if number and number == word:
+        canonical = phone_or_none(word) if number else None
+        if canonical:  # '84905123456', '0905.123.456': the stored number, or a part of one
+            found = {number, canonical}
+            stmt = stmt.where(
+                or_(*(Person.search_text.contains(n, autoescape=True) for n in sorted(found)))
+            )
+        elif number and number == word:
             stmt = stmt.where(Person.search_text.contains(number, autoescape=True))
         else:
             stmt = stmt.where(Person.search_text.contains(word, autoescape=True))
@@ -113,3 +144,9 @@ def get_household(user: User, household_id: int) -> Household | None:
     return db.session.scalar(
         scope_households(select(Household), user).where(Household.id == household_id)
     )
+
+
+def get_import_batch(user: User, token: str) -> ImportBatch | None:
+    """The import batch, if it is of the user's commune(s)."""
+    batch = db.session.scalar(select(ImportBatch).where(ImportBatch.token == token))
+    return batch if batch is not None and user.works_in(batch.commune_id) else None
