@@ -31,6 +31,10 @@ ROLE_LABELS = {
 
 ALL_STAFF = frozenset(Role)
 MANAGERS = frozenset({Role.ADMIN, Role.ORGANISER})
+#: Staff who read the people registry and the lists of learners (registers, grids, eligibility,
+#: certificates), each scoped to their village or commune. Not mentors: they are volunteers, who
+#: will see their own mentees only (see people.queries.scope_people).
+PEOPLE_READERS = ALL_STAFF - {Role.MENTOR}
 PUBLIC = "public"  # marker: anyone, signed in or not
 
 

@@ -21,7 +21,8 @@ from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.people.models import Commune, Person, Village
 from webapp.permissions import MANAGERS
-from webapp.scheduling.models import ClassStatus, CourseClass, Enrolment, EnrolmentStatus
+from webapp.scheduling.enrolment import is_enrolled
+from webapp.scheduling.models import ClassStatus, CourseClass
 from webapp.scheduling.services import PLANNERS
 from webapp.text import clean, nfc
 from webapp.timeutil import to_local
@@ -239,14 +240,7 @@ def _create(eligibility, *, actor: User, now: datetime, replaces: Certificate | 
 
 
 def _eligible(person: Person, course_class: CourseClass, now: datetime):
-    enrolled = db.session.scalar(
-        select(Enrolment.id).where(
-            Enrolment.class_id == course_class.id,
-            Enrolment.person_id == person.id,
-            Enrolment.status == EnrolmentStatus.ENROLLED,
-        )
-    )
-    if enrolled is None:
+    if not is_enrolled(person, course_class):
         raise CertificateError(
             "not_enrolled", _l("%(name)s is not enrolled in this class."), name=person.full_name
         )

@@ -5,6 +5,8 @@ Staff of the commune read and print; organisers (and admins) issue, revoke and r
 Every PDF download and print view is written to the print log.
 """
 
+from functools import partial
+
 from flask import (
     Blueprint,
     abort,
@@ -20,15 +22,16 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from webapp import qr, ratelimit
-from webapp.certificates import pdf, services
+from webapp.certificates import pdf, queries, services
 from webapp.certificates.forms import IssueAllForm, IssueForm, ReissueForm, RevokeForm
 from webapp.certificates.models import Certificate
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.learning.eligibility import hours_text
 from webapp.people import queries as people_queries
-from webapp.people.models import Person, Village
-from webapp.permissions import ALL_STAFF, MANAGERS, public, roles_required
+from webapp.people.models import Village
+from webapp.permissions import MANAGERS, PEOPLE_READERS, public, roles_required
+from webapp.scheduling import queries as scheduling_queries
 from webapp.scheduling.ids import ids_beyond_range_not_found, row_id
 from webapp.scheduling.models import CourseClass
 from webapp.scheduling.services import PLANNERS
@@ -43,25 +46,6 @@ PDF_MIMETYPE = "application/pdf"
 
 
 # --- loading -------------------------------------------------------------------------------
-
-
-def _class_or_404(class_id: int) -> CourseClass:
-    course_class = db.session.get(CourseClass, class_id)
-    if course_class is None or not current_user.works_in(course_class.commune_id):
-        abort(404)
-    return course_class
-
-
-def _certificate_or_404(certificate_id: int) -> Certificate:
-    """The certificate, if the user may see its holder (a village lead: their village)."""
-    certificate = db.session.get(Certificate, certificate_id)
-    if (
-        certificate is None
-        or not current_user.works_in(certificate.commune_id)
-        or people_queries.get_person(current_user, certificate.person_id) is None
-    ):
-        abort(404)
-    return certificate
 
 
 def verify_url(certificate: Certificate) -> str:
@@ -114,12 +98,15 @@ def certificate_counts(course_class: CourseClass, eligibilities) -> dict:
 
 
 @bp.get("/classes/<int:class_id>/certificates")
-@roles_required(*ALL_STAFF)
+@roles_required(*PEOPLE_READERS)
 def class_certificates(class_id: int):
-    """Learners of the class: their certificate, or whether they are eligible and what they lack."""
-    course_class = _class_or_404(class_id)
-    eligibilities = services.class_eligibility(course_class, now=utcnow())
-    certificates = services.class_certificates(course_class)
+    """Learners of the class: their certificate, or whether they are eligible and what they lack
+    (only the learners the user may see: a village lead, their village's)."""
+    course_class = scheduling_queries.get_class(current_user, class_id)
+    sees = partial(people_queries.sees_person, current_user)
+    eligibilities = [e for e in services.class_eligibility(course_class, now=utcnow())
+                     if sees(e.person)]  # fmt: skip
+    certificates = [c for c in services.class_certificates(course_class) if sees(c.person)]
     valid = {c.person_id: c for c in certificates if c.is_valid}
     revoked = {c.person_id: c for c in certificates if not c.is_valid and c.person_id not in valid}
     return render_template(
@@ -134,9 +121,9 @@ def class_certificates(class_id: int):
 @roles_required(*MANAGERS)
 def issue(class_id: int):
     """Issue one learner's certificate."""
-    course_class = _class_or_404(class_id)
+    course_class = scheduling_queries.get_class(current_user, class_id)
     form = IssueForm()
-    person = db.session.get(Person, row_id(form.person_id.data) or 0)
+    person = people_queries.get_person(current_user, row_id(form.person_id.data) or 0)
     if not form.validate_on_submit() or person is None:
         abort(400)
     try:
@@ -157,7 +144,7 @@ def issue(class_id: int):
 @roles_required(*MANAGERS)
 def issue_all(class_id: int):
     """Issue certificates to every eligible learner of the class, in one action."""
-    course_class = _class_or_404(class_id)
+    course_class = scheduling_queries.get_class(current_user, class_id)
     if not IssueAllForm().validate_on_submit():
         abort(400)
     try:
@@ -180,13 +167,13 @@ def issue_all(class_id: int):
 def class_pdf(class_id: int):
     """The class's valid certificates in one PDF, by village then name. Planners only: a
     village lead (whose learners may be in any village's class) prints their village's PDF."""
-    course_class = _class_or_404(class_id)
+    course_class = scheduling_queries.get_class(current_user, class_id)
     certificates = services.class_certificates(course_class, valid_only=True)
     return _pdf_response(certificates, f"chung-nhan-lop-{class_id}.pdf", f"class:{class_id}")
 
 
 @bp.get("/villages/<int:village_id>/certificates.pdf")
-@roles_required(*ALL_STAFF)
+@roles_required(*PEOPLE_READERS)
 def village_pdf(village_id: int):
     """The valid certificates of a village's people in one PDF, in name order."""
     village = db.session.get(Village, village_id)
@@ -200,10 +187,10 @@ def village_pdf(village_id: int):
 
 
 @bp.get("/certificates/<int:certificate_id>")
-@roles_required(*ALL_STAFF)
+@roles_required(*PEOPLE_READERS)
 def detail(certificate_id: int):
     """One certificate: what it says, its status, its print log, revoke and re-issue."""
-    certificate = _certificate_or_404(certificate_id)
+    certificate = queries.get_certificate(current_user, certificate_id)
     return render_template(
         "certificates/detail.html", certificate=certificate, s=certificate.snapshot,
         verify_url=verify_url(certificate), prints=services.prints_of(certificate),
@@ -217,7 +204,7 @@ def detail(certificate_id: int):
 @roles_required(*MANAGERS)
 def revoke(certificate_id: int):
     """Revoke a certificate, with a reason."""
-    certificate = _certificate_or_404(certificate_id)
+    certificate = queries.get_certificate(current_user, certificate_id)
     form = RevokeForm()
     if not form.validate_on_submit():
         for message in form.reason.errors:
@@ -234,7 +221,7 @@ def revoke(certificate_id: int):
 @roles_required(*MANAGERS)
 def reissue(certificate_id: int):
     """Issue a new certificate in place of this one (which is revoked)."""
-    certificate = _certificate_or_404(certificate_id)
+    certificate = queries.get_certificate(current_user, certificate_id)
     form = ReissueForm()
     if not form.validate_on_submit():
         abort(400)
@@ -252,20 +239,20 @@ def reissue(certificate_id: int):
 
 
 @bp.get("/certificates/<int:certificate_id>.pdf")
-@roles_required(*ALL_STAFF)
+@roles_required(*PEOPLE_READERS)
 def certificate_pdf(certificate_id: int):
     """One certificate as PDF (refused once revoked)."""
-    certificate = _certificate_or_404(certificate_id)
+    certificate = queries.get_certificate(current_user, certificate_id)
     if refused := _refuse_revoked(certificate):
         return refused
     return _pdf_response([certificate], f"{certificate.serial}.pdf", "certificate")
 
 
 @bp.get("/certificates/<int:certificate_id>/print")
-@roles_required(*ALL_STAFF)
+@roles_required(*PEOPLE_READERS)
 def print_view(certificate_id: int):
     """The certificate as a web page laid out for A4 landscape, for printing from the browser."""
-    certificate = _certificate_or_404(certificate_id)
+    certificate = queries.get_certificate(current_user, certificate_id)
     if refused := _refuse_revoked(certificate):
         return refused
     services.log_prints(actor=current_user, now=utcnow(), certificates=[certificate],

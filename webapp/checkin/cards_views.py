@@ -36,12 +36,14 @@ from webapp.checkin.models import Method, Status
 from webapp.checkin.occasions import SessionOccasion
 from webapp.checkin.services import CheckinError
 from webapp.extensions import db
+from webapp.ids import query_int
 from webapp.people import queries as people_queries
 from webapp.people.models import Person, Village
 from webapp.permissions import Role, public, roles_required
+from webapp.scheduling import queries as scheduling_queries
 from webapp.scheduling import services as scheduling
 from webapp.scheduling.ids import ids_beyond_range_not_found
-from webapp.scheduling.models import ClassSession, CourseClass, Enrolment, EnrolmentStatus
+from webapp.scheduling.models import CourseClass, Enrolment, EnrolmentStatus
 from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("checkin_cards", __name__)
@@ -112,23 +114,6 @@ def _not_a_photo() -> CheckinError:
 # --- loading -------------------------------------------------------------------------------
 
 
-def _runnable_session(session_id: int) -> ClassSession:
-    """The session, if the user may run its class: 404 outside their commune, 403 otherwise."""
-    session = db.session.get(ClassSession, session_id)
-    if session is None or not current_user.works_in(session.course_class.commune_id):
-        abort(404)
-    scheduling.require_runner(current_user, session.course_class)
-    return session
-
-
-def _runnable_class(class_id: int) -> CourseClass:
-    course_class = db.session.get(CourseClass, class_id)
-    if course_class is None or not current_user.works_in(course_class.commune_id):
-        abort(404)
-    scheduling.require_runner(current_user, course_class)
-    return course_class
-
-
 def _enrolled(course_class: CourseClass, *, by_village: bool) -> list[Person]:
     """The class's enrolled learners, by village then name, or by name only."""
     stmt = (
@@ -149,7 +134,7 @@ def _enrolled(course_class: CourseClass, *, by_village: bool) -> list[Person]:
 @roles_required(*scheduling.PLANNERS)
 def class_cards(class_id: int):
     """Printable QR cards of a class's enrolled learners (A4, ten cards a page)."""
-    course_class = _runnable_class(class_id)
+    course_class = scheduling_queries.get_class(current_user, class_id, for_running=True)
     people = _enrolled(course_class, by_village=True)
     services.ensure_learner_codes(people)
     db.session.commit()
@@ -177,7 +162,8 @@ def village_cards(village_id: int):
     )
     if group:
         stmt = stmt.where(Person.target_group == group)
-    page = db.paginate(stmt, per_page=CARDS_PER_PAGE, max_per_page=CARDS_PER_PAGE, error_out=False)
+    page = db.paginate(stmt, page=query_int("page", 1), per_page=CARDS_PER_PAGE,
+                       max_per_page=CARDS_PER_PAGE, error_out=False)  # fmt: skip
     services.ensure_learner_codes(page.items)
     db.session.commit()
     return render_template(
@@ -300,7 +286,7 @@ def scan(session_id: int):
     The page's script sends each card the camera reads and gets JSON; htmx forms get the
     result fragment; without JavaScript the answer is a message on the page again.
     """
-    session = _runnable_session(session_id)
+    session = scheduling_queries.get_session(current_user, session_id, for_running=True)
     occasion = SessionOccasion(session)
     form = CardScanForm()
     if request.method == "GET":
@@ -330,7 +316,7 @@ def scan(session_id: int):
 @roles_required(*scheduling.PLANNERS)
 def sheet(session_id: int):
     """A printable sign-in sheet of the session's learners, entered afterwards on the roster."""
-    session = _runnable_session(session_id)
+    session = scheduling_queries.get_session(current_user, session_id, for_running=True)
     people = _enrolled(session.course_class, by_village=False)
     services.ensure_learner_codes(people)
     db.session.commit()

@@ -1,8 +1,10 @@
 """Attendance records: a session's printable register, a class's grid, a person's record,
 and the Excel exports of the first two.
 
-Every staff role of the commune reads them; a village lead sees only the people of their
-village on the person page (the people pages' own rule).
+Staff of the commune read them, each seeing only the people they may see (a village lead:
+their village's learners, also in a class with learners from several villages; mentors, who
+are volunteers, none of it). Learner codes are not shown here: they are printed on the cards
+and the sign-in sheet of the class's own trainers.
 """
 
 from flask import Blueprint, Response, abort, render_template
@@ -14,17 +16,18 @@ from webapp.checkin.models import METHOD_LABELS, STATUS_LABELS
 from webapp.extensions import db
 from webapp.people import queries as people_queries
 from webapp.people.models import Commune
-from webapp.permissions import ALL_STAFF, roles_required
+from webapp.permissions import PEOPLE_READERS, roles_required
+from webapp.scheduling import queries as scheduling_queries
 from webapp.scheduling import services as scheduling
 from webapp.scheduling.ids import ids_beyond_range_not_found
-from webapp.scheduling.models import CLASS_STATUS_LABELS, ClassSession, CourseClass
+from webapp.scheduling.models import CLASS_STATUS_LABELS
 from webapp.text import fold
 from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("checkin_records", __name__)
 ids_beyond_range_not_found(bp)
 
-READERS = ALL_STAFF
+READERS = PEOPLE_READERS
 
 
 def _percent(rate: float | None) -> str:
@@ -52,23 +55,7 @@ def _context(**ctx) -> dict:
 
 def _sees_person(person) -> bool:
     """Whether a link to the person's attendance page would open for this user."""
-    return current_user.village_id is None or current_user.village_id == person.village_id
-
-
-def _in_commune(record, commune_id: int | None):
-    if record is None or not current_user.works_in(commune_id):
-        abort(404)
-    return record
-
-
-def _session_or_404(session_id: int) -> ClassSession:
-    session = db.session.get(ClassSession, session_id)
-    return _in_commune(session, session.course_class.commune_id if session else None)
-
-
-def _class_or_404(class_id: int) -> CourseClass:
-    course_class = db.session.get(CourseClass, class_id)
-    return _in_commune(course_class, course_class.commune_id if course_class else None)
+    return people_queries.sees_person(current_user, person)
 
 
 def _xlsx(body: bytes, name: str) -> Response:
@@ -78,17 +65,9 @@ def _xlsx(body: bytes, name: str) -> Response:
     return response
 
 
-def _give_learner_codes(people) -> None:
-    """Learner codes for everyone listed (the register prints them; learners type them)."""
-    if any(not p.learner_code for p in people):
-        services.ensure_learner_codes(people)
-        db.session.commit()
-
-
 def _register(session_id: int) -> records.Register:
-    session = _session_or_404(session_id)
-    _give_learner_codes(records.session_learners(session))
-    return records.session_register(session)
+    session = scheduling_queries.get_session(current_user, session_id)
+    return records.session_register(session, viewer=current_user)
 
 
 @bp.get("/sessions/<int:session_id>/register")
@@ -114,7 +93,8 @@ def register_xlsx(session_id: int):
 @roles_required(*READERS)
 def class_grid(class_id: int):
     """A class's learners × sessions, with attendance totals per learner and per session."""
-    grid = records.class_grid(_class_or_404(class_id), now=utcnow())
+    course_class = scheduling_queries.get_class(current_user, class_id)
+    grid = records.class_grid(course_class, now=utcnow(), viewer=current_user)
     return render_template("checkin/records_class.html", grid=grid, **_context())
 
 
@@ -122,9 +102,8 @@ def class_grid(class_id: int):
 @roles_required(*READERS)
 def class_grid_xlsx(class_id: int):
     """A class's attendance grid as an Excel file."""
-    course_class = _class_or_404(class_id)
-    _give_learner_codes(records.class_learners(course_class))
-    grid = records.class_grid(course_class, now=utcnow())
+    course_class = scheduling_queries.get_class(current_user, class_id)
+    grid = records.class_grid(course_class, now=utcnow(), viewer=current_user)
     return _xlsx(records.class_grid_xlsx(grid), f"diem-danh-lop-{class_id}-{_slug(grid)}")
 
 
@@ -141,9 +120,7 @@ def _slug(grid: records.ClassGrid) -> str:
 @roles_required(*READERS)
 def person(person_id: int):
     """One person's attendance in every class they are or were enrolled in."""
-    found = people_queries.get_person(current_user, person_id)
-    if found is None:
-        abort(404)
+    found = people_queries.get_person(current_user, person_id) or abort(404)
     record = records.person_record(found, now=utcnow())
     return render_template(
         "checkin/records_person.html", record=record, devices=services.devices_of(found),

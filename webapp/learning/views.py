@@ -17,7 +17,8 @@ from webapp.learning.forms import GroupRuleForm, MoocForm, RulesForm, VneidForm,
 from webapp.learning.models import EVIDENCE_KIND_LABELS, Evidence, EvidenceKind
 from webapp.people import queries as people_queries
 from webapp.people.models import TARGET_GROUP_LABELS, Person, TargetGroup
-from webapp.permissions import ALL_STAFF, MANAGERS, Role, roles_required
+from webapp.permissions import ALL_STAFF, MANAGERS, PEOPLE_READERS, Role, roles_required
+from webapp.scheduling import queries as scheduling_queries
 from webapp.scheduling import services as scheduling
 from webapp.scheduling.ids import ids_beyond_range_not_found, row_id
 from webapp.scheduling.models import CourseClass, Enrolment, EnrolmentStatus
@@ -42,27 +43,6 @@ def _asked_version():
     if version is None:
         abort(404)
     return version
-
-
-def _current_or_404():
-    version = framework.current_version()
-    if version is None:
-        abort(404)
-    return version
-
-
-def _class_or_404(class_id: int) -> CourseClass:
-    course_class = db.session.get(CourseClass, class_id)
-    if course_class is None or not current_user.works_in(course_class.commune_id):
-        abort(404)
-    return course_class
-
-
-def _person_or_404(person_id: int) -> Person:
-    person = people_queries.get_person(current_user, person_id)
-    if person is None:
-        abort(404)
-    return person
 
 
 # --- the framework ---------------------------------------------------------------------------
@@ -109,7 +89,7 @@ def _rule_forms(version, formdata=None) -> dict[str, GroupRuleForm]:
 @roles_required(*MANAGERS)
 def rules():
     """Change each group's certificate rule; saving publishes a new version."""
-    base = _current_or_404()
+    base = framework.current_version() or abort(404)
     form = RulesForm()
     groups = _rule_forms(base, request.form if request.method == "POST" else None)
     if request.method == "POST":
@@ -149,13 +129,6 @@ def rules():
 # --- the trainer's practical checklist ---------------------------------------------------------
 
 
-def _runnable_class(class_id: int) -> CourseClass:
-    course_class = _class_or_404(class_id)
-    if not scheduling.can_run(current_user, course_class):
-        abort(403)
-    return course_class
-
-
 def _learners(course_class: CourseClass) -> list[Person]:
     return list(
         db.session.scalars(
@@ -177,7 +150,7 @@ def _cell_id(person_id: int, code: str) -> str:
 @roles_required(*RUNNERS)
 def checklist(class_id: int):
     """Learners × the course's competencies: one tap per "can do" cell."""
-    course_class = _runnable_class(class_id)
+    course_class = scheduling_queries.get_class(current_user, class_id, for_running=True)
     version = framework.current_version()
     names = framework.competency_names(version)
     return render_template(
@@ -196,7 +169,7 @@ def checklist(class_id: int):
 @roles_required(*RUNNERS)
 def checklist_toggle(class_id: int):
     """Tick or untick one cell (htmx swaps the cell; without JS the page comes back)."""
-    course_class = _runnable_class(class_id)
+    course_class = scheduling_queries.get_class(current_user, class_id, for_running=True)
     WithdrawForm().validate_on_submit() or abort(400)
     person_id = row_id(request.form.get("person_id"))
     if person_id is None:
@@ -287,14 +260,14 @@ def _evidence_page(person: Person, mooc=None, vneid=None, status=200):
 @roles_required(*RECORDERS)
 def person_evidence(person_id: int):
     """A person's evidence (withdrawn included, with who and when), and forms to add some."""
-    return _evidence_page(_person_or_404(person_id))
+    return _evidence_page(people_queries.get_person(current_user, person_id) or abort(404))
 
 
 @bp.post("/people/<int:person_id>/evidence/mooc")
 @roles_required(*RECORDERS)
 def add_mooc(person_id: int):
     """An online-course certificate: one evidence per competency it covers."""
-    person = _person_or_404(person_id)
+    person = people_queries.get_person(current_user, person_id) or abort(404)
     services.require_recorder(current_user, person)
     form = _mooc_form(person, request.form)
     if not form.validate_on_submit():
@@ -323,7 +296,7 @@ def add_mooc(person_id: int):
 @roles_required(*RECORDERS)
 def add_vneid(person_id: int):
     """A VNeID confirmation: it covers every competency."""
-    person = _person_or_404(person_id)
+    person = people_queries.get_person(current_user, person_id) or abort(404)
     services.require_recorder(current_user, person)
     form = VneidForm()
     if not form.validate_on_submit():
@@ -354,7 +327,7 @@ def withdraw(evidence_id: int):
     evidence = db.session.get(Evidence, evidence_id)
     if evidence is None:
         abort(404)
-    person = _person_or_404(evidence.person_id)
+    person = people_queries.get_person(current_user, evidence.person_id) or abort(404)
     services.require_recorder(current_user, person)
     form = WithdrawForm()
     if not form.validate_on_submit():
@@ -376,14 +349,16 @@ def withdraw(evidence_id: int):
 
 
 @bp.get("/classes/<int:class_id>/eligibility")
-@roles_required(*ALL_STAFF)
+@roles_required(*PEOPLE_READERS)
 def class_eligibility(class_id: int):
-    """Who is ready for the certificate, and what the others still lack."""
-    course_class = _class_or_404(class_id)
+    """Who is ready for the certificate, and what the others still lack (of the learners the
+    user may see: a village lead, their village's)."""
+    course_class = scheduling_queries.get_class(current_user, class_id)
     version = _asked_version()
     if version is None:
         return render_template("learning/no_framework.html", course_class=course_class)
-    rows = eligibility.for_class(course_class, now=utcnow(), version=version)
+    rows = [r for r in eligibility.for_class(course_class, now=utcnow(), version=version)
+            if people_queries.sees_person(current_user, r.person)]  # fmt: skip
     return render_template(
         "learning/eligibility.html",
         course_class=course_class,

@@ -1,4 +1,7 @@
-"""People pages: search list, person detail, create/edit, household."""
+"""People pages: search list, person detail, create/edit, household.
+
+Read by the staff of the commune, each within their scope (a village lead: their village);
+not by mentors, who are volunteers (see ``people.queries.scope_people``)."""
 
 from dataclasses import fields
 
@@ -9,6 +12,7 @@ from flask_login import current_user
 from webapp import htmx
 from webapp.errors import DomainError
 from webapp.extensions import db
+from webapp.ids import query_int, row_id
 from webapp.people import queries, services
 from webapp.people.forms import HouseholdForm, PeopleSearchForm, PersonForm
 from webapp.people.models import (
@@ -17,7 +21,7 @@ from webapp.people.models import (
     SEX_LABELS,
     TARGET_GROUP_LABELS,
 )
-from webapp.permissions import ALL_STAFF, roles_required
+from webapp.permissions import PEOPLE_READERS, roles_required
 from webapp.timeutil import utcnow
 
 bp = Blueprint("people", __name__)
@@ -31,7 +35,7 @@ LABELS = {
 
 
 @bp.get("/people")
-@roles_required(*ALL_STAFF)
+@roles_required(*PEOPLE_READERS)
 def index():
     """Search people; htmx asks for the results fragment only."""
     villages = queries.villages_for(current_user)
@@ -46,7 +50,8 @@ def index():
         group=form.group.data if form.group.data in TARGET_GROUP_LABELS else None,
         segment=form.segment.data if form.segment.data in SEGMENT_LABELS else None,
     )
-    page = db.paginate(stmt, per_page=current_app.config["PEOPLE_PER_PAGE"], error_out=False)
+    page = db.paginate(stmt, page=query_int("page", 1),
+                       per_page=current_app.config["PEOPLE_PER_PAGE"], error_out=False)  # fmt: skip
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return htmx.render(
         "people/index.html",
@@ -61,24 +66,14 @@ def index():
 
 
 def _int(value) -> int | None:
-    try:
-        return int(value) if value else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _person_or_404(person_id: int):
-    person = queries.get_person(current_user, person_id)
-    if person is None:
-        abort(404)
-    return person
+    return row_id(value)
 
 
 @bp.get("/people/<int:person_id>")
-@roles_required(*ALL_STAFF)
+@roles_required(*PEOPLE_READERS)
 def detail(person_id: int):
     """Everything recorded about one person."""
-    person = _person_or_404(person_id)
+    person = queries.get_person(current_user, person_id) or abort(404)
     return render_template(
         "people/detail.html",
         person=person,
@@ -135,7 +130,7 @@ def create():
 @roles_required(*services.EDITORS)
 def edit(person_id: int):
     """Change a person's record."""
-    person = _person_or_404(person_id)
+    person = queries.get_person(current_user, person_id) or abort(404)
     villages = queries.villages_for(current_user)
     if request.method == "GET":
         form = PersonForm(obj=services.input_from(person), villages=villages)
@@ -149,20 +144,13 @@ def edit(person_id: int):
     return render_template("people/form.html", form=form, person=person), status
 
 
-def _household_or_404(household_id: int):
-    found = queries.get_household(current_user, household_id)
-    if found is None:
-        abort(404)
-    return found
-
-
 @bp.get("/households/<int:household_id>")
-@roles_required(*ALL_STAFF)
+@roles_required(*PEOPLE_READERS)
 def household(household_id: int):
     """A household and its members."""
     return render_template(
         "people/household.html",
-        household=_household_or_404(household_id),
+        household=queries.get_household(current_user, household_id) or abort(404),
         year=utcnow().year,
         can_edit=current_user.role in services.EDITORS,
         **LABELS,
@@ -173,7 +161,7 @@ def household(household_id: int):
 @roles_required(*services.EDITORS)
 def household_edit(household_id: int):
     """Change a household's address and poor-household status."""
-    found = _household_or_404(household_id)
+    found = queries.get_household(current_user, household_id) or abort(404)
     form = HouseholdForm(obj=found)
     if form.validate_on_submit():
         try:

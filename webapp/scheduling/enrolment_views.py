@@ -25,7 +25,6 @@ from webapp.scheduling.models import (
     CourseClass,
     Enrolment,
     EnrolmentStatus,
-    SignupRequest,
 )
 from webapp.text import clean
 from webapp.timeutil import utcnow
@@ -38,14 +37,6 @@ SEARCH_LIMIT = 20
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _runnable(course_class: CourseClass | None) -> CourseClass:
-    """The class, if the user may run it: 404 outside their commune, 403 for other trainers."""
-    if course_class is None or not services.in_commune(current_user, course_class.commune_id):
-        abort(404)
-    services.require_runner(current_user, course_class)
-    return course_class
 
 
 def _search(course_class: CourseClass, text: str):
@@ -108,7 +99,7 @@ def _announce(enrolment: Enrolment) -> None:
 def manage(class_id: int):
     """The roster and waiting list, with a people search to enrol from (htmx asks for the
     search results only). Posting enrols one person or a whole household."""
-    course_class = _runnable(db.session.get(CourseClass, class_id))
+    course_class = queries.get_class(current_user, class_id, for_running=True)
     if request.method == "GET":
         return _manage_page(course_class)
     form = EnrolForm()
@@ -160,10 +151,8 @@ def _announce_household(household, added: list[Enrolment]) -> None:
 def withdraw(enrolment_id: int):
     """Take a learner (or a waiting person) out of the class, with a reason; the first
     person waiting gets the freed seat, and the page says who."""
-    enrolment = db.session.get(Enrolment, enrolment_id)
-    if enrolment is None:
-        abort(404)
-    course_class = _runnable(enrolment.course_class)
+    enrolment = queries.get_enrolment(current_user, enrolment_id)
+    course_class = enrolment.course_class
     form = WithdrawForm()
     if not form.validate_on_submit():
         message = " ".join(map(str, form.reason.errors)) or _(
@@ -197,7 +186,7 @@ def withdraw(enrolment_id: int):
 def signups(class_id: int):
     """Pending sign-up requests, each with the registered person it surely is, or the people
     it may be (to choose from, or register a new person)."""
-    course_class = _runnable(db.session.get(CourseClass, class_id))
+    course_class = queries.get_class(current_user, class_id, for_running=True)
     pending = queries.pending_signups(course_class)
     return render_template(
         "scheduling/enrolment_signups.html",
@@ -208,21 +197,13 @@ def signups(class_id: int):
     )
 
 
-def _signup(signup_id: int) -> SignupRequest:
-    signup = db.session.get(SignupRequest, signup_id)
-    if signup is None:
-        abort(404)
-    _runnable(signup.course_class)
-    return signup
-
-
 @bp.post("/signups/<int:signup_id>/confirm")
 @roles_required(*RUNNERS)
 def signup_confirm(signup_id: int):
     """Accept a request: enrol the registered person chosen (or the one it surely is), or
     register a new person and enrol them. When the request may be one of several registered
     people, the trainer must say which (or "a new person")."""
-    signup = _signup(signup_id)
+    signup = queries.get_signup(current_user, signup_id)
     form = ConfirmSignupForm()
     if not form.validate_on_submit():
         abort(400)
@@ -261,7 +242,7 @@ def signup_confirm(signup_id: int):
 @roles_required(*RUNNERS)
 def signup_reject(signup_id: int):
     """Decline a request."""
-    signup = _signup(signup_id)
+    signup = queries.get_signup(current_user, signup_id)
     if not DecisionForm().validate_on_submit():
         abort(400)
     try:

@@ -11,11 +11,13 @@ from webapp.accounts.models import User
 from webapp.extensions import db
 from webapp.people.models import Person
 from webapp.permissions import MANAGERS, Role
+from webapp.scheduling.access import require_runner
 from webapp.scheduling.models import (
     ClassSession,
     ClassStatus,
     Course,
     CourseClass,
+    CourseMaterial,
     Enrolment,
     EnrolmentStatus,
     SignupRequest,
@@ -178,6 +180,75 @@ def classes_for(user: User) -> Select:
 def in_communes_of(user: User, stmt: Select, commune_column) -> Select:
     """Restrict ``stmt`` to the user's commune (every commune for province-wide users)."""
     return stmt if user.province_wide else stmt.where(commune_column == user.commune_id)
+
+
+# --- one record, if the user may see it ----------------------------------------------------------
+# Outside the user's commune(s) a record is "not found" (404), never "forbidden": the answer does
+# not confirm that it exists. ``for_running=True`` also asks that the user runs the class (403
+# otherwise: the class is listed for them, so nothing is revealed).
+
+
+def get_course(user: User, course_id: int) -> Course:
+    """The course, if it is of the user's commune(s); else 404."""
+    stmt = in_communes_of(user, select(Course), Course.commune_id)
+    return db.first_or_404(stmt.where(Course.id == course_id))
+
+
+def get_material(user: User, material_id: int) -> CourseMaterial:
+    """The course material, if its course is of the user's commune(s); else 404."""
+    stmt = in_communes_of(
+        user, select(CourseMaterial).join(CourseMaterial.course), Course.commune_id
+    )
+    return db.first_or_404(stmt.where(CourseMaterial.id == material_id))
+
+
+def get_venue(user: User, venue_id: int) -> Venue:
+    """The venue, if it is of the user's commune(s); else 404."""
+    stmt = in_communes_of(user, select(Venue), Venue.commune_id)
+    return db.first_or_404(stmt.where(Venue.id == venue_id))
+
+
+def get_class(user: User, class_id: int, *, for_running: bool = False) -> CourseClass:
+    """The class, if it is of the user's commune(s) (else 404); with ``for_running``, only for
+    its own trainers and the commune's managers (else 403)."""
+    stmt = in_communes_of(user, select(CourseClass), CourseClass.commune_id)
+    course_class = db.first_or_404(stmt.where(CourseClass.id == class_id))
+    if for_running:
+        require_runner(user, course_class)
+    return course_class
+
+
+def get_session(user: User, session_id: int, *, for_running: bool = False) -> ClassSession:
+    """The session, if its class is of the user's commune(s) (else 404); with ``for_running``,
+    only for those who run the class (else 403)."""
+    stmt = in_communes_of(
+        user, select(ClassSession).join(ClassSession.course_class), CourseClass.commune_id
+    )
+    session = db.first_or_404(stmt.where(ClassSession.id == session_id))
+    if for_running:
+        require_runner(user, session.course_class)
+    return session
+
+
+def get_enrolment(user: User, enrolment_id: int) -> Enrolment:
+    """An enrolment, for those who run its class (404 outside their commune, 403 otherwise)."""
+    stmt = in_communes_of(
+        user, select(Enrolment).join(Enrolment.course_class), CourseClass.commune_id
+    )
+    enrolment = db.first_or_404(stmt.where(Enrolment.id == enrolment_id))
+    require_runner(user, enrolment.course_class)
+    return enrolment
+
+
+def get_signup(user: User, signup_id: int) -> SignupRequest:
+    """A sign-up request, for those who run its class (404 outside their commune, 403
+    otherwise)."""
+    stmt = in_communes_of(
+        user, select(SignupRequest).join(SignupRequest.course_class), CourseClass.commune_id
+    )
+    signup = db.first_or_404(stmt.where(SignupRequest.id == signup_id))
+    require_runner(user, signup.course_class)
+    return signup
 
 
 def visible_courses(user: User) -> list[Course]:

@@ -15,6 +15,14 @@ from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.people.models import DisabilityType, Segment, TargetGroup, Village
 from webapp.permissions import MANAGERS, Role
+from webapp.scheduling.access import (  # noqa: F401 (re-exported: the rules' older home)
+    PLANNERS,
+    can_run,
+    in_commune,
+    require_planner,
+    require_runner,
+)
+from webapp.scheduling.enrolment import promote_waiting
 from webapp.scheduling.models import (
     Accessibility,
     Accommodation,
@@ -30,38 +38,8 @@ from webapp.scheduling.models import (
 from webapp.scheduling.series import PlannedSession
 from webapp.text import clean
 
-PLANNERS = MANAGERS | {Role.TRAINER}
 #: A competency code of the digital-skills framework, e.g. "1.1" or "2.3".
 COMPETENCY_CODE = re.compile(r"\d{1,2}(\.\d{1,2}){0,2}")
-
-
-# --- who may do what ------------------------------------------------------------------------
-
-
-def in_commune(actor: User, commune_id: int) -> bool:
-    """True when the actor works in that commune (or province-wide)."""
-    return actor.works_in(commune_id)
-
-
-def require_planner(actor: User, commune_id: int) -> None:
-    """Managers and trainers plan courses, venues and classes in their own commune."""
-    if actor.role not in PLANNERS or not in_commune(actor, commune_id):
-        raise DomainError("not_allowed", _l("You may not plan classes here."), status=403)
-
-
-def can_run(actor: User, course_class: CourseClass) -> bool:
-    """Managers of the commune and the class's own trainers run a class."""
-    if actor.role in MANAGERS:
-        return in_commune(actor, course_class.commune_id)
-    return any(t.id == actor.id for t in course_class.trainers)
-
-
-def require_runner(actor: User, course_class: CourseClass) -> None:
-    """Raise 403 unless the actor may run the class (sessions, enrolment)."""
-    if not can_run(actor, course_class):
-        raise DomainError(
-            "not_allowed", _l("Only this class's trainers or an organiser may do this."), status=403
-        )
 
 
 # --- courses, venues, classes ------------------------------------------------------------------
@@ -261,8 +239,6 @@ def update_class(*, actor: User, now: datetime, course_class: CourseClass, train
     for name, value in fields.items():
         setattr(course_class, name, value)
     db.session.flush()
-    from webapp.scheduling.enrolment import promote_waiting
-
     promote_waiting(course_class, now=now)
     current_app.logger.info("class %s changed by %s", course_class.id, actor.username)
     return course_class

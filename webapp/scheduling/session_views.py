@@ -8,7 +8,7 @@ clashing sessions; an organiser may save anyway with a note, which is recorded.
 from datetime import date, datetime
 from types import SimpleNamespace
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -55,22 +55,6 @@ def class_url(course_class: CourseClass) -> str:
 
 
 # --- loading and errors -----------------------------------------------------------------------
-
-
-def _class_or_404(class_id: int) -> CourseClass:
-    """The class, which the user must be allowed to run (403), in their commune (404)."""
-    course_class = db.session.get(CourseClass, class_id)
-    if course_class is None or not services.in_commune(current_user, course_class.commune_id):
-        abort(404)
-    services.require_runner(current_user, course_class)
-    return course_class
-
-
-def _session_or_404(session_id: int) -> ClassSession:
-    session = db.session.get(ClassSession, session_id)
-    if session is None or not services.in_commune(current_user, session.course_class.commune_id):
-        abort(404)
-    return session
 
 
 def _venues(course_class: CourseClass) -> list[Venue]:
@@ -120,7 +104,7 @@ def _can_override() -> bool:
 @roles_required(*services.PLANNERS)
 def create(class_id: int):
     """Add one session to a class."""
-    course_class = _class_or_404(class_id)
+    course_class = queries.get_class(current_user, class_id, for_running=True)
     form = SessionForm(venues=_venues(course_class))
     if request.method == "GET" and course_class.sessions:  # same place as last time
         form.venue_id.data = course_class.sessions[-1].venue_id
@@ -150,8 +134,8 @@ def create(class_id: int):
 @roles_required(*services.PLANNERS)
 def edit(session_id: int):
     """Move a session or change its venue, topic or note."""
-    session = _session_or_404(session_id)
-    course_class = _class_or_404(session.class_id)
+    session = queries.get_session(current_user, session_id, for_running=True)
+    course_class = session.course_class
     if session.is_cancelled:
         flash(_("This session was cancelled."), "error")
         return redirect(url_for(".detail", session_id=session.id))
@@ -194,7 +178,7 @@ def edit(session_id: int):
 def series(class_id: int):
     """Plan sessions by a weekly rule: "Preview" lists them (and any clash) without saving;
     "Save" expands the same rule again here and saves every session, or none."""
-    course_class = _class_or_404(class_id)
+    course_class = queries.get_class(current_user, class_id, for_running=True)
     form = SeriesForm(venues=_venues(course_class))
     if request.method == "GET" and course_class.sessions:
         form.venue_id.data = course_class.sessions[-1].venue_id
@@ -249,7 +233,7 @@ def state_of(session: ClassSession, now: datetime) -> str:
 @roles_required(*services.PLANNERS)
 def detail(session_id: int):
     """The live-session page: class, time, venue, topic, how many are enrolled, status."""
-    session = _session_or_404(session_id)
+    session = queries.get_session(current_user, session_id)
     return render_template(
         "scheduling/session_detail.html",
         session=session,
@@ -264,8 +248,7 @@ def detail(session_id: int):
 @roles_required(*services.PLANNERS)
 def cancel(session_id: int):
     """Cancel a session, with a reason; it stays on every calendar, marked as cancelled."""
-    session = _session_or_404(session_id)
-    _class_or_404(session.class_id)
+    session = queries.get_session(current_user, session_id, for_running=True)
     if session.is_cancelled:
         flash(_("This session was already cancelled."), "error")
         return redirect(url_for(".detail", session_id=session.id))

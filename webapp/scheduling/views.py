@@ -8,7 +8,6 @@ from io import BytesIO
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -31,7 +30,7 @@ from webapp.people.models import (
     Village,
 )
 from webapp.people.queries import communes_for
-from webapp.permissions import ALL_STAFF, MANAGERS, Role, roles_required
+from webapp.permissions import ALL_STAFF, MANAGERS, PEOPLE_READERS, Role, roles_required
 from webapp.scheduling import queries, services
 from webapp.scheduling.enrolment import seats_taken
 from webapp.scheduling.forms import ClassForm, CourseForm, MaterialForm, VenueForm
@@ -44,10 +43,8 @@ from webapp.scheduling.models import (
     ClassStatus,
     Course,
     CourseClass,
-    CourseMaterial,
     SignupRequest,
     SignupStatus,
-    Venue,
 )
 from webapp.scheduling.series import WEEKDAY_LABELS
 from webapp.timeutil import to_local, utcnow
@@ -99,13 +96,6 @@ def _status(form: BaseForm) -> int:
     if getattr(form, "refusal_status", None):
         return form.refusal_status
     return 422 if form.errors else 200
-
-
-def _visible(record):
-    """The record when it belongs to the user's commune(s), else 404."""
-    if record is None or not services.in_commune(current_user, record.commune_id):
-        abort(404)
-    return record
 
 
 def _home_commune(form: BaseForm, communes) -> int | None:
@@ -182,7 +172,7 @@ def _course_page(course: Course, material_form: MaterialForm, status: int = 200)
 @roles_required(*READERS)
 def course_detail(course_id: int):
     """A course: its description, materials and classes."""
-    course = _visible(db.session.get(Course, course_id))
+    course = queries.get_course(current_user, course_id)
     return _course_page(course, MaterialForm())
 
 
@@ -190,7 +180,7 @@ def course_detail(course_id: int):
 @roles_required(*PLANNERS)
 def course_edit(course_id: int):
     """Change a course's description."""
-    course = _visible(db.session.get(Course, course_id))
+    course = queries.get_course(current_user, course_id)
     form = CourseForm(obj=course if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
@@ -210,7 +200,7 @@ def course_edit(course_id: int):
 @roles_required(*PLANNERS)
 def material_add(course_id: int):
     """Attach a link or an uploaded file (kept in the database) to a course."""
-    course = _visible(db.session.get(Course, course_id))
+    course = queries.get_course(current_user, course_id)
     form = MaterialForm()
     if form.validate_on_submit():
         limit = current_app.config.get("MATERIAL_MAX_BYTES", services.MATERIAL_MAX_BYTES)
@@ -234,10 +224,7 @@ def material_add(course_id: int):
 @roles_required(*READERS)
 def material_download(material_id: int):
     """The uploaded file (always as a download), or the link's address."""
-    material = db.session.get(CourseMaterial, material_id)
-    if material is None:
-        abort(404)
-    _visible(material.course)
+    material = queries.get_material(current_user, material_id)
     if material.url:
         return redirect(material.url)
     response = send_file(
@@ -292,7 +279,7 @@ def venue_new():
 @roles_required(*PLANNERS)
 def venue_edit(venue_id: int):
     """Change a venue."""
-    venue = _visible(db.session.get(Venue, venue_id))
+    venue = queries.get_venue(current_user, venue_id)
     form = VenueForm(
         obj=venue if request.method == "GET" else None, villages=_villages(venue.commune_id)
     )
@@ -360,7 +347,7 @@ def class_new():
             form.course_id.data, form.name.data = course.id, course.title
             form.target_groups.data, form.segments.data = course.target_groups, course.segments
     elif form.validate_on_submit():
-        chosen = _visible(db.session.get(Course, form.course_id.data))
+        chosen = queries.get_course(current_user, form.course_id.data)
         try:
             course_class = services.create_class(
                 actor=current_user, now=utcnow(), course=chosen,
@@ -384,7 +371,7 @@ def class_new():
 @roles_required(*READERS)
 def class_detail(class_id: int):
     """A class: its course, trainers, audience, seats, status and sessions."""
-    course_class = _visible(db.session.get(CourseClass, class_id))
+    course_class = queries.get_class(current_user, class_id)
     can_run = services.can_run(current_user, course_class)
     pending = 0
     if can_run:
@@ -402,6 +389,7 @@ def class_detail(class_id: int):
         pending=pending,
         can_run=can_run,
         can_open_sessions=_can_plan(),  # the session page is for planners only
+        sees_learners=current_user.role in PEOPLE_READERS,  # not mentors (volunteers)
         public_url=current_app.config["BASE_URL"]
         + url_for("signup.class_page", token=course_class.public_token),
         **LABELS,
@@ -412,8 +400,7 @@ def class_detail(class_id: int):
 @roles_required(*PLANNERS)
 def class_edit(class_id: int):
     """Change a class, including its status (open, running, finished, cancelled)."""
-    course_class = _visible(db.session.get(CourseClass, class_id))
-    services.require_runner(current_user, course_class)
+    course_class = queries.get_class(current_user, class_id, for_running=True)
     form = _class_form(course_class.commune_id, course_class,
                        obj=course_class if request.method == "GET" else None)  # fmt: skip
     del form.course_id  # a class stays with its course
