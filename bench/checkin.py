@@ -330,7 +330,7 @@ def build(url: str, n: int, warm: int) -> World:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")  # every branch (sibling heads until they are merged)
         metadata.create_all(db.engine)
         now = utcnow().replace(microsecond=0)
         commune = Commune(code="BENCH", name="Xã Bench", province="Quảng Ngãi",

@@ -151,3 +151,65 @@ def test_trainer_pages_without_the_learners_phone(app, page, cw):
         page.goto(path)
         expect(page.locator("main")).to_contain_text(text)
         page.screens.shot(label)
+
+
+def _learner_identifies(browser, live_server, token, phone_number, year):
+    phone = browser.new_context(base_url=live_server, **VIEWPORTS["phone"])
+    learner = phone.new_page()
+    learner.goto(f"/c/{token}")
+    learner.get_by_label("Số điện thoại của bạn").fill(phone_number)
+    learner.get_by_label("Năm sinh của bạn").fill(year)
+    learner.get_by_role("button", name="Điểm danh").click()
+    expect(learner.get_by_role("heading", level=1)).to_have_text("Đã điểm danh")
+    phone.close()
+
+
+@pytest.mark.parametrize("viewport", ["phone"])
+def test_trainer_confirms_or_undoes_new_phones_on_a_phone(app, page, cw, request, live_server):
+    """On a 360×740 screen, with htmx: two phones linked at the session appear; one is
+    confirmed, the other undone with the learner marked absent, without reloading."""
+    from webapp.checkin.models import Attendance, Device
+
+    browser = request.getfixturevalue("_playwright_browser")
+    _learner_identifies(browser, live_server, cw.token, "0905123456", "1958")
+    _learner_identifies(browser, live_server, cw.token, "0905765432", "1949")
+    login(page, "trainer")
+    page.goto(f"/sessions/{cw.session_id}/live")
+    page.evaluate("window.stillTheSamePage = true")
+    links = page.get_by_test_id("new-links")
+    expect(links).to_contain_text("Nguyễn Thị Hồng Nhung")
+    expect(links).to_contain_text("số điện thoại và năm sinh")
+    page.screens.shot("new-links")
+    nhung = links.locator("li", has_text="Nguyễn Thị Hồng Nhung")
+    nhung.get_by_role("button", name="Xác nhận").click()
+    expect(links.locator("li", has_text="Nguyễn Thị Hồng Nhung")).to_have_count(0)
+    uot = page.get_by_test_id("new-links").locator("li", has_text="Đặng Văn Ướt")
+    uot.get_by_label("Không có mặt: ghi vắng").check()
+    uot.get_by_placeholder("Lý do").fill("Không phải máy của ông")
+    uot.get_by_role("button", name="Hủy liên kết").click()
+    expect(page.get_by_test_id("new-links")).to_have_count(0)
+    expect(page.get_by_test_id("missing")).to_contain_text("Đặng Văn Ướt")
+    assert page.evaluate("window.stillTheSamePage === true")
+    page.screens.shot("links-decided")
+    with app.app_context():
+        devices = {d.person_id: d for d in db.session.query(Device)}
+        assert devices[cw.learners["Nguyễn Thị Hồng Nhung"]].confirmed_at is not None
+        assert devices[cw.learners["Đặng Văn Ướt"]].revoked_at is not None
+        record = db.session.query(Attendance).filter_by(person_id=cw.learners["Đặng Văn Ướt"])
+        assert record.one().status == "absent"
+
+
+def test_trainer_confirms_a_new_phone_without_javascript(app, no_js_page, cw, request, live_server):
+    from webapp.checkin.models import Device
+
+    browser = request.getfixturevalue("_playwright_browser")
+    _learner_identifies(browser, live_server, cw.token, "0905123456", "1958")
+    page = no_js_page
+    login(page, "trainer")
+    page.goto(f"/sessions/{cw.session_id}/live")
+    links = page.get_by_test_id("new-links")
+    row = links.locator("li", has_text="Nguyễn Thị Hồng Nhung")
+    row.get_by_role("button", name="Xác nhận").click()
+    expect(page.get_by_text("Đã xác nhận điện thoại của Nguyễn Thị Hồng Nhung.")).to_be_visible()
+    with app.app_context():
+        assert db.session.query(Device).one().confirmed_at is not None

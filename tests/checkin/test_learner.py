@@ -2,6 +2,7 @@
 
 import re
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
@@ -84,19 +85,22 @@ def test_unknown_person_gets_message_and_nothing_written(app, client, cw):
 
 
 def test_not_enrolled_asks_to_join(app, client, cw):
+    # Refused like anybody else (nothing named, nothing remembered); the same details, sent
+    # again with "ask", reach the trainer, and the answer names nobody either.
     url = f"/c/{cw.token}"
-    response = client.post(url, data={"csrf_token": _csrf(client, url), "action": "identify",
-                                      "phone": "0911222333", "birth_year": "1970"})  # fmt: skip
-    assert response.status_code == 409
-    assert COOKIE in response.headers.get("Set-Cookie", "")  # remembered all the same
-    assert 'value="join"' in response.get_data(as_text=True)
-    response = client.post(url, data={"csrf_token": _csrf(client, url), "action": "join",
-                                      "person_id": cw.outsider_id})  # fmt: skip
+    response = _post(client, url, action="identify", phone="0911222333", birth_year="1970")
+    assert response.status_code == 400
+    assert COOKIE not in response.headers.get("Set-Cookie", "")
+    assert 'value="ask"' in response.get_data(as_text=True)
+    response = _post(client, url, action="ask", phone="0911222333", birth_year="1970")
     assert response.status_code == 303
-    assert "Lê Văn Tám" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert COOKIE not in response.headers.get("Set-Cookie", "")
+    sent = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Lê Văn Tám" not in sent and "giảng viên" in sent
     with app.app_context():
-        assert db.session.query(JoinRequest).count() == 1
-        assert db.session.query(Device).count() == 1
+        [join] = db.session.query(JoinRequest).all()
+        assert join.person_id == cw.outsider_id and join.device_key is None
+        assert db.session.query(Device).count() == 0
     assert _rows(app) == 0
 
 
@@ -228,7 +232,7 @@ def test_one_phone_number_cannot_be_tried_with_every_birth_year(app, cw):
         assert response.status_code == 429
         assert _rows(app) == 0
     finally:
-        app.config["CHECKIN_MAX_FAILURES_PER_PHONE"] = 10
+        app.config["CHECKIN_MAX_FAILURES_PER_PHONE"] = 5  # the default
 
 
 def test_absurd_birth_year_is_a_message_not_an_error(app, client, cw):
@@ -368,3 +372,206 @@ def test_a_check_in_writes_together_at_the_end(app, client, cw):
     assert response.status_code == 303
     assert [s.split()[0] for s in sent] == ["SELECT", "INSERT"], sent
     assert sent[1].split()[-1] == "ATTENDANCE"
+
+
+# --- issue 12 (4): phone number + birth year must not be enough to become someone else -------
+
+NOT_IDENTIFIED = "Chưa điểm danh được với thông tin này."
+VALUE = re.compile(r'value="[^"]*"')
+
+
+def _names(app) -> list[str]:
+    with app.app_context():
+        return [p.full_name for p in db.session.query(Person)]
+
+
+def _code_of(app, person_id) -> str:
+    with app.app_context():
+        return db.session.get(Person, person_id).learner_code
+
+
+def _refusal(app, client, url, **typed):
+    """Send ``typed`` as an identification; the response, its SQL (first words) and body."""
+    token = _csrf(client, url)
+    with _statements(app) as sent:
+        response = client.post(url, data={"csrf_token": token, "action": "identify", **typed})
+    return response, sent, response.get_data(as_text=True)
+
+
+def _assert_refused_and_forgotten(app, response, body):
+    assert response.status_code == 400, body
+    assert NOT_IDENTIFIED in body
+    for name in _names(app):
+        assert name not in body, name
+    assert "không có tên" not in body and "chưa có tên trong lớp" not in body
+    assert COOKIE not in response.headers.get("Set-Cookie", "")
+    with app.app_context():
+        assert db.session.query(Device).count() == 0
+        assert db.session.query(JoinRequest).count() == 0
+    assert _rows(app) == 0
+
+
+def test_every_refused_identification_is_the_same_answer_naming_nobody(app, client, cw, world):
+    from tests.factories import make_person
+    from webapp.people.models import Village
+    from webapp.scheduling.models import Enrolment
+    from webapp.timeutil import utcnow
+
+    with app.app_context():  # two members share a phone number and birth year
+        twin = make_person(db.session.get(Village, world.village_ids[0]), "Đặng Thị Sen", 1949,
+                           phone="0905765432")  # fmt: skip
+        db.session.add(Enrolment(class_id=cw.class_id, person_id=twin.id, status="enrolled",
+                                 since=utcnow()))  # fmt: skip
+        db.session.commit()
+    cases = {
+        "nobody has the number": dict(phone="0900000000", birth_year="1958"),
+        "a member's number, wrong year": dict(phone="0905123456", birth_year="1959"),
+        "not in this class": dict(phone="0911222333", birth_year="1970"),
+        "not in this class, +84 form": dict(phone="+84 911 222 333", birth_year="1970"),
+        "not in this class, zero lost": dict(phone="911222333", birth_year="1970"),
+        "two members share it": dict(phone="0905765432", birth_year="1949"),
+        "learner code, not in this class": dict(learner_code=_code_of(app, cw.outsider_id)),
+        "unknown learner code": dict(learner_code="QQQQQQ"),
+    }
+    shapes, bodies = {}, {}
+    for case, typed in cases.items():
+        response, sent, body = _refusal(app, client, f"/c/{cw.token}", **typed)
+        _assert_refused_and_forgotten(app, response, body)
+        shapes[case] = sent
+        bodies[case] = VALUE.sub("", body)  # without the echoed input and the CSRF token
+    # The same page and the same statements (no query branch for someone who exists).
+    assert len(set(bodies.values())) == 1, {c: len(b) for c, b in bodies.items()}
+    assert len({tuple(s) for s in shapes.values()}) == 1, shapes
+    assert shapes["not in this class"][0].startswith("SELECT")
+
+
+@pytest.mark.parametrize("starts_in", [timedelta(hours=-5), timedelta(hours=5)])
+def test_outside_the_window_a_member_is_refused_like_a_stranger(app, client, world, starts_in):
+    with app.app_context():
+        cw = build(world, starts_in=starts_in)
+    response, sent, body = _refusal(app, client, f"/c/{cw.token}", phone="0905123456",
+                                    birth_year="1958")  # fmt: skip
+    _assert_refused_and_forgotten(app, response, body)
+    _, stranger, _ = _refusal(app, client, f"/c/{cw.token}", phone="0900000000",
+                              birth_year="1958")  # fmt: skip
+    assert sent == stranger
+
+
+def test_asking_to_join_tells_and_remembers_nothing(app, client, cw):
+    url = f"/c/{cw.token}"
+    answers = []
+    for phone, year in (("0911222333", "1970"), ("0900000000", "1970"), ("0905123456", "1958")):
+        response = _post(client, url, action="ask", phone=phone, birth_year=year)
+        assert response.status_code == 303
+        assert COOKIE not in response.headers.get("Set-Cookie", "")
+        page = client.get(response.headers["Location"])
+        answers.append((response.headers["Location"], VALUE.sub("", page.get_data(as_text=True))))
+        for name in _names(app):
+            assert name not in answers[-1][1]
+    assert len(set(answers)) == 1  # the same address and page whoever asked
+    with app.app_context():
+        # Only the one person not in the class is asked for; a member is not.
+        assert [j.person_id for j in db.session.query(JoinRequest)] == [cw.outsider_id]
+        assert db.session.query(Device).count() == 0
+    assert _rows(app) == 0
+
+
+def test_a_typed_learner_code_waits_for_the_trainer(app, client, cw):
+    # A neighbour typing my code on their phone is not silent: it is recorded as a learner
+    # code on a phone, and the new link is listed on the trainer's live page to confirm.
+    person_id = cw.learners["Y Blích"]
+    url = f"/c/{cw.token}"
+    response = _post(client, url, action="identify", learner_code=_code_of(app, person_id))
+    assert response.status_code == 303
+    with app.app_context():
+        record = db.session.query(Attendance).one()
+        assert (record.person_id, record.method) == (person_id, "code_self")
+        device = db.session.query(Device).one()
+        assert (device.method, device.confirmed_at) == ("code", None)
+        assert device.occasion_id == cw.session_id
+    staff = app.test_client()
+    from tests.conftest import Actions
+
+    Actions(staff).login("trainer")
+    panel = staff.get(f"/sessions/{cw.session_id}/live/panel").get_data(as_text=True)
+    assert "Y Blích" in panel and f"/links/{device.id}/confirm" in panel
+
+
+def test_a_birth_year_search_is_stopped_within_the_session(app, cw, monkeypatch):
+    """A stranger who knows a number tries every year, each from another address, and later
+    again: stopped after CHECKIN_MAX_FAILURES_PER_PHONE tries for the whole session."""
+    from webapp.checkin import learner_views
+    from webapp.timeutil import utcnow
+
+    url, limit = f"/c/{cw.token}", app.config["CHECKIN_MAX_FAILURES_PER_PHONE"]
+    assert limit <= 5
+    tries = 0
+    for year in range(1940, 2011):
+        stranger = app.test_client()
+        stranger.environ_base["REMOTE_ADDR"] = f"10.1.{year // 256}.{year % 256}"
+        response = _post(stranger, url, action="identify", phone="0905 123 456", birth_year=year)
+        if response.status_code == 429:
+            break
+        tries += 1
+    assert tries == limit  # 1940 + limit is before 1958: never reached
+    body = response.get_data(as_text=True)
+    assert "nhờ giảng viên điểm danh" in body and "Nguyễn Thị Hồng Nhung" not in body
+    # Later in the session (another counting slot of the addresses): still stopped, also for
+    # the right year, on a new phone.
+    later = utcnow() + timedelta(minutes=25)
+    monkeypatch.setattr(learner_views, "utcnow", lambda: later)
+    late = app.test_client()
+    late.environ_base["REMOTE_ADDR"] = "10.9.9.9"
+    assert _post(late, url, action="identify", phone="0905123456",
+                 birth_year="1958").status_code == 429  # fmt: skip
+    assert _rows(app) == 0
+    with app.app_context():
+        assert db.session.query(Device).count() == 0
+    # The real learner's routes still work: the trainer marks her on the class list ...
+    from tests.conftest import Actions
+
+    trainer = Actions(app.test_client())
+    trainer.login("trainer")
+    roster = f"/sessions/{cw.session_id}/roster"
+    person_id = cw.learners["Nguyễn Thị Hồng Nhung"]
+    trainer.post(f"/sessions/{cw.session_id}/roster/{person_id}", {"status": "present"},
+                 token_from=roster)  # fmt: skip
+    assert _rows(app) == 1
+    # ... and another number (another learner) is not held up by it.
+    other = app.test_client()
+    assert _post(other, url, action="identify", phone="0905765432",
+                 birth_year="1949").status_code == 303  # fmt: skip
+
+
+def test_the_birth_year_limit_is_per_session(app, client, world, monkeypatch):
+    """A number stopped at one session identifies at the class's next one."""
+    with app.app_context():
+        first = build(world)
+    app.config["CHECKIN_MAX_FAILURES_PER_PHONE"] = 2
+    try:
+        for year in (1950, 1951):
+            _post(app.test_client(), f"/c/{first.token}", action="identify", phone="0905123456",
+                  birth_year=year)  # fmt: skip
+        assert _post(client, f"/c/{first.token}", action="identify", phone="0905123456",
+                     birth_year="1958").status_code == 429  # fmt: skip
+        with app.app_context():
+            from tests.factories import make_session
+            from webapp.checkin import services
+            from webapp.checkin.occasions import SessionOccasion
+            from webapp.scheduling.models import ClassSession, CourseClass
+            from webapp.timeutil import utcnow
+
+            course_class = db.session.get(CourseClass, first.class_id)
+            start = db.session.get(ClassSession, first.session_id).starts_at + timedelta(hours=3)
+            second = make_session(course_class, start)
+            point = services.point_for(SessionOccasion(second), now=utcnow())
+            db.session.commit()
+            token = point.token
+        from webapp.checkin import learner_views
+
+        later = utcnow() + timedelta(hours=3)
+        monkeypatch.setattr(learner_views, "utcnow", lambda: later)
+        assert _post(client, f"/c/{token}", action="identify", phone="0905123456",
+                     birth_year="1958").status_code == 303  # fmt: skip
+    finally:
+        app.config["CHECKIN_MAX_FAILURES_PER_PHONE"] = 5

@@ -189,3 +189,81 @@ def test_join_request_approved_on_live_page(actions, client, cw, app):
         enrolment = db.session.query(Enrolment).filter_by(person_id=cw.outsider_id).one()
         assert enrolment.status == "enrolled"
     assert _record(app, cw.outsider_id).status in ("present", "late")
+
+
+# --- issue 12 (4): phones linked at this session, to confirm or undo ---------------------------
+
+
+def _identify(app, url, phone, year):
+    from tests.conftest import Actions
+
+    phone_client = app.test_client()
+    response = Actions(phone_client).post(url, {"action": "identify", "phone": phone,
+                                                "birth_year": year}, token_from=url)  # fmt: skip
+    assert response.status_code == 303
+    return phone_client
+
+
+def _device(app, person_id):
+    from webapp.checkin.models import Device
+
+    with app.app_context():
+        return db.session.query(Device).filter_by(person_id=person_id).one()
+
+
+def test_new_links_are_confirmed_or_undone_without_javascript(actions, client, cw, app):
+    nhung, uot = cw.learners["Nguyễn Thị Hồng Nhung"], cw.learners["Đặng Văn Ướt"]
+    _identify(app, f"/c/{cw.token}", "0905123456", "1958")
+    _identify(app, f"/c/{cw.token}", "0905765432", "1949")
+    actions.login("trainer")
+    live = f"/sessions/{cw.session_id}/live"
+    html = client.get(live).get_data(as_text=True)
+    assert 'data-testid="new-links"' in html and "số điện thoại và năm sinh" in html
+    first, second = _device(app, nhung), _device(app, uot)
+    links = f"/sessions/{cw.session_id}/links"
+    response = actions.post(f"{links}/{first.id}/confirm", {}, token_from=live)
+    assert response.status_code == 302
+    assert _device(app, nhung).confirmed_at is not None
+    # Undo and mark absent needs a reason: refused, nothing changed.
+    actions.post(f"{links}/{second.id}/undo", {"absent": "1"}, token_from=live)
+    assert _device(app, uot).revoked_at is None and _record(app, uot).status == "present"
+    response = actions.post(f"{links}/{second.id}/undo",
+                            {"absent": "1", "reason": "Không phải máy của ông"},
+                            token_from=live)  # fmt: skip
+    assert response.status_code == 302
+    assert _device(app, uot).revoked_at is not None
+    record = _record(app, uot)
+    assert record.status == "absent"
+    with app.app_context():
+        assert db.session.query(AttendanceChange).one().reason == "Không phải máy của ông"
+    html = client.get(live).get_data(as_text=True)
+    assert 'data-testid="new-links"' not in html  # nothing left to decide
+    # An undo without marking absent keeps the record; a link of another session is 404.
+    assert actions.post(f"{links}/{second.id}/confirm", {}, token_from=live).status_code == 302
+    assert _device(app, uot).confirmed_at is None  # undone links stay undone
+    assert actions.post(f"/sessions/{cw.session_id + 999}/links/{first.id}/confirm", {},
+                        token_from=live).status_code == 404  # fmt: skip
+
+
+def test_new_links_with_htmx_answer_the_panel(actions, client, cw, app):
+    nhung = cw.learners["Nguyễn Thị Hồng Nhung"]
+    _identify(app, f"/c/{cw.token}", "0905123456", "1958")
+    actions.login("trainer")
+    live = f"/sessions/{cw.session_id}/live"
+    device = _device(app, nhung)
+    response = actions.post(f"/sessions/{cw.session_id}/links/{device.id}/undo", {},
+                            token_from=live, headers={"HX-Request": "true"})  # fmt: skip
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="live-panel"' in html and "<html" not in html
+    assert _device(app, nhung).revoked_at is not None
+    assert _record(app, nhung).status == "present"  # not asked to mark absent
+
+
+def test_only_the_sessions_runners_decide_links(actions, client, cw, app):
+    _identify(app, f"/c/{cw.token}", "0905123456", "1958")
+    device = _device(app, cw.learners["Nguyễn Thị Hồng Nhung"])
+    actions.login("mentor")
+    response = actions.post(f"/sessions/{cw.session_id}/links/{device.id}/confirm", {},
+                            token_from="/")  # fmt: skip
+    assert response.status_code in (403, 404)
+    assert _device(app, device.person_id).confirmed_at is None

@@ -334,9 +334,12 @@ def test_helper_mode_records_the_helper(app, actions, qw):
     assert "Trainer" in history  # "with Trainer": who sat with the learner
     # Another staff member cannot continue or open this helper's attempt.
     actions.logout()
-    actions.login("mentor")
+    actions.login("organiser")
     assert client.get(result_url).status_code == 404
     assert client.get(f"/people/{qw.nhung}/quiz").status_code == 200
+    actions.logout()  # a mentor helps their own mentees only (none yet): not anybody
+    actions.login("mentor")
+    assert client.get(f"/people/{qw.nhung}/quiz").status_code == 404
 
 
 def test_helper_attempts_are_not_open_on_the_phone_and_the_reverse(app, actions, qw):
@@ -356,3 +359,130 @@ def test_helpers_only_see_people_of_their_commune_and_village_leads_are_refused(
     actions.logout()
     actions.login("lead")
     assert actions.client.get(f"/people/{qw.nhung}/quiz").status_code == 403
+
+
+# --- issue 12 (4): passes on a phone count once the phone is confirmed as the person's --------
+
+
+def _class_of(qw, person_id: int, *, session_now: bool = False) -> int:
+    """A class of the course "4.2" with the person enrolled; with a session under way now."""
+    from datetime import timedelta
+
+    from tests.factories import make_class, make_course, make_session
+    from webapp.accounts.models import User
+    from webapp.scheduling.models import Enrolment
+    from webapp.timeutil import utcnow
+
+    person = db.session.get(Person, person_id)
+    trainer = db.session.get(User, qw.users["trainer"])
+    course = make_course(person.commune_id, trainer.id)
+    course.competency_codes = [CODE]
+    course_class = make_class(course, [trainer], village_id=person.village_id)
+    db.session.add(Enrolment(course_class=course_class, person=person, status="enrolled",
+                             since=utcnow()))  # fmt: skip
+    if session_now:
+        make_session(course_class, (utcnow() - timedelta(minutes=20)).replace(microsecond=0))
+    db.session.commit()
+    return course_class.id
+
+
+def _missing(person_id: int, class_id: int) -> list[str]:
+    """The competencies eligibility still finds missing for the person in the class."""
+    from webapp.learning import eligibility
+    from webapp.scheduling.models import CourseClass
+    from webapp.timeutil import utcnow
+
+    course_class = db.session.get(CourseClass, class_id)
+    return eligibility.check(db.session.get(Person, person_id), course_class, now=utcnow()).missing
+
+
+def test_a_pass_on_an_unconfirmed_phone_counts_once_the_trainer_confirms(app, actions, client, qw):
+    from webapp.accounts.models import User
+    from webapp.checkin import services as checkin
+    from webapp.timeutil import utcnow
+
+    with app.app_context():
+        class_id = _class_of(qw, qw.nhung)
+        assert _missing(qw.nhung, class_id) == [CODE]
+    _use_phone(app, client, "phone-nhung")  # linked by a check-in, not confirmed yet
+    _take(client, f"/hoc/quiz/{CODE}?person={qw.nhung}", _answers(CODE, 3))
+    with app.app_context():
+        [evidence] = _evidence(app, qw.nhung)
+        assert evidence.pending and evidence.device_id is not None
+        assert _missing(qw.nhung, class_id) == [CODE]  # kept, not counted
+    actions.login("trainer")
+    page = actions.client.get(f"/people/{qw.nhung}/evidence").get_data(as_text=True)
+    assert "đang chờ: điện thoại chưa được xác nhận" in page
+    with app.app_context():
+        device = db.session.query(Device).filter_by(key="phone-nhung").one()
+        checkin.confirm_link(device, actor=db.session.get(User, qw.users["trainer"]),
+                             now=utcnow())  # fmt: skip
+        db.session.commit()
+        assert _missing(qw.nhung, class_id) == []  # confirming makes it count
+    page = actions.client.get(f"/people/{qw.nhung}/evidence").get_data(as_text=True)
+    assert "đang chờ" not in page
+
+
+def test_a_pass_on_an_undone_phone_never_counts(app, actions, client, qw):
+    from webapp.accounts.models import User
+    from webapp.checkin import services as checkin
+    from webapp.timeutil import utcnow
+
+    with app.app_context():
+        class_id = _class_of(qw, qw.nhung)
+    _use_phone(app, client, "phone-nhung")
+    _take(client, f"/hoc/quiz/{CODE}?person={qw.nhung}", _answers(CODE, 3))
+    with app.app_context():
+        device = db.session.query(Device).filter_by(key="phone-nhung").one()
+        trainer = db.session.get(User, qw.users["trainer"])
+        checkin.revoke(device, actor=trainer, now=utcnow())
+        db.session.commit()
+        assert _missing(qw.nhung, class_id) == [CODE]
+    actions.login("trainer")
+    page = actions.client.get(f"/people/{qw.nhung}/evidence").get_data(as_text=True)
+    assert "không được tính: điện thoại đã bị hủy liên kết" in page
+
+
+def test_a_pass_in_class_counts_at_once(app, client, qw):
+    """Taken during a session of the person's class at which staff checked them in."""
+    from webapp.checkin.models import Attendance
+    from webapp.scheduling.models import ClassSession
+    from webapp.timeutil import utcnow
+
+    with app.app_context():
+        class_id = _class_of(qw, qw.nhung, session_now=True)
+        session = db.session.query(ClassSession).filter_by(class_id=class_id).one()
+        now = utcnow()
+        db.session.add(Attendance(occasion_kind="session", occasion_id=session.id,
+                                  person_id=qw.nhung, status="present", method="roster",
+                                  recorded_at=now, recorded_by_id=qw.users["trainer"],
+                                  updated_at=now))  # fmt: skip
+        db.session.commit()
+    _use_phone(app, client, "phone-nhung")
+    _take(client, f"/hoc/quiz/{CODE}?person={qw.nhung}", _answers(CODE, 3))
+    with app.app_context():
+        [evidence] = _evidence(app, qw.nhung)
+        assert not evidence.pending and _missing(qw.nhung, class_id) == []
+
+
+def test_checking_in_on_the_phone_is_not_being_seen_in_class(app, client, qw):
+    """A stranger who linked the phone by checking in as the person, during the session,
+    gains nothing by taking the quiz right then: only staff seeing the person counts."""
+    from webapp.checkin.models import Attendance
+    from webapp.scheduling.models import ClassSession
+    from webapp.timeutil import utcnow
+
+    with app.app_context():
+        class_id = _class_of(qw, qw.nhung, session_now=True)
+        session = db.session.query(ClassSession).filter_by(class_id=class_id).one()
+        now = utcnow()
+        db.session.add(Attendance(occasion_kind="session", occasion_id=session.id,
+                                  person_id=qw.nhung, status="present", method="self_scan",
+                                  recorded_at=now, device_key="phone-nhung",
+                                  updated_at=now))  # fmt: skip
+        db.session.commit()
+    _use_phone(app, client, "phone-nhung")
+    _take(client, f"/hoc/quiz/{CODE}?person={qw.nhung}", _answers(CODE, 3))
+    with app.app_context():
+        [evidence] = _evidence(app, qw.nhung)
+        assert evidence.pending and _missing(qw.nhung, class_id) == [CODE]

@@ -6,8 +6,7 @@ plain words. The phone is remembered by a long-lived signed cookie holding a ran
 key's links to people live in the database, so staff can revoke them.
 """
 
-import ipaddress
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from flask import (
     Blueprint,
@@ -19,18 +18,21 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from webapp import ratelimit
 from webapp.checkin import services
 from webapp.checkin.learner_forms import IdentifyForm, SessionCodeForm
-from webapp.checkin.models import Attendance, CheckinPoint, JoinRequest, Method
+from webapp.checkin.models import Attendance, CheckinPoint, JoinRequest, LinkMethod, Method
 from webapp.checkin.occasions import Occasion
 from webapp.checkin.services import CheckinError
 from webapp.extensions import db
+from webapp.ids import query_int
 from webapp.permissions import public
-from webapp.timeutil import utcnow
+from webapp.phone import phone_or_none
+from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("checkin_learner", __name__)
 
@@ -81,13 +83,7 @@ def _keep_device(response, key: str):
 
 def _address() -> str:
     """The client's address; IPv6 clients by their /64 (one home or phone has all of it)."""
-    address = request.remote_addr or "unknown"
-    if ":" in address:
-        try:
-            return str(ipaddress.ip_network(f"{address}/64", strict=False))
-        except ValueError:
-            pass
-    return address
+    return ratelimit.address_key(request.remote_addr)
 
 
 def _count_request(now, key: str | None) -> None:
@@ -120,39 +116,70 @@ def _count(now, key: str | None) -> bool:
     )
 
 
-def _phone_key(form: IdentifyForm) -> str | None:
-    digits = "".join(ch for ch in form.phone.data or "" if ch.isdigit())
-    return digits[-9:] or None
+def _phone_key(form: IdentifyForm | None) -> str | None:
+    """The number the learner typed, in its canonical form (None: none, or not a number)."""
+    return phone_or_none(form.phone.data) or None if form is not None else None
 
 
-def _stop_guessing(now, phone: str | None = None) -> None:
-    """429 once this address, or this phone number, had too many wrong answers lately.
+# Wrong answers (a phone number and birth year, a learner code, a session code) are counted
+# per address, in ten-minute slots, and per phone number and check-in point (one session):
+# a stranger who knows a number and tries birth years is stopped after a few tries for the
+# whole session, from any number of addresses. One guard reads both counts with the point in
+# one query, so they share one counting window: the local day (a session's check-in window
+# never spans local midnight); the address's slot is part of its key.
+FAIL_WINDOW_SECONDS = 86_400
+
+TOO_MANY = _l(
+    "Too many tries with these details for this session. Please ask the trainer to mark you "
+    "on the class list; next time, this phone can check you in."
+)
+
+
+def _fail_events(now, phone: str | None, token: str | None) -> list[tuple[str, str]]:
+    slot = int(now.timestamp()) // WINDOW_SECONDS
+    events = [("checkin-fail", f"{_address()}@{slot}")]
+    if phone and token:
+        events.append(("checkin-fail-phone", f"{token}:{phone}"))
+    return events
+
+
+def _local_day(now):
+    """``now`` as the local wall-clock time, for counting windows that turn at midnight."""
+    return to_local(now).replace(tzinfo=UTC)
+
+
+def _stop_guessing(now, phone: str | None = None, token: str | None = None) -> None:
+    """429 once this address, or this phone number at this session, had too many wrong
+    answers.
 
     Only identifying and typed codes count: a learner whose phone is remembered checks in
     even when a neighbour on the same mobile-network address mistyped many times.
     """
-    _guessing_guard(now, phone).check_now()  # one query
+    _guessing_guard(now, phone, token).check_now()  # one query
 
 
-def _guessing_guard(now, phone: str | None = None) -> ratelimit.Guard:
+def _guessing_guard(now, phone: str | None = None, token: str | None = None) -> ratelimit.Guard:
     """:func:`_stop_guessing` as a guard, for a query that reads the counts with its rows."""
     config = current_app.config
-    events = [("checkin-fail", _address())] + ([("checkin-fail-phone", phone)] if phone else [])
+    events = _fail_events(now, phone, token)
 
     def check(failures: list[int]) -> None:
         if failures[0] >= config["CHECKIN_MAX_FAILURES_PER_ADDRESS"] or (
-            phone and failures[1] >= config["CHECKIN_MAX_FAILURES_PER_PHONE"]
+            len(failures) > 1 and failures[1] >= config["CHECKIN_MAX_FAILURES_PER_PHONE"]
         ):
-            abort(429)
+            # Not the refusal of a wrong answer: the learner is told what to do instead.
+            error = CheckinError("too_many_tries", TOO_MANY, status=429)
+            page = render_template("checkin/learner_refused.html", error=error)
+            abort(make_response(page, 429))
 
-    return ratelimit.Guard(events, now, WINDOW_SECONDS, check)
+    return ratelimit.Guard(events, _local_day(now), FAIL_WINDOW_SECONDS, check)
 
 
-def _count_failure(now, phone: str | None = None) -> None:
+def _count_failure(now, phone: str | None = None, token: str | None = None) -> None:
     """A wrong phone, learner code or session code: guessing is slowed down."""
     db.session.rollback()
-    events = [("checkin-fail", _address())] + ([("checkin-fail-phone", phone)] if phone else [])
-    ratelimit.hit_many(events, now=now, window_seconds=WINDOW_SECONDS)
+    events = _fail_events(now, phone, token)
+    ratelimit.hit_many(events, now=_local_day(now), window_seconds=FAIL_WINDOW_SECONDS)
     db.session.commit()
 
 
@@ -214,19 +241,21 @@ def scan(token: str, code: str | None = None):
     action = request.form.get("action") if request.method == "POST" else None
     # A one-tap check-in reads the phone's person with the point, and a learner saying who
     # they are, the people with that phone number and birth year: one query either way.
-    linked = (key, request.form.get("person_id", type=int)) if action == "checkin" else None
+    linked = (key, query_int("person_id")) if action == "checkin" else None
     form = identity = None  # the identify form, made when needed (not for a one-tap check-in)
     if request.method == "POST" and action not in ("checkin", "join", "forget"):
-        form = _identify_form()
-        if form.validate() and not form.learner_code.data:
-            identity = services.identity_of(form.phone.data, form.birth_year.data,
-                                            _guessing_guard(now, _phone_key(form)))  # fmt: skip
+        form = _identify_form()  # identifying, or asking to join ("ask") with the same details
+        if form.validate():
+            guard = _guessing_guard(now, _phone_key(form), token)
+            identity = services.identity_of(form.phone.data, form.birth_year.data, guard,
+                                            learner_code=form.learner_code.data)  # fmt: skip
+            if identity is None:
+                form.form_errors.append(str(BAD_DETAILS))
     try:
         point, occasion = services.resolve_token(token, code=code, now=now, code_checked=checked,
                                                  linked=linked, identity=identity)  # fmt: skip
     except CheckinError as error:
         return render_template("checkin/learner_refused.html", error=error), error.status
-    new_key = None  # set when this request remembers the phone for the first time
     other = request.values.get("other") == "1"
     error, status = None, 200
     if request.method == "POST":
@@ -244,16 +273,19 @@ def scan(token: str, code: str | None = None):
                 return redirect(request.path, 303)
             if form.errors:
                 status, other = 422, True
+            elif action == "ask":
+                return _ask_to_join(occasion, identity, now)
             else:
-                person = _identify(occasion, form, identity, now)
-                if key is None:
-                    key = new_key = services.new_device_key()
-                response = _remember_and_check_in(occasion, person, key, now, new=bool(new_key))
-                return _keep_device(response, key)
-        except CheckinError as refused:
+                return _identify_and_check_in(occasion, identity, key, now)
+        except CheckinError as caught:
             db.session.rollback()
-            if refused.code in IDENTITY_CODES:
-                _count_failure(now, _phone_key(form) if form else None)
+            refused = caught
+            if form is not None:
+                # Whoever the details are of (nobody, someone not in this class, several
+                # people) and whatever else refused it (check-in not open): one answer, one
+                # cost, counted as a wrong answer. Nothing is remembered.
+                refused = services.CheckinError("not_identified", services.NOT_IDENTIFIED)
+                _count_failure(now, _phone_key(form), token)
                 other = True
             error, status = refused, refused.status
         _commit_counted(now, key)  # refused or invalid: the request counts all the same
@@ -268,7 +300,7 @@ def scan(token: str, code: str | None = None):
         ),
         status,
     )  # fmt: skip
-    return _keep_device(response, new_key) if new_key else response
+    return response  # a refusal remembers nothing: no link, no cookie
 
 
 def _identify_form() -> IdentifyForm:
@@ -278,54 +310,41 @@ def _identify_form() -> IdentifyForm:
     return IdentifyForm(meta={"csrf": False})
 
 
-IDENTITY_CODES = frozenset(
-    {"identity_incomplete", "identity_not_found", "identity_ambiguous", "unknown_learner_code"}
+#: What the learner typed cannot be anybody's (checked before anything is looked up).
+BAD_DETAILS = _l(
+    "Please check the phone number (such as 0905 123 456) and the year of birth, or the "
+    "learner code (six letters and digits)."
 )
 
 
 def _linked(key: str | None):
     """The person of the form, who must be one of this phone's people."""
-    person = services.device_person(key, request.form.get("person_id", type=int))
+    person = services.device_person(key, query_int("person_id"))
     if person is None:
         abort(400)
     return person
 
 
-def _identify(occasion: Occasion, form: IdentifyForm, identity: services.Identity | None, now):
-    """The person of the form (``identity``: read with the check-in point, when the learner
-    gave a phone number and birth year); 429 first when there were too many wrong answers
-    lately."""
-    if identity is not None:
-        return services.identified(identity, commune_id=occasion.commune_id)
-    guard = _guessing_guard(now, _phone_key(form))
-    if form.learner_code.data:
-        guard.check_now()
-        return services.person_by_learner_code(form.learner_code.data,
-                                               commune_id=occasion.commune_id)  # fmt: skip
-    return services.identify(commune_id=occasion.commune_id, phone=form.phone.data,
-                             birth_year=form.birth_year.data, guard=guard)  # fmt: skip
+def _identify_and_check_in(occasion: Occasion, identity: services.Identity, key: str | None, now):
+    """The learner said who they are (``identity``: read with the check-in point): check
+    them in and, only then, link this phone to them, in one transaction (the guard is
+    checked first; any refusal raises and nothing is written).
 
-
-def _remember_and_check_in(occasion: Occasion, person, key: str, now, *, new: bool):
-    """Check in and remember the phone, in one transaction; the phone is remembered even if
-    the check-in is refused. A phone remembered just now (``new``) has made no request
-    under its key yet: when the request is counted (see :func:`_done_checking_in`), only its
-    address is.
-
-    The attendance row is written first and the phone's link right after it: on SQLite the
-    database is locked for writing from a transaction's first write to its commit, so the
-    writes come together at the end of the request, with nothing in between them."""
-    agent = request.headers.get("User-Agent", "")
-    try:
-        result = services.check_in(occasion, person, method=Method.SELF_SCAN, now=now,
-                                   device_key=key)  # fmt: skip
-    except CheckinError:
-        db.session.rollback()
-        services.remember(key=key, person=person, now=now, user_agent=agent)
-        db.session.commit()  # (the request is counted on the way out)
-        raise
-    services.remember(key=key, person=person, now=now, user_agent=agent)
-    return _done_checking_in(result, now, counted_key=None if new else key)
+    A phone linked just now (no ``key`` yet) has made no request under its key: when the
+    request is counted (see :func:`_done_checking_in`), only its address is. The attendance
+    row is written first and the phone's link right after it: on SQLite the database is
+    locked for writing from a transaction's first write to its commit, so the writes come
+    together at the end of the request, with nothing in between them."""
+    person = services.identified(identity, commune_id=occasion.commune_id)
+    by_code = identity.by == "code"
+    new_key = key or services.new_device_key()
+    method = Method.CODE_SELF if by_code else Method.SELF_SCAN
+    result = services.check_in(occasion, person, method=method, now=now, device_key=new_key)
+    services.remember(key=new_key, person=person, now=now, occasion=occasion,
+                      user_agent=request.headers.get("User-Agent", ""),
+                      method=LinkMethod.CODE if by_code else LinkMethod.PHONE)  # fmt: skip
+    response = _done_checking_in(result, now, counted_key=key)
+    return _keep_device(response, new_key)
 
 
 def _check_in(occasion: Occasion, person, key: str | None, now, *, counted_key: str | None):
@@ -351,6 +370,16 @@ def _done_checking_in(result: services.Result, now, *, counted_key: str | None):
     else:
         _commit_counted(now, counted_key)
     return _to_done(done)
+
+
+def _ask_to_join(occasion: Occasion, identity: services.Identity, now):
+    """Someone not in the class asks to join with the details they typed: the same answer
+    and the same one write whoever they are (see :func:`services.ask_to_join`); the phone is
+    not remembered and nobody is named."""
+    person = services.join_candidate(identity, commune_id=occasion.commune_id)
+    services.ask_to_join(occasion, person, now=now)
+    _commit_counted(now, None)
+    return _to_done(["join", 0])
 
 
 def _join(occasion: Occasion, person, key: str | None, now):
@@ -404,6 +433,8 @@ def done(token: str, code: str | None = None):
     if value is None or point is None:
         return redirect(scan_url)
     where = (point.occasion_kind, point.occasion_id)
+    if value == ["join", 0]:  # asked with typed details: nobody is named
+        return render_template("checkin/learner_join_sent.html", person=None, scan_url=scan_url)
     if value[0] == "join":
         join = db.session.scalar(
             select(JoinRequest).where(

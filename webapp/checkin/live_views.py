@@ -12,6 +12,7 @@ from webapp import htmx, qr
 from webapp.checkin import services
 from webapp.checkin.learner_forms import CorrectForm, MarkForm
 from webapp.checkin.models import (
+    LINK_METHOD_LABELS,
     METHOD_LABELS,
     STATUS_LABELS,
     Attendance,
@@ -27,9 +28,9 @@ from webapp.forms import BaseForm
 from webapp.people import queries as people_queries
 from webapp.people.models import DISABILITY_LABELS, Person
 from webapp.permissions import roles_required
+from webapp.scheduling import queries as scheduling_queries
 from webapp.scheduling import services as scheduling
 from webapp.scheduling.ids import ids_beyond_range_not_found
-from webapp.scheduling.models import ClassSession
 from webapp.timeutil import utcnow
 
 bp = Blueprint("checkin_live", __name__)
@@ -45,13 +46,8 @@ LABELS = {
 
 def _occasion(session_id: int) -> SessionOccasion:
     """The session as an occasion; 404 outside the user's commune, 403 unless they run it."""
-    session = db.session.get(ClassSession, session_id)
-    if session is None or not current_user.works_in(session.course_class.commune_id):
-        abort(404)
-    occasion = SessionOccasion(session)
-    if not occasion.can_run(current_user):
-        abort(403)
-    return occasion
+    session = scheduling_queries.get_session(current_user, session_id, for_running=True)
+    return SessionOccasion(session)
 
 
 def roster_rows(occasion: SessionOccasion) -> list[tuple[Person, Attendance | None]]:
@@ -85,6 +81,8 @@ def _panel_context(occasion: SessionOccasion, now, error: str | None = None) -> 
         missing=[(p, r) for p, r in rows if r is None or not r.attended],
         total=len(rows),
         joins=services.pending_joins(occasion),
+        links=services.new_links(occasion),
+        link_labels=LINK_METHOD_LABELS,
         shared=[[names.get(i, "?") for i in ids] for ids in shared.values()],
         is_open=occasion.is_open(now),
         now=now,
@@ -184,6 +182,51 @@ def decide_join(session_id: int, request_id: int):
     return redirect(url_for(".live", session_id=session_id))
 
 
+# --- phones linked at this session: confirm or undo -------------------------------------------
+
+
+def _new_link(occasion: SessionOccasion, device_id: int) -> Device:
+    device = db.session.get(Device, device_id)
+    if device is None or (device.occasion_kind, device.occasion_id) != (occasion.kind, occasion.id):
+        abort(404)
+    return device
+
+
+@bp.route("/sessions/<int:session_id>/links/<int:device_id>/<any(confirm, undo):decision>",
+          methods=["POST"])  # fmt: skip
+@roles_required(*RUNNERS)
+def decide_link(session_id: int, device_id: int, decision: str):
+    """Confirm a phone linked at this session as the person's own, or undo the link (and,
+    when asked, correct the person's record here to absent, with a reason)."""
+    occasion = _occasion(session_id)
+    device = _new_link(occasion, device_id)
+    BaseForm().validate_on_submit() or abort(400)
+    name, now = device.person.full_name, utcnow()
+    try:
+        if decision == "confirm":
+            services.confirm_link(device, actor=current_user, now=now, occasion=occasion)
+        else:
+            services.undo_link(device, actor=current_user, now=now, occasion=occasion,
+                               mark_absent=request.form.get("absent") == "1",
+                               reason=request.form.get("reason", ""))  # fmt: skip
+    except DomainError as error:
+        db.session.rollback()
+        message, category = error.message, "error"
+    else:
+        db.session.commit()
+        message = (
+            _("The phone of %(name)s is confirmed.", name=name)
+            if decision == "confirm"
+            else _("That phone no longer checks in for %(name)s.", name=name)
+        )
+        category = "success"
+    if htmx.is_htmx():
+        context = _panel_context(occasion, utcnow(), error=message if category == "error" else None)
+        return render_template("checkin/_live_panel.html", oob=True, **context)
+    flash(message, category)
+    return redirect(url_for(".live", session_id=session_id))
+
+
 # --- the roster ---------------------------------------------------------------------------------
 
 
@@ -271,6 +314,26 @@ def correct(record_id: int):
 
 
 # --- remembered phones ------------------------------------------------------------------------
+
+
+@bp.route("/devices/<int:device_id>/confirm", methods=["POST"])
+@roles_required(*RUNNERS)
+def confirm_device(device_id: int):
+    """Confirm that a remembered phone is the person's own (e.g. a link made before links
+    were confirmed at the session): its quiz passes count."""
+    device = db.session.get(Device, device_id)
+    if device is None or people_queries.get_person(current_user, device.person_id) is None:
+        abort(404)
+    BaseForm().validate_on_submit() or abort(400)
+    try:
+        services.confirm_link(device, actor=current_user, now=utcnow())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("The phone of %(name)s is confirmed.", name=device.person.full_name))
+    return redirect(url_for("checkin_records.person", person_id=device.person_id))
 
 
 @bp.route("/devices/<int:device_id>/revoke", methods=["POST"])

@@ -40,6 +40,9 @@ ATTENDED = frozenset({Status.PRESENT, Status.LATE})
 
 class Method(StrEnum):
     SELF_SCAN = "self_scan"  # the learner's own phone, session QR or typed session code
+    #: The learner code typed on a learner's phone (not a staff route): the phone's new link
+    #: waits for the trainer's confirmation on the live page.
+    CODE_SELF = "code_self"
     ROSTER = "roster"  # the trainer taps the person on the roster
     CARD = "card"  # the trainer scans the learner's printed QR card
     CODE = "code"  # the trainer types the learner code
@@ -48,6 +51,7 @@ class Method(StrEnum):
 
 METHOD_LABELS = {
     Method.SELF_SCAN: _l("own phone"),
+    Method.CODE_SELF: _l("learner code on a phone"),
     Method.ROSTER: _l("roster"),
     Method.CARD: _l("learner card"),
     Method.CODE: _l("learner code"),
@@ -75,8 +79,25 @@ class CheckinPoint(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class LinkMethod(StrEnum):
+    """How a phone came to be linked to a person (by a successful check-in, never else)."""
+
+    PHONE = "phone"  # phone number + birth year
+    CODE = "code"  # the learner code typed on the phone
+
+
+LINK_METHOD_LABELS = {
+    LinkMethod.PHONE: _l("phone number and year of birth"),
+    LinkMethod.CODE: _l("learner code"),
+}
+
+
 class Device(db.Model):
-    """A phone (browser) remembered for a person, by a long-lived signed cookie."""
+    """A phone (browser) remembered for a person, by a long-lived signed cookie.
+
+    A link is made only by a successful check-in on the phone; until staff confirm it
+    (``confirmed_at``), the person's quiz passes on this phone are kept as pending evidence.
+    """
 
     __tablename__ = "checkin_devices"
 
@@ -90,10 +111,24 @@ class Device(db.Model):
     user_agent: Mapped[str] = mapped_column(String(200), default="")
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: A LinkMethod; None for links made before links were confirmed.
+    method: Mapped[str | None] = mapped_column(String(12))
+    #: The occasion whose check-in made the link (its trainer confirms or undoes it).
+    occasion_kind: Mapped[str | None] = mapped_column(String(20))
+    occasion_id: Mapped[int | None] = mapped_column(Integer)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     person = relationship("Person")
 
-    __table_args__ = (UniqueConstraint("key", "person_id"),)
+    __table_args__ = (
+        UniqueConstraint("key", "person_id"),
+        Index("ix_checkin_devices_occasion", "occasion_kind", "occasion_id"),
+    )
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_at is not None
 
 
 class Attendance(db.Model):

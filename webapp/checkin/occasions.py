@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from flask import current_app
-from sqlalchemy import Row, Select, and_, bindparam, select, text, true
+from sqlalchemy import Row, Select, and_, bindparam, exists, select, text, true
 from sqlalchemy.orm import joinedload
 
 from webapp.accounts.models import User
@@ -96,7 +96,9 @@ class Occasion(ABC):
 
         ``joined``: ``(name, subquery, params)``, a subquery whose columns come with the
         point's in the same query: one row for each of its rows (one row, its columns NULL,
-        when it has none); ``name`` names the combined statement, which is built once.
+        when it has none); ``name`` names the combined statement, which is built once. For
+        people a learner identified as (an ``identity_id`` column), whether each is a
+        member comes too (``identity_member``).
         """
 
 
@@ -214,7 +216,10 @@ class SessionOccasion(Occasion):
             name, subquery, extra = joined
             stmt = _AT_POINT_JOINED.get(name)
             if stmt is None:
-                stmt = _AT_POINT_JOINED[name] = _AT_POINT.add_columns(*subquery.c).outerjoin(
+                columns = [*subquery.c]
+                if "identity_id" in subquery.c:  # a learner saying who they are
+                    columns.append(_member_of_class(subquery.c.identity_id))
+                stmt = _AT_POINT_JOINED[name] = _AT_POINT.add_columns(*columns).outerjoin(
                     subquery, true()
                 )
             params.update(extra)
@@ -277,6 +282,22 @@ _AT_POINT = (
     .where(_P.c.token == bindparam("token"), _P.c.occasion_kind == OccasionKind.SESSION)
 )
 _AT_POINT_JOINED: dict[str, Select] = {}
+
+
+def _member_of_class(person_id):
+    """Whether the person found is enrolled in the point's class (``identity_member``), read
+    with the point: a learner's refused identification costs the same query whoever they
+    are."""
+    return (
+        exists()
+        .where(
+            _E.c.class_id == _C.c.id,
+            _E.c.person_id == person_id,
+            _E.c.status == EnrolmentStatus.ENROLLED,
+        )
+        .label("identity_member")
+    )
+
 
 KINDS: dict[str, type[Occasion]] = {SessionOccasion.kind: SessionOccasion}
 

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Row, Select, Subquery, and_, bindparam, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.util import identity_key
 
 from webapp import ratelimit
@@ -29,6 +30,7 @@ from webapp.checkin.models import (
     Device,
     JoinRequest,
     JoinStatus,
+    LinkMethod,
     Method,
     Status,
 )
@@ -36,6 +38,7 @@ from webapp.checkin.occasions import KINDS, Occasion
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.people.models import Person
+from webapp.phone import phone_or_none
 from webapp.text import nfc
 from webapp.timeutil import UTCDateTime
 
@@ -47,6 +50,8 @@ ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 CODE_LENGTH = 6
 STEP_SECONDS = 60  # rotating mode: a new QR and code every minute
 STAFF_METHODS = frozenset({Method.ROSTER, Method.CARD, Method.CODE, Method.PAPER})
+#: A learner's own phone: only inside the check-in window, no actor.
+PHONE_METHODS = frozenset({Method.SELF_SCAN, Method.CODE_SELF})
 
 
 class CheckinError(DomainError):
@@ -156,8 +161,7 @@ def resolve_token(
     if linked is not None and linked[0] and linked[1] is not None:
         joined = ("linked", _LINKED, {"key": linked[0], "person_id": linked[1]})
     elif identity is not None:
-        n = len(identity.guard.events) if identity.guard is not None else 0
-        joined = (f"identity{n}", _identity_subquery(n), identity.params())
+        joined = identity.joined()
     found = None
     for cls in KINDS.values():
         found = cls.at_point(token, joined=joined)
@@ -279,7 +283,8 @@ def check_in(
 ) -> Result:
     """Record that ``person`` is here, once. Present, or late after the grace time.
 
-    A learner's own phone (``SELF_SCAN``, no actor) works only inside the check-in window;
+    A learner's own phone (``SELF_SCAN``, ``CODE_SELF``: no actor) works only inside the
+    check-in window;
     staff methods need the actor to run the occasion and work from the window's opening on
     (a paper sheet is entered afterwards).
     """
@@ -291,7 +296,7 @@ def check_in(
     if now < occasion.opens_at:
         _refuse("window_not_open", _l("Check-in has not opened yet. It opens at %(time)s."),
                 occasion=occasion, person_id=person.id, time=_hhmm(occasion.opens_at))  # fmt: skip
-    if method == Method.SELF_SCAN and now > occasion.closes_at:
+    if method in PHONE_METHODS and now > occasion.closes_at:
         _refuse("window_closed", _l("Check-in for this session has closed."), occasion=occasion,
                 person_id=person.id)  # fmt: skip
     status = Status.LATE if now > occasion.late_from else Status.PRESENT
@@ -422,77 +427,107 @@ def _hhmm(value: datetime) -> str:
 #: ORM object is loaded): what :func:`check_in`, :func:`remember` and :func:`request_join` use.
 _PEOPLE = Person.__table__
 _PERSON_COLUMNS = (_PEOPLE.c.id, _PEOPLE.c.full_name, _PEOPLE.c.commune_id)
-#: Two forms of the number (the second the same as the first when there is one): fixed
-#: parameters, so the SQL is not written again for each call as an expanding IN list is. The
-#: commune is chosen among the people found (rarely more than one), so that the query needs
-#: nothing of the occasion and can be read with its check-in point.
-_IDENTIFY_WHERE = (
-    or_(_PEOPLE.c.phone == bindparam("phone"), _PEOPLE.c.phone == bindparam("phone_84")),
-    _PEOPLE.c.birth_year == bindparam("birth_year"),
+#: How a learner says who they are: a phone number (in its canonical form, and, until every
+#: stored number is canonical, the two older forms: 84… from a +84 list, and the zero lost by
+#: a spreadsheet) with the birth year; or the learner code. Fixed parameters, so the SQL is
+#: built once. The commune is chosen among the people found, so that the query needs nothing
+#: of the occasion and can be read with its check-in point (which adds whether each person
+#: found is a member of the occasion: see ``Occasion.at_point``).
+_IDENTIFY_WHERE = {
+    "phone": (
+        or_(
+            _PEOPLE.c.phone == bindparam("phone"),
+            _PEOPLE.c.phone == bindparam("phone_84"),
+            _PEOPLE.c.phone == bindparam("phone_9"),
+        ),
+        _PEOPLE.c.birth_year == bindparam("birth_year"),
+    ),
+    "code": (_PEOPLE.c.learner_code == bindparam("learner_code"),),
+}
+_IDENTIFY: dict[tuple[int, str], Select] = {}
+_IDENTITY_SUBQUERIES: dict[tuple[int, str], Subquery] = {}
+
+#: The one answer to every refused identification on a learner's phone: nobody has these
+#: details, someone has them but is not in this class, several people have them, or check-in
+#: is not open. It names nobody and says nothing of anybody's enrolment.
+NOT_IDENTIFIED = _l(
+    "We could not check you in with these details. Please check them, or ask the trainer: "
+    "they can mark you on the class list."
 )
-_IDENTIFY: dict[int, Select] = {}
-_IDENTITY_SUBQUERIES: dict[int, Subquery] = {}
 
 
-def _identity_subquery(n: int) -> Subquery:
-    """The people with a phone number and birth year, with a guard's ``n`` counts: one row of
-    counts joined to the people found (none: one row, its person columns NULL); columns
-    ``identity_c0``..., ``identity_id``, ``identity_full_name``, ``identity_commune_id``."""
-    subquery = _IDENTITY_SUBQUERIES.get(n)
+def _identity_subquery(n: int, by: str = "phone") -> Subquery:
+    """The people with a phone number and birth year (or a learner code), with a guard's
+    ``n`` counts: one row of counts joined to the people found (none: one row, its person
+    columns NULL); columns ``identity_c0``..., ``identity_id``, ``identity_full_name``,
+    ``identity_commune_id``."""
+    subquery = _IDENTITY_SUBQUERIES.get((n, by))
     if subquery is None:
+        where = _IDENTIFY_WHERE[by]
         if n:
             counts = ratelimit.counts_row(n).subquery("guard")
             found = select(counts, *_PERSON_COLUMNS).select_from(
-                counts.outerjoin(_PEOPLE, and_(*_IDENTIFY_WHERE))
+                counts.outerjoin(_PEOPLE, and_(*where))
             )
         else:
-            found = select(*_PERSON_COLUMNS).where(*_IDENTIFY_WHERE)
+            found = select(*_PERSON_COLUMNS).where(*where)
         inner = found.subquery("identity_found")
-        subquery = _IDENTITY_SUBQUERIES[n] = select(
+        subquery = _IDENTITY_SUBQUERIES[n, by] = select(
             *(column.label("identity_" + column.name) for column in inner.c)
         ).subquery("identity")
     return subquery
 
 
-def _identify_alone(n: int) -> Select:
+def _identify_alone(n: int, by: str) -> Select:
     """:func:`_identity_subquery` on its own (without a check-in point)."""
-    stmt = _IDENTIFY.get(n)
+    stmt = _IDENTIFY.get((n, by))
     if stmt is None:
-        stmt = _IDENTIFY[n] = select(*_identity_subquery(n).c)
+        stmt = _IDENTIFY[n, by] = select(*_identity_subquery(n, by).c)
     return stmt
 
 
 @dataclass
 class Identity:
-    """Who a learner says they are: a phone number (in digits, and in its +84 form) and a
-    birth year, with the guard to check before anything is answered. The people found are
-    read with the check-in point (``rows``, filled in by :func:`resolve_token`) or on their
-    own (:func:`identify`)."""
+    """Who a learner says they are (``by`` "phone": number and birth year; "code": learner
+    code), with the guard to check before anything is answered. The people found are read
+    with the check-in point (``rows``, filled in by :func:`resolve_token`) or on their own
+    (:func:`identify`)."""
 
-    phone: str
-    phone_84: str
-    birth_year: int
+    by: str
+    values: dict
     guard: ratelimit.Guard | None = None
     rows: list | None = None
 
+    @property
+    def _n(self) -> int:
+        return len(self.guard.events) if self.guard is not None else 0
+
     def params(self) -> dict:
-        params = {"phone": self.phone, "phone_84": self.phone_84, "birth_year": self.birth_year}
+        params = dict(self.values)
         if self.guard is not None:
             params.update(self.guard.params())
         return params
 
+    def joined(self) -> tuple[str, Subquery, dict]:
+        """What :meth:`Occasion.at_point` reads with the check-in point."""
+        return f"identity{self._n}{self.by}", _identity_subquery(self._n, self.by), self.params()
+
 
 def identity_of(phone: str | None, birth_year: int | None,
-                guard: ratelimit.Guard | None = None) -> Identity | None:  # fmt: skip
-    """The identity a learner gave, or None when the number or the year is missing."""
-    digits = "".join(ch for ch in phone or "" if ch.isdigit())
-    if digits.startswith("84") and len(digits) == 11:
-        digits = "0" + digits[2:]
-    # Numbers are kept as typed, in digits: 0905…, or 84905… from a +84 list.
-    other = "84" + digits[1:] if digits.startswith("0") else digits
-    if len(digits) < 9 or not birth_year:
+                guard: ratelimit.Guard | None = None, *,
+                learner_code: str | None = None) -> Identity | None:  # fmt: skip
+    """The identity a learner gave (the learner code when given), or None when it cannot be
+    anybody's: a number that is not a Vietnamese phone number, no year, a code of the wrong
+    length."""
+    if learner_code:
+        code = normalise_code(learner_code)
+        return Identity("code", {"learner_code": code}, guard) if len(code) == CODE_LENGTH else None
+    canonical = phone_or_none(phone)
+    if not canonical or not birth_year:
         return None
-    return Identity(digits, other, birth_year, guard)
+    tail = canonical[1:]
+    values = {"phone": canonical, "phone_84": "84" + tail, "phone_9": tail}
+    return Identity("phone", {**values, "birth_year": birth_year}, guard)
 
 
 def identify(*, commune_id: int, phone: str, birth_year: int | None,
@@ -510,33 +545,49 @@ def identify(*, commune_id: int, phone: str, birth_year: int | None,
         _refuse("identity_incomplete",
                 _l("Please give your phone number and your year of birth."))  # fmt: skip
     db.session.flush()  # a Core statement does not flush pending changes itself
-    n = len(guard.events) if guard is not None else 0
-    identity.rows = db.session.connection().execute(_identify_alone(n), identity.params()).all()
+    stmt = _identify_alone(identity._n, identity.by)
+    identity.rows = db.session.connection().execute(stmt, identity.params()).all()
     return identified(identity, commune_id=commune_id)
+
+
+def _candidates(identity: Identity, commune_id: int) -> list[tuple["LinkedPerson", bool]]:
+    """The people of the commune found (the guard checked first: a guard's counts come in
+    one row at least), each with whether they are a member of the occasion (read with its
+    check-in point; True when read on their own)."""
+    rows = [row._mapping for row in identity.rows]
+    if identity.guard is not None:
+        identity.guard.check([rows[0][f"identity_c{i}"] for i in range(identity._n)])
+    return [
+        (
+            LinkedPerson(row["identity_id"], row["identity_full_name"], row["identity_commune_id"]),
+            bool(row.get("identity_member", True)),
+        )
+        for row in rows
+        if row["identity_id"] is not None and row["identity_commune_id"] == commune_id
+    ]
+
+
+def refuse_identity(occasion: Occasion | None = None) -> None:
+    """Refuse an identification with the one answer that tells nothing (see NOT_IDENTIFIED)."""
+    _refuse("not_identified", NOT_IDENTIFIED, occasion=occasion, status=400)
 
 
 def identified(identity: Identity, *, commune_id: int) -> "LinkedPerson":
     """The person of an identity whose rows were read (by :func:`resolve_token` or
     :func:`identify`): the guard is checked first, then exactly one person of the commune
-    must have this number and year: their ``id``, ``full_name`` and ``commune_id``."""
-    rows = [row._mapping for row in identity.rows]
-    if identity.guard is not None:  # (a guard's counts come in one row at least)
-        identity.guard.check([rows[0][f"identity_c{i}"] for i in range(len(identity.guard.events))])
-    people = [
-        LinkedPerson(row["identity_id"], row["identity_full_name"], row["identity_commune_id"])
-        for row in rows
-        if row["identity_id"] is not None and row["identity_commune_id"] == commune_id
-    ]
-    if not people:
-        _refuse("identity_not_found", _l(
-            "We found nobody with this phone number and year of birth. Please ask the trainer."
-        ))  # fmt: skip
-    if len(people) > 1:
-        _refuse("identity_ambiguous", _l(
-            "Several people share this phone number and year of birth. "
-            "Please use your learner code, or ask the trainer."
-        ))  # fmt: skip
-    return people[0]
+    with these details must be a member of the occasion: their ``id``, ``full_name`` and
+    ``commune_id``. Anything else is the one refusal that names nobody."""
+    members = [person for person, member in _candidates(identity, commune_id) if member]
+    if len(members) != 1:
+        refuse_identity()
+    return members[0]
+
+
+def join_candidate(identity: Identity, *, commune_id: int) -> "LinkedPerson | None":
+    """The one person of the commune with these details, when they are not a member of the
+    occasion (who may ask to join); None otherwise (the guard is checked first)."""
+    people = _candidates(identity, commune_id)
+    return people[0][0] if len(people) == 1 and not people[0][1] else None
 
 
 def person_by_learner_code(code: str, *, commune_id: int | None = None) -> Person:
@@ -576,20 +627,48 @@ def new_device_key() -> str:
     return secrets.token_urlsafe(18)
 
 
-#: Link a phone to a person, or renew (and un-revoke) the link, in one statement that races
-#: safely (the unique key and person decide).
+#: Link a phone to a person, or renew the link, in one statement that races safely (the
+#: unique key and person decide). A link revoked (undone by staff, forgotten by the learner)
+#: and made again is a new link: how, where and when are its new ones, and it waits for
+#: confirmation again. (Every SET reads the row as it was.)
+_AGAIN = "CASE WHEN checkin_devices.revoked_at IS NULL THEN checkin_devices.{0} ELSE {1} END"
 _REMEMBER = text(
-    'INSERT INTO checkin_devices ("key", person_id, created_at, last_used_at, user_agent)'
-    " VALUES (:key, :person_id, :now, :now, :user_agent)"
-    ' ON CONFLICT ("key", person_id) DO UPDATE SET last_used_at = excluded.last_used_at,'
-    " revoked_at = NULL, revoked_by_id = NULL RETURNING id"
-).bindparams(bindparam("now", type_=UTCDateTime))
+    'INSERT INTO checkin_devices ("key", person_id, created_at, last_used_at, user_agent,'
+    " method, occasion_kind, occasion_id) VALUES (:key, :person_id, :now, :now, :user_agent,"
+    " :method, :occasion_kind, :occasion_id)"
+    ' ON CONFLICT ("key", person_id) DO UPDATE SET last_used_at = excluded.last_used_at, '
+    + ", ".join(
+        f"{column} = " + _AGAIN.format(column, new)
+        for column, new in (
+            ("created_at", "excluded.created_at"), ("method", "excluded.method"),
+            ("occasion_kind", "excluded.occasion_kind"), ("occasion_id", "excluded.occasion_id"),
+            ("confirmed_at", "NULL"), ("confirmed_by_id", "NULL"),
+        )
+    )
+    + ", revoked_at = NULL, revoked_by_id = NULL RETURNING id"
+).bindparams(bindparam("now", type_=UTCDateTime))  # fmt: skip
 
 
-def remember(*, key: str, person: Person, now: datetime, user_agent: str = "") -> int:
-    """Link this phone to the person (a family phone may hold several people); the link's id."""
+def remember(
+    *,
+    key: str,
+    person: Person,
+    now: datetime,
+    user_agent: str = "",
+    method: LinkMethod = LinkMethod.PHONE,
+    occasion: Occasion | None = None,
+) -> int:
+    """Link this phone to the person (a family phone may hold several people); the link's id.
+
+    Only a successful check-in on the phone links it (``occasion``: where; ``method``: how
+    the learner said who they are): the occasion's trainer then confirms or undoes it."""
     db.session.flush()  # a text statement does not flush pending changes itself
-    values = {"key": key, "person_id": person.id, "now": now, "user_agent": user_agent[:200]}
+    values = {
+        "key": key, "person_id": person.id, "now": now, "user_agent": user_agent[:200],
+        "method": LinkMethod(method).value,
+        "occasion_kind": occasion.kind if occasion is not None else None,
+        "occasion_id": occasion.id if occasion is not None else None,
+    }  # fmt: skip
     device_id = db.session.connection().execute(_REMEMBER, values).scalar_one()
     loaded = db.session.identity_map.get(identity_key(Device, device_id))
     if loaded is not None:  # this session holds the link: it must not keep stale values
@@ -672,6 +751,78 @@ def revoke(device: Device, *, actor: User, now: datetime) -> None:
     device.revoked_at, device.revoked_by_id = now, actor.id
 
 
+def new_links(occasion: Occasion) -> list[Device]:
+    """Phones linked by a check-in at this occasion that staff have neither confirmed nor
+    undone, oldest first (the trainer's live page lists them)."""
+    return list(
+        db.session.scalars(
+            select(Device)
+            .where(
+                Device.occasion_kind == occasion.kind, Device.occasion_id == occasion.id,
+                Device.confirmed_at.is_(None), Device.revoked_at.is_(None),
+            )
+            .options(joinedload(Device.person))
+            .order_by(Device.created_at, Device.id)
+        )
+    )  # fmt: skip
+
+
+def _link_of(device: Device, occasion: Occasion | None) -> None:
+    if device.revoked_at is not None:
+        _refuse("link_revoked", _l("This phone no longer checks in for the person."),
+                occasion=occasion, person_id=device.person_id, status=409)  # fmt: skip
+
+
+def confirm_link(device: Device, *, actor: User, now: datetime,
+                 occasion: Occasion | None = None) -> None:  # fmt: skip
+    """Staff confirm that a phone is the person's own: its quiz passes count from now on,
+    those passed before included. ``occasion``: confirmed from its live page (whose runners
+    may); otherwise the caller has checked that the actor may manage the person."""
+    if occasion is not None:
+        _require_runner(actor, occasion)
+    _link_of(device, occasion)
+    if device.confirmed_at is None:
+        device.confirmed_at, device.confirmed_by_id = now, actor.id
+        log.info("phone link %s of person %s confirmed by %s", device.id, device.person_id,
+                 actor.username)  # fmt: skip
+
+
+def undo_link(device: Device, *, actor: User, now: datetime, occasion: Occasion,
+              mark_absent: bool = False, reason: str = "") -> None:  # fmt: skip
+    """Staff undo a phone's link made at ``occasion`` (not the person's phone): the phone no
+    longer checks in for them and its unconfirmed quiz passes never count. With
+    ``mark_absent``, the person's record here is corrected to absent, with the reason
+    (required, as for any correction)."""
+    _require_runner(actor, occasion)
+    _link_of(device, occasion)
+    if mark_absent:
+        record = _record_of(occasion, device.person_id, lock=True)
+        if record is not None:
+            correct(record, Status.ABSENT, actor=actor, now=now, reason=reason)
+    revoke(device, actor=actor, now=now)
+    log.info("phone link %s of person %s undone by %s", device.id, device.person_id,
+             actor.username)  # fmt: skip
+
+
+def seen_by_staff_now(person_id: int, *, now: datetime) -> bool:
+    """Whether staff checked the person in (roster, card, code, paper) at a session whose
+    check-in window is open now: a quiz taken on the person's phone now is taken in class."""
+    from webapp.checkin.occasions import SessionOccasion
+
+    found = db.session.scalar(
+        select(Attendance.id)
+        .where(
+            Attendance.person_id == person_id,
+            Attendance.occasion_kind == SessionOccasion.kind,
+            Attendance.occasion_id.in_(SessionOccasion.open_ids(now)),
+            Attendance.method.in_([m.value for m in STAFF_METHODS]),
+            Attendance.status.in_([s.value for s in ATTENDED]),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def devices_of(person: Person) -> list[Device]:
     return list(
         db.session.scalars(
@@ -743,6 +894,30 @@ def request_join(occasion: Occasion, person: Person, *, now: datetime,
                                    "Please talk to the trainer."),
                 occasion=occasion, person_id=person.id, status=409)  # fmt: skip
     return request
+
+
+#: A learner's request to join, in one statement whoever asks: nothing is written when no
+#: person is given (``person_id`` NULL: nobody, or several people, with these details, a
+#: member already, or check-in is not open), so the answer and its cost are the same.
+_ASK_TO_JOIN = text(
+    "INSERT INTO checkin_join_requests (occasion_kind, occasion_id, person_id, device_key,"
+    " status, created_at) SELECT :occasion_kind, :occasion_id, CAST(:person_id AS INTEGER),"
+    f" NULL, '{JoinStatus.PENDING.value}', :now WHERE CAST(:person_id AS INTEGER) IS NOT NULL"
+    " ON CONFLICT (occasion_kind, occasion_id, person_id) DO NOTHING"
+).bindparams(bindparam("now", type_=UTCDateTime))
+
+
+def ask_to_join(occasion: Occasion, person: "LinkedPerson | None", *, now: datetime) -> None:
+    """A learner's phone asks for ``person`` (see :func:`join_candidate`) to join: the request
+    waits on the live page. Nothing is told or remembered: the phone is not linked."""
+    if person is not None and (
+        not occasion.is_open(now) or person.commune_id != occasion.commune_id
+    ):
+        person = None
+    values = {"occasion_kind": occasion.kind, "occasion_id": occasion.id, "now": now,
+              "person_id": person.id if person is not None else None}  # fmt: skip
+    db.session.flush()  # a text statement does not flush pending changes itself
+    db.session.connection().execute(_ASK_TO_JOIN, values)
 
 
 def pending_joins(occasion: Occasion) -> list[JoinRequest]:

@@ -14,8 +14,9 @@ THE RULE (one learner, one class, one framework version — the current one unle
   when the course lists some (a course teaches a subset). When the course lists none, or
   none of its codes is in the rule (e.g. a course of "9.9" only, or of codes from another
   version), the rule's FULL list is required: attendance alone never earns the
-  certificate. Achieved = codes with any evidence not withdrawn, of any kind,
-  from any class; a VNeID confirmation (code "*") achieves every code.
+  certificate. Achieved = codes with any evidence that counts (``Evidence.counting``: not
+  withdrawn, and not a quiz passed on a learner's phone whose link staff have not confirmed),
+  of any kind, from any class; a VNeID confirmation (code "*") achieves every code.
   missing = required - achieved, in framework order.
 - Eligible when a rule exists, attendance, hours and competencies are all met.
 
@@ -170,7 +171,7 @@ def _evaluate_all(people, course_class, version, now) -> list[Eligibility]:
     if ids:
         for person_id, code in db.session.execute(
             select(Evidence.person_id, Evidence.competency_code).where(
-                Evidence.person_id.in_(ids), Evidence.withdrawn_at.is_(None)
+                Evidence.person_id.in_(ids), Evidence.counting()
             )
         ):
             codes[person_id].add(code)

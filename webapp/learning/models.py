@@ -9,7 +9,21 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    false,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -150,15 +164,49 @@ class Evidence(db.Model):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     withdrawn_reason: Mapped[str] = mapped_column(String(300), default="")
+    #: The learner's phone a quiz was passed on (None: staff, a helper, another kind).
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("checkin_devices.id"), index=True)
+    #: Kept but not counted (eligibility) until staff confirm the phone's link.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     person = relationship("Person")
     course_class = relationship("CourseClass")
     recorded_by = relationship("User", foreign_keys=[recorded_by_id])
     withdrawn_by = relationship("User", foreign_keys=[withdrawn_by_id])
+    device = relationship("Device")
 
     @property
     def is_active(self) -> bool:
         return self.withdrawn_at is None
+
+    @property
+    def phone_confirmed(self) -> bool:
+        """The phone it was passed on is confirmed as the person's and still linked."""
+        device = self.device
+        return device is not None and device.confirmed_at is not None and device.revoked_at is None
+
+    @property
+    def counts(self) -> bool:
+        """Whether eligibility counts it (see :meth:`counting`)."""
+        return self.withdrawn_at is None and (not self.pending or self.phone_confirmed)
+
+    @classmethod
+    def counting(cls):
+        """SQL: the evidence that counts: not withdrawn, and not passed on a learner's phone
+        whose link staff have not confirmed (pending: kept, counted once confirmed; never
+        when the link was undone)."""
+        from webapp.checkin.models import Device
+
+        confirmed = (
+            select(Device.id)
+            .where(
+                Device.id == cls.device_id,
+                Device.confirmed_at.is_not(None),
+                Device.revoked_at.is_(None),
+            )
+            .exists()
+        )
+        return and_(cls.withdrawn_at.is_(None), or_(cls.pending.is_(False), confirmed))
 
     def __repr__(self) -> str:
         return f"<Evidence {self.id} {self.person_id} {self.competency_code} {self.kind}>"

@@ -284,16 +284,40 @@ def _finished(attempt: QuizAttempt, *, actor: User | None, now: datetime) -> Non
     # Imported here: the learning services are a separate module that may import quizzes.
     from webapp.learning import services as learning
 
+    device_id, pending = _phone_link(attempt, now)
     try:
         learning.record_evidence(
             actor=actor, now=now, person=attempt.person, competency_code=attempt.competency_code,
             kind="quiz", class_id=None,
             detail={"score": round(attempt.score, 4), "attempt_id": attempt.id},
+            device_id=device_id, pending=pending,
         )  # fmt: skip
     except DomainError as refused:
         # E.g. no framework imported yet, or the competency left the framework: the learner
         # still gets the result; staff can record the evidence by hand.
         log.warning("quiz attempt %s: pass not recorded as evidence: %s", attempt.id, refused)
+
+
+def _phone_link(attempt: QuizAttempt, now: datetime) -> tuple[int | None, bool]:
+    """The learner's phone link an attempt was made on, and whether its pass waits for staff:
+    it counts at once when the link is confirmed, or when staff checked the person in at a
+    session under way now (the quiz is taken in class). A phone a stranger linked by
+    checking in as the person earns nothing until the trainer confirms it. A helper's attempt
+    (or one without a phone) is not a phone's."""
+    if attempt.helper_user_id is not None or not attempt.device_key:
+        return None, False
+    from webapp.checkin import services as checkin
+    from webapp.checkin.models import Device
+
+    device = db.session.scalar(
+        select(Device).where(
+            Device.key == attempt.device_key, Device.person_id == attempt.person_id
+        )
+    )
+    if device is not None and device.confirmed_at is not None and device.revoked_at is None:
+        return device.id, False
+    in_class = checkin.seen_by_staff_now(attempt.person_id, now=now)
+    return (device.id if device is not None else None), not in_class
 
 
 def passed_codes(person_ids: list[int]) -> dict[int, set[str]]:

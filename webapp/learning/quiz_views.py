@@ -16,6 +16,7 @@ from webapp.accounts.models import User
 from webapp.checkin import services as checkin
 from webapp.checkin.learner_views import device_key
 from webapp.extensions import db
+from webapp.ids import query_int, row_id
 from webapp.learning import quiz as quizzes
 from webapp.learning.quiz import QuizAttempt, QuizError
 from webapp.people import queries as people_queries
@@ -77,7 +78,8 @@ def _message(flow: Flow, error: QuizError):
     return render_template("learning/quiz_message.html", flow=flow, error=error), error.status
 
 
-def _quiz_or_404(competency: str) -> quizzes.Quiz:
+def _quiz(competency: str) -> quizzes.Quiz:
+    """The quiz of a competency (a bank lookup, nothing to authorise); 404 when none."""
     try:
         return quizzes.quiz_for(competency)
     except QuizError:
@@ -86,7 +88,7 @@ def _quiz_or_404(competency: str) -> quizzes.Quiz:
 
 def _start_page(flow: Flow, competency: str):
     """The quiz's name, its length and a start button; starting resumes an unfinished one."""
-    quiz = _quiz_or_404(competency)
+    quiz = _quiz(competency)
     if request.method == "POST":
         try:
             attempt = quizzes.start(flow.person, competency, now=utcnow(), helper=flow.helper,
@@ -104,8 +106,8 @@ def _question_page(flow: Flow, attempt: QuizAttempt):
     """GET: the current question. POST: accept its answer, then show where the attempt is."""
     code = attempt.competency_code
     if request.method == "POST":
-        position = request.form.get("position", type=int)
-        choice = request.form.get("choice", type=int)
+        position = query_int("position", low=0)
+        choice = query_int("choice", low=0)
         if position is None or choice is None:
             abort(400)
         try:
@@ -177,7 +179,9 @@ def home():
 @bp.route("/hoc/quiz/<competency>", methods=["GET", "POST"])
 @public
 def learner_start(competency: str):
-    return _start_page(_learner_flow(request.args.get("person", type=int)), competency)
+    # The person is in the address also when the start button posts (query_int reads a
+    # POST's form).
+    return _start_page(_learner_flow(row_id(request.args.get("person"))), competency)
 
 
 @bp.route("/hoc/quiz/<competency>/<int:attempt_id>", methods=["GET", "POST"])

@@ -25,7 +25,8 @@ from webapp.learning.models import (
 from webapp.people.models import Person, TargetGroup
 from webapp.permissions import MANAGERS
 from webapp.scheduling import services as scheduling
-from webapp.scheduling.models import CourseClass, Enrolment, EnrolmentStatus
+from webapp.scheduling.enrolment import is_enrolled
+from webapp.scheduling.models import CourseClass
 
 
 class LearningError(DomainError):
@@ -44,8 +45,13 @@ def record_evidence(
     kind: str,
     class_id: int | None = None,
     detail: dict | None = None,
+    device_id: int | None = None,
+    pending: bool = False,
 ) -> Evidence:
     """Record that ``person`` showed a competency (flushed, not committed).
+
+    ``device_id``: the learner's phone a quiz was passed on; ``pending``: kept but not
+    counted until staff confirm that phone's link (see ``Evidence.counting``).
 
     A VNeID confirmation covers every competency: its code is always "*". Other kinds need a
     code of the current framework version. Who may record is the caller's check (views check
@@ -74,6 +80,8 @@ def record_evidence(
         recorded_by_id=actor.id if actor is not None else None,
         recorded_at=now,
         detail=dict(detail or {}),
+        device_id=device_id,
+        pending=pending,
     )
     db.session.add(evidence)
     db.session.flush()
@@ -163,14 +171,7 @@ def toggle_checklist(
     Returns the evidence now in force, or None when the tick was withdrawn.
     """
     scheduling.require_runner(actor, course_class)
-    enrolled = db.session.scalar(
-        select(Enrolment.id).where(
-            Enrolment.class_id == course_class.id,
-            Enrolment.person_id == person.id,
-            Enrolment.status == EnrolmentStatus.ENROLLED,
-        )
-    )
-    if enrolled is None:
+    if not is_enrolled(person, course_class):
         raise LearningError("not_enrolled", _l("This person is not enrolled in the class."))
     if competency_code not in checklist_codes(course_class, framework.current_version()):
         raise LearningError(
