@@ -28,7 +28,7 @@ translations: $(VENV)/.installed
 
 ## After changing user-facing text: extract it and merge it into both catalogues.
 extract-messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F webapp/babel.cfg -k _l -k lazy_gettext -o $(I18N)/messages.pot .
+	$(BIN)/pybabel extract -F webapp/babel.cfg -k _l -k lazy_gettext -k lazy_text -o $(I18N)/messages.pot .
 	$(BIN)/pybabel update -N -i $(I18N)/messages.pot -d $(I18N)
 
 migrate: $(VENV)/.installed
