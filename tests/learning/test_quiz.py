@@ -405,7 +405,9 @@ def test_a_pass_on_an_unconfirmed_phone_counts_once_the_trainer_confirms(app, ac
         class_id = _class_of(qw, qw.nhung)
         assert _missing(qw.nhung, class_id) == [CODE]
     _use_phone(app, client, "phone-nhung")  # linked by a check-in, not confirmed yet
-    _take(client, f"/hoc/quiz/{CODE}?person={qw.nhung}", _answers(CODE, 3))
+    _, result_url = _take(client, f"/hoc/quiz/{CODE}?person={qw.nhung}", _answers(CODE, 3))
+    result = client.get(result_url).get_data(as_text=True)
+    assert "khi giảng viên xác nhận điện thoại này" in result  # the learner is told it waits
     with app.app_context():
         [evidence] = _evidence(app, qw.nhung)
         assert evidence.pending and evidence.device_id is not None
@@ -459,7 +461,8 @@ def test_a_pass_in_class_counts_at_once(app, client, qw):
                                   updated_at=now))  # fmt: skip
         db.session.commit()
     _use_phone(app, client, "phone-nhung")
-    _take(client, f"/hoc/quiz/{CODE}?person={qw.nhung}", _answers(CODE, 3))
+    _, result_url = _take(client, f"/hoc/quiz/{CODE}?person={qw.nhung}", _answers(CODE, 3))
+    assert "khi giảng viên xác nhận" not in client.get(result_url).get_data(as_text=True)
     with app.app_context():
         [evidence] = _evidence(app, qw.nhung)
         assert not evidence.pending and _missing(qw.nhung, class_id) == []

@@ -320,6 +320,24 @@ def _phone_link(attempt: QuizAttempt, now: datetime) -> tuple[int | None, bool]:
     return (device.id if device is not None else None), not in_class
 
 
+def pass_waits_for_staff(attempt: QuizAttempt) -> bool:
+    """Whether the attempt's pass is kept as evidence that does not count yet (passed on a
+    phone whose link staff have not confirmed): the result page says so."""
+    if not attempt.passed:
+        return False
+    from webapp.learning.models import Evidence
+
+    evidence = db.session.scalars(
+        select(Evidence).where(
+            Evidence.person_id == attempt.person_id,
+            Evidence.competency_code == attempt.competency_code,
+            Evidence.kind == "quiz",
+            Evidence.pending.is_(True),
+        )
+    )
+    return any(e.detail.get("attempt_id") == attempt.id and not e.counts for e in evidence)
+
+
 def passed_codes(person_ids: list[int]) -> dict[int, set[str]]:
     """Competency codes whose quiz each person has passed at least once."""
     if not person_ids:

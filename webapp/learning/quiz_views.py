@@ -139,7 +139,8 @@ def _result_page(flow: Flow, attempt: QuizAttempt):
     quiz = quizzes.quiz_for(attempt.competency_code)
     asked = [(quiz.question(a["q"]), a) for a in attempt.answers]
     return render_template("learning/quiz_result.html", flow=flow, attempt=attempt, quiz=quiz,
-                           asked=asked, total=len(attempt.questions))  # fmt: skip
+                           asked=asked, total=len(attempt.questions),
+                           waits=quizzes.pass_waits_for_staff(attempt))  # fmt: skip
 
 
 # --- the learner's own phone ---------------------------------------------------------------
