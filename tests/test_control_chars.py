@@ -206,3 +206,64 @@ def test_control_characters_in_addresses_are_not_found(app, actions, samples, ro
         assert response.status_code < 500, (method, url, response.status_code)
         checked += 1
     assert checked > 50
+
+
+# --- text read from the request outside a form --------------------------------------------------
+
+#: The values views read straight from ``request.form``/``args``/``values`` without a form or a
+#: cleaning function around them, each with why that is safe. Free text must go through a
+#: form or ``webapp.text.clean`` (a NUL in an undo reason reached the database this way).
+RAW_READS_ALLOWED = {
+    ("webapp/site.py", "lang"): "compared with the configured languages",
+    ("webapp/scheduling/views.py", "status"): "compared with the status labels",
+    ("webapp/learning/views.py", "version"): "compared with the version numbers",
+    ("webapp/learning/views.py", "code"): "looked up among the course's competency codes",
+    ("webapp/checkin/learner_views.py", "ticket"): "a signed ticket, verified",
+    ("webapp/checkin/learner_views.py", "action"): "dispatched on known action names",
+    ("webapp/scheduling/public_views.py", "village"): "read as an ASCII integer or ignored",
+}
+#: Calls that turn a raw value into something that cannot carry free text.
+SANITISERS = {"clean", "clean_lines", "row_id", "query_int", "bounded_int", "safe_next",
+              "_parse", "loads"}  # fmt: skip
+
+
+def _raw_request_reads():
+    """(file, key, line) of every ``request.form/args/values.get(key)`` whose value is neither
+    compared, nor passed straight to a sanitiser."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted((root / "webapp").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            func = getattr(node, "func", None)
+            if not (isinstance(node, ast.Call) and isinstance(func, ast.Attribute)
+                    and func.attr == "get" and isinstance(func.value, ast.Attribute)
+                    and func.value.attr in {"form", "args", "values"}
+                    and isinstance(func.value.value, ast.Name)
+                    and func.value.value.id == "request"):  # fmt: skip
+                continue
+            parent = parents.get(node)
+            if isinstance(parent, ast.BoolOp):  # request.args.get("x") or default
+                parent = parents.get(parent)
+            if isinstance(parent, ast.Compare):
+                continue
+            if isinstance(parent, ast.Call) and node in parent.args:
+                called = parent.func
+                name = called.attr if isinstance(called, ast.Attribute) else called.id
+                if name in SANITISERS:
+                    continue
+            key = (
+                node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else "?"
+            )
+            yield str(path.relative_to(root)), key, node.lineno
+
+
+def test_text_read_from_the_request_outside_a_form_is_cleaned():
+    found = {(file, key): line for file, key, line in _raw_request_reads()}
+    unexpected = {k: v for k, v in found.items() if k not in RAW_READS_ALLOWED}
+    assert not unexpected, f"raw request text not cleaned (use a form or clean()): {unexpected}"
+    stale = set(RAW_READS_ALLOWED) - set(found)
+    assert not stale, f"allowed raw reads no longer in the code: {stale}"

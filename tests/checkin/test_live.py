@@ -228,7 +228,7 @@ def test_new_links_are_confirmed_or_undone_without_javascript(actions, client, c
     actions.post(f"{links}/{second.id}/undo", {"absent": "1"}, token_from=live)
     assert _device(app, uot).revoked_at is None and _record(app, uot).status == "present"
     response = actions.post(f"{links}/{second.id}/undo",
-                            {"absent": "1", "reason": "Không phải máy của ông"},
+                            {"absent": "1", "reason": "Không\x00 phải\x07 máy\x1b của\u202e ông"},
                             token_from=live)  # fmt: skip
     assert response.status_code == 302
     assert _device(app, uot).revoked_at is not None

@@ -31,6 +31,7 @@ from webapp.permissions import roles_required
 from webapp.scheduling import queries as scheduling_queries
 from webapp.scheduling import services as scheduling
 from webapp.scheduling.ids import ids_beyond_range_not_found
+from webapp.text import clean
 from webapp.timeutil import utcnow
 
 bp = Blueprint("checkin_live", __name__)
@@ -208,7 +209,7 @@ def decide_link(session_id: int, device_id: int, decision: str):
         else:
             services.undo_link(device, actor=current_user, now=now, occasion=occasion,
                                mark_absent=request.form.get("absent") == "1",
-                               reason=request.form.get("reason", ""))  # fmt: skip
+                               reason=clean(request.form.get("reason")))  # fmt: skip
     except DomainError as error:
         db.session.rollback()
         message, category = error.message, "error"

@@ -32,8 +32,12 @@ FEED_DAYS = 365
 
 
 def _village_arg() -> int | None:
+    """The village asked for: None for none or for words; a number no village has is 404."""
+    text = (request.args.get("village") or "").strip()
+    if not text.isascii():  # int() would read Arabic-Indic or full-width digits as a village
+        return None
     try:
-        return int(request.args.get("village") or 0) or None
+        return int(text or 0) or None
     except ValueError:
         return None
 
