@@ -268,3 +268,34 @@ def test_the_address_is_the_proxys_client_when_behind_a_proxy(app, world):
     finally:
         with proxied.app_context():
             db.engine.dispose()
+
+
+def test_a_distributed_guess_does_not_lock_the_owner_out_of_their_own_browser(app, world):
+    """OWASP's device cookies: the per-name ceiling holds strangers' browsers only."""
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    Actions(owner).login("trainer", PASSWORD)
+    Actions(owner).logout()
+    assert owner.get_cookie("lopso_known") is not None
+    for i in range(app.config["LOGIN_MAX_FAILURES_PER_NAME"]):  # many addresses, one name
+        assert _login_from(app, f"10.30.{i // 250}.{i % 250}", "wrong-password").status_code == 401
+    # A stranger's browser with the right password waits (the name is under attack)...
+    assert _login_from(app, "192.0.2.99", PASSWORD).status_code == 429
+    # ...a forged device cookie does not help...
+    forged = app.test_client()
+    forged.environ_base["REMOTE_ADDR"] = "192.0.2.98"
+    forged.set_cookie("lopso_known", '["trainer"]')
+    assert (
+        Actions(forged)
+        .post("/auth/login", {"username": "trainer", "password": PASSWORD})
+        .status_code
+        == 429
+    )
+    # ...the owner's own browser, from a new address too, signs in at once.
+    owner.environ_base["REMOTE_ADDR"] = "192.0.2.1"
+    response = Actions(owner).post("/auth/login", {"username": "trainer", "password": PASSWORD})
+    assert response.status_code == 302
+    # The device cookie proves a sign-in of this name only: another name is not helped.
+    assert Actions(owner).post(
+        "/auth/login", {"username": "organiser", "password": "wrong-password"}
+    ).status_code in (401, 429)

@@ -118,7 +118,7 @@ def _policies() -> tuple[ratelimit.BackoffPolicy, ratelimit.BackoffPolicy]:
     return pair, address
 
 
-def _login_wait(username: str, where: str, now: datetime) -> int:
+def _login_wait(username: str, where: str, now: datetime, *, known_device: bool) -> int:
     """Seconds this name from this address must wait before trying again (0: may try)."""
     config = current_app.config
     pair, address = _policies()
@@ -128,7 +128,8 @@ def _login_wait(username: str, where: str, now: datetime) -> int:
         ratelimit.backoff_wait(LOGIN_ADDRESS, where, address, now=now),
     ]
     if (
-        ratelimit.count(LOGIN_NAME, username, now=now, window_seconds=window)
+        not known_device  # the name's own browser is never held by strangers' failures
+        and ratelimit.count(LOGIN_NAME, username, now=now, window_seconds=window)
         >= config["LOGIN_MAX_FAILURES_PER_NAME"]
     ):
         epoch = int(now.timestamp())
@@ -145,18 +146,23 @@ def _throttled(wait: int) -> DomainError:
     return DomainError("login_throttled", message, status=429, minutes=minutes, retry_after=wait)
 
 
-def authenticate(username: str, password: str, *, address: str, now: datetime) -> User:
+def authenticate(
+    username: str, password: str, *, address: str, now: datetime, known_device: bool = False
+) -> User:
     """Return the user for a correct name and password, or raise ``login_failed``.
 
     Unknown names, wrong passwords and disabled accounts get the same answer. Failures slow
     down the one name from the one address (a short wait after a few, doubling), any names
     from that address (spraying), and, far higher, the name from everywhere (a distributed
-    guess): someone else's failures from another address do not lock the owner out.
+    guess). ``known_device``: the browser holds a device cookie proving an earlier sign-in
+    of this name (OWASP's device cookies); the per-name ceiling does not apply to it, so a
+    distributed guess never locks the owner out of their own browser. Someone else's
+    failures from another address never hold the owner either way.
     Throttled tries (``login_throttled``, with ``retry_after`` seconds) are not counted.
     """
     username = username.strip().lower()
     where = ratelimit.address_key(address)
-    wait = _login_wait(username, where, now)
+    wait = _login_wait(username, where, now, known_device=known_device)
     if wait:
         raise _throttled(wait)
     user = db.session.scalar(select(User).where(User.username == username))

@@ -1,8 +1,18 @@
 """Log-in, log-out and the user administration pages."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from webapp.accounts import services
 from webapp.accounts.forms import DisableUserForm, LoginForm, ResetPasswordForm, UserForm
@@ -35,6 +45,36 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
+DEVICE_COOKIE = "lopso_known"  # the names that signed in on this browser (signed)
+DEVICE_COOKIE_DAYS = 365
+DEVICE_COOKIE_NAMES = 5  # a shared commune computer may be used by a few officers
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="known-device")
+
+
+def _known_names() -> list[str]:
+    """The user names whose earlier sign-in on this browser its device cookie proves."""
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if not cookie:
+        return []
+    try:
+        names = _device_serializer().loads(cookie, max_age=DEVICE_COOKIE_DAYS * 86_400)
+    except BadData:
+        return []
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
+def _remember_device(response, username: str) -> None:
+    names = [username] + [n for n in _known_names() if n != username]
+    value = _device_serializer().dumps(names[:DEVICE_COOKIE_NAMES])
+    response.set_cookie(
+        DEVICE_COOKIE, value, max_age=DEVICE_COOKIE_DAYS * 86_400, httponly=True,
+        samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )  # fmt: skip
+
+
 @bp.route("/auth/login", methods=["GET", "POST"])
 @public
 def login():
@@ -47,6 +87,7 @@ def login():
                 form.password.data,
                 address=request.remote_addr or "",
                 now=utcnow(),
+                known_device=form.username.data.strip().lower() in _known_names(),
             )
         except DomainError as error:
             db.session.commit()  # keep the counted failure
@@ -59,7 +100,9 @@ def login():
             return render_template("accounts/login.html", form=form), error.status, headers
         db.session.commit()
         login_user(user)
-        return redirect(safe_next(request.args.get("next"), url_for("site.index")))
+        response = redirect(safe_next(request.args.get("next"), url_for("site.index")))
+        _remember_device(response, user.username)
+        return response
     status = 400 if form.errors else 200
     return render_template("accounts/login.html", form=form), status
 
