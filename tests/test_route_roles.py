@@ -130,7 +130,7 @@ ROLE_TABLE: dict[str, frozenset | str] = {
     "certificates.certificate_pdf": READERS,
     "certificates.print_view": READERS,
     "checkin_cards.class_cards": PLANNERS,
-    "checkin_cards.village_cards": PLANNERS | {Role.VILLAGE_LEAD},
+    "checkin_cards.village_cards": MANAGERS | {Role.VILLAGE_LEAD},
     "checkin_cards.scan": PLANNERS,
     "checkin_cards.sheet": PLANNERS,
     # public: no personal data

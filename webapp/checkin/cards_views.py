@@ -39,7 +39,7 @@ from webapp.extensions import db
 from webapp.ids import query_int
 from webapp.people import queries as people_queries
 from webapp.people.models import Person, Village
-from webapp.permissions import Role, public, roles_required
+from webapp.permissions import MANAGERS, Role, public, roles_required
 from webapp.scheduling import queries as scheduling_queries
 from webapp.scheduling import services as scheduling
 from webapp.scheduling.ids import ids_beyond_range_not_found
@@ -50,7 +50,9 @@ bp = Blueprint("checkin_cards", __name__)
 ids_beyond_range_not_found(bp)
 
 #: Who prints a village's cards: planners of the commune and the village's own lead.
-CARD_PRINTERS = scheduling.PLANNERS | {Role.VILLAGE_LEAD}
+# A village's cards carry every villager's learner code (a credential): the commune's
+# managers and that village's lead hand them out; trainers print their own class's cards.
+CARD_PRINTERS = MANAGERS | {Role.VILLAGE_LEAD}
 CARDS_PER_SHEET = 10  # 2 columns x 5 rows of 85 x 53 mm on A4
 CARDS_PER_PAGE = 100  # a village's cards, ten sheets at a time (each card carries an SVG)
 BLANK_ROWS = 5  # sign-in sheet: rows for people who come without being enrolled
