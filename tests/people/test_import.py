@@ -9,7 +9,6 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from tests.factories import NOW, make_household, make_person
-from webapp.accounts.models import User
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.people import importer
@@ -49,12 +48,6 @@ def counts():
         db.session.scalar(select(func.count()).select_from(Person)),
         db.session.scalar(select(func.count()).select_from(Household)),
     )
-
-
-@pytest.fixture
-def organiser(app, world):
-    with app.app_context():
-        yield db.session.get(User, world.users["organiser"])
 
 
 def stage(actor, content, filename="danh-sach.xlsx"):

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import NOW
-from webapp.accounts.models import User
+from tests.people.test_import import stage
 from webapp.extensions import db
 from webapp.people import importer
 from webapp.people.models import ImportBatch, Person
@@ -150,20 +150,6 @@ HOSTILE = {
     "a sheet that unpacks to 2 GB": (lambda: zip_bomb(None), "file_too_big"),
     "a sheet that unpacks to 2 GB but claims 1 KB": (lambda: zip_bomb(1024), "file_unreadable"),
 }
-
-
-@pytest.fixture
-def organiser(app, world):
-    with app.app_context():
-        yield db.session.get(User, world.users["organiser"])
-
-
-def stage(actor, content, filename="danh-sach.xlsx"):
-    batch = importer.stage(
-        actor=actor, now=NOW, commune_id=actor.commune_id, filename=filename, content=content
-    )
-    db.session.commit()
-    return batch
 
 
 @pytest.mark.parametrize("case", HOSTILE)
