@@ -505,6 +505,15 @@ def test_a_birth_year_search_is_stopped_within_the_session(app, cw, monkeypatch)
 
     url, limit = f"/c/{cw.token}", app.config["CHECKIN_MAX_FAILURES_PER_PHONE"]
     assert limit <= 5
+    # The clock: inside the check-in window (the session began 10 minutes ago), in a stretch
+    # of 25 minutes that the counting day does not turn in (it turns at 03:00 local time).
+    for start in (utcnow() - timedelta(minutes=35), utcnow() + timedelta(minutes=60)):
+        if (
+            learner_views._local_day(start).date()
+            == learner_views._local_day(start + timedelta(minutes=25)).date()
+        ):
+            break
+    monkeypatch.setattr(learner_views, "utcnow", lambda: start)
     tries = 0
     for year in range(1940, 2011):
         stranger = app.test_client()
@@ -518,7 +527,7 @@ def test_a_birth_year_search_is_stopped_within_the_session(app, cw, monkeypatch)
     assert "nhờ giảng viên điểm danh" in body and "Nguyễn Thị Hồng Nhung" not in body
     # Later in the session (another counting slot of the addresses): still stopped, also for
     # the right year, on a new phone.
-    later = utcnow() + timedelta(minutes=25)
+    later = start + timedelta(minutes=25)
     monkeypatch.setattr(learner_views, "utcnow", lambda: later)
     late = app.test_client()
     late.environ_base["REMOTE_ADDR"] = "10.9.9.9"

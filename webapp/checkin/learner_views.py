@@ -125,9 +125,11 @@ def _phone_key(form: IdentifyForm | None) -> str | None:
 # per address, in ten-minute slots, and per phone number and check-in point (one session):
 # a stranger who knows a number and tries birth years is stopped after a few tries for the
 # whole session, from any number of addresses. One guard reads both counts with the point in
-# one query, so they share one counting window: the local day (a session's check-in window
-# never spans local midnight); the address's slot is part of its key.
+# one query, so they share one counting window: a day that turns at 03:00 local time, when
+# no class is held (an evening class may run past midnight); the address's slot is part of
+# its key.
 FAIL_WINDOW_SECONDS = 86_400
+FAIL_DAY_TURNS = timedelta(hours=3)
 
 TOO_MANY = _l(
     "Too many tries with these details for this session. Please ask the trainer to mark you "
@@ -144,8 +146,8 @@ def _fail_events(now, phone: str | None, token: str | None) -> list[tuple[str, s
 
 
 def _local_day(now):
-    """``now`` as the local wall-clock time, for counting windows that turn at midnight."""
-    return to_local(now).replace(tzinfo=UTC)
+    """``now`` shifted so that day-long counting windows turn at 03:00 local time."""
+    return to_local(now).replace(tzinfo=UTC) - FAIL_DAY_TURNS
 
 
 def _stop_guessing(now, phone: str | None = None, token: str | None = None) -> None:
