@@ -275,3 +275,16 @@ def test_decimal_fields_refuse_numbers_that_are_not_finite(app, typed):
         assert form.hours.data is None
     with app.test_request_context("/", method="POST", data={"hours": "1,5"}):
         assert HoursForm().validate()
+
+
+@pytest.mark.parametrize("typed", ["01/01/0001", "31/12/1899", "01/01/2101", "31/12/9999"])
+def test_dates_far_outside_any_class_are_refused_by_the_field(app, typed):
+    """01/01/0001 at 00:02 Vietnam time is before year 1 in UTC: the date field refuses such
+    years itself, so no form can reach a conversion that overflows (seen as a 500 at 00:02)."""
+    from webapp.scheduling.forms import SessionForm
+
+    data = {"day": typed, "start": "00:02", "end": "01:00"}
+    with app.test_request_context(method="POST", data=data):
+        form = SessionForm(meta={"csrf": False})
+        form.validate()
+        assert form.day.errors and form.day.data is None

@@ -312,8 +312,19 @@ class _SessionFields(BaseForm):
         return _override_note(self)
 
 
+class SessionDateField(VietnameseDateField):
+    """The day of a class session: a date of the years classes can be held in (01/01/0001 at
+    00:02 Vietnam time would be before year 1 in UTC)."""
+
+    def parse(self, text):
+        day = super().parse(text)
+        if not 2000 <= day.year <= 2100:
+            raise ValueError(text)
+        return day
+
+
 class SessionForm(_SessionFields):
-    day = VietnameseDateField(
+    day = SessionDateField(
         _l("Date (dd/mm/yyyy)"),
         validators=[InputRequired(_l("Enter the date, for example 05/12/2025."))],
     )
@@ -328,7 +339,7 @@ class SessionForm(_SessionFields):
 
 class SeriesForm(_SessionFields):
     weekdays = CheckboxesField(_l("Days of the week"), coerce=int)
-    first_day = VietnameseDateField(
+    first_day = SessionDateField(
         _l("First day (dd/mm/yyyy)"),
         validators=[InputRequired(_l("Enter the first day, for example 01/12/2025."))],
     )
