@@ -87,18 +87,32 @@ def main() -> None:
         Path(args.out).write_bytes(body)
 
     per_s, bare_per_s = args.n / seconds, args.n / bare_s
-    print(f"bare fpdf2 loop (same page, no QR): {args.n} pages in {bare_s:.2f} s "
-          f"= {bare_per_s:.0f}/s, {len(bare_pdf) / 1e6:.2f} MB")  # fmt: skip
-    print(f"certificates with QR:               {args.n} in {seconds:.2f} s "
-          f"= {per_s:.0f}/s, {len(body) / 1e6:.2f} MB")  # fmt: skip
-    print(f"ratio (bare / with QR): {bare_per_s / per_s:.2f}; peak memory (max RSS): "
-          f"{peak_mib:.0f} MiB")  # fmt: skip
-    print(json.dumps({
-        "bench": "certificates", "certificates": args.n, "seconds": round(seconds, 3),
-        "per_s": round(per_s, 1), "bare_per_s": round(bare_per_s, 1),
-        "ratio": round(bare_per_s / per_s, 3), "peak_mib": round(peak_mib, 1),
-        "pdf_bytes": len(body),
-    }))  # fmt: skip
+    print(
+        f"bare fpdf2 loop (same page, no QR): {args.n} pages in {bare_s:.2f} s "
+        f"= {bare_per_s:.0f}/s, {len(bare_pdf) / 1e6:.2f} MB"
+    )
+    print(
+        f"certificates with QR:               {args.n} in {seconds:.2f} s "
+        f"= {per_s:.0f}/s, {len(body) / 1e6:.2f} MB"
+    )
+    print(
+        f"ratio (bare / with QR): {bare_per_s / per_s:.2f}; peak memory (max RSS): "
+        f"{peak_mib:.0f} MiB"
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "certificates",
+                "certificates": args.n,
+                "seconds": round(seconds, 3),
+                "per_s": round(per_s, 1),
+                "bare_per_s": round(bare_per_s, 1),
+                "ratio": round(bare_per_s / per_s, 3),
+                "peak_mib": round(peak_mib, 1),
+                "pdf_bytes": len(body),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

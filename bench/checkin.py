@@ -206,18 +206,38 @@ class Server:
 
     def __init__(self, app: str, env: dict, args, log: Path, pythonpath: Path | None = None):
         self.port = free_port()
-        command = [sys.executable, "-m", "gunicorn", "--config", "python:webapp.gunicorn_conf",
-                   "--bind", f"127.0.0.1:{self.port}",
-                   "--workers", str(args.workers), "--worker-class", args.worker_class,
-                   "--threads", str(args.threads), "--backlog", "2048",
-                   "--timeout", str(int(args.phase_timeout)), "--log-level", "warning"]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "python:webapp.gunicorn_conf",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            args.worker_class,
+            "--threads",
+            str(args.threads),
+            "--backlog",
+            "2048",
+            "--timeout",
+            str(int(args.phase_timeout)),
+            "--log-level",
+            "warning",
+        ]
         if pythonpath:
             command += ["--pythonpath", str(pythonpath)]
         self.log = log
         self.process = subprocess.Popen(
-            [*command, app], cwd=ROOT, env={**os.environ, **env},
-            stdout=subprocess.DEVNULL, stderr=log.open("wb"), preexec_fn=_orphan_guard,
-        )  # fmt: skip
+            [*command, app],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("wb"),
+            preexec_fn=_orphan_guard,
+        )
 
     def wait_ready(self, path: str, timeout: float) -> None:
         stop_at = time.monotonic() + timeout
@@ -286,8 +306,9 @@ def postgresql_database(url: str):
             isolation_level="AUTOCOMMIT",
         )
         with admin.connect() as conn:
-            found = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :d"),
-                                {"d": target.database})  # fmt: skip
+            found = conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": target.database}
+            )
             if not found:
                 conn.execute(text(f'CREATE DATABASE "{target.database}"'))
         admin.dispose()
@@ -333,26 +354,49 @@ def build(url: str, n: int, warm: int) -> World:
         upgrade(revision="heads")  # every branch (sibling heads until they are merged)
         metadata.create_all(db.engine)
         now = utcnow().replace(microsecond=0)
-        commune = Commune(code="BENCH", name="Xã Bench", province="Quảng Ngãi",
-                          committee_name="UBND xã Bench")  # fmt: skip
+        commune = Commune(
+            code="BENCH", name="Xã Bench", province="Quảng Ngãi", committee_name="UBND xã Bench"
+        )
         village = Village(commune=commune, name="Thôn 1", position=1)
         db.session.add_all([commune, village])
         db.session.flush()
-        trainer = User(username="trainer", full_name="Trainer", password_hash="x",
-                       role=Role.TRAINER, commune_id=commune.id, active=True,
-                       created_at=now)  # fmt: skip
+        trainer = User(
+            username="trainer",
+            full_name="Trainer",
+            password_hash="x",
+            role=Role.TRAINER,
+            commune_id=commune.id,
+            active=True,
+            created_at=now,
+        )
         db.session.add(trainer)
         db.session.flush()
-        course = Course(commune_id=commune.id, title="Kỹ năng số", summary="",
-                        target_groups=["citizen"], segments=["older"], competency_codes=["0.1"],
-                        planned_hours=4, planned_sessions=2, created_by_id=trainer.id,
-                        created_at=now)  # fmt: skip
-        course_class = CourseClass(
-            course=course, commune_id=commune.id, village_id=village.id, name="Lớp Bench",
-            capacity=n + 10, target_groups=["citizen"], segments=["older"], status="open",
-            public_token=secrets.token_urlsafe(16), trainers=[trainer], created_by_id=trainer.id,
+        course = Course(
+            commune_id=commune.id,
+            title="Kỹ năng số",
+            summary="",
+            target_groups=["citizen"],
+            segments=["older"],
+            competency_codes=["0.1"],
+            planned_hours=4,
+            planned_sessions=2,
+            created_by_id=trainer.id,
             created_at=now,
-        )  # fmt: skip
+        )
+        course_class = CourseClass(
+            course=course,
+            commune_id=commune.id,
+            village_id=village.id,
+            name="Lớp Bench",
+            capacity=n + 10,
+            target_groups=["citizen"],
+            segments=["older"],
+            status="open",
+            public_token=secrets.token_urlsafe(16),
+            trainers=[trainer],
+            created_by_id=trainer.id,
+            created_at=now,
+        )
         sessions = [
             ClassSession(
                 course_class=course_class,
@@ -366,9 +410,15 @@ def build(url: str, n: int, warm: int) -> World:
         people = []
         for i in range(n + 1 + warm):
             phone, year = (BURST_PHONE, BURST_YEAR) if i == n else phone_of(i)
-            person = Person(commune_id=commune.id, village_id=village.id, birth_year=year,
-                            phone=phone, target_group="citizen", created_at=now,
-                            updated_at=now)  # fmt: skip
+            person = Person(
+                commune_id=commune.id,
+                village_id=village.id,
+                birth_year=year,
+                phone=phone,
+                target_group="citizen",
+                created_at=now,
+                updated_at=now,
+            )
             person.set_name(f"Nguyễn Văn Học {i:04d}")
             person.refresh_search_text()
             people.append(person)
@@ -380,9 +430,13 @@ def build(url: str, n: int, warm: int) -> World:
         db.session.flush()
         points = [services.point_for(SessionOccasion(s), now=now) for s in sessions]
         db.session.commit()
-        world = World((points[0].token, points[1].token), (sessions[0].id, sessions[1].id),
-                      people[n].id, (points[2].token, points[3].token),
-                      range(n + 1, n + 1 + warm))  # fmt: skip
+        world = World(
+            (points[0].token, points[1].token),
+            (sessions[0].id, sessions[1].id),
+            people[n].id,
+            (points[2].token, points[3].token),
+            range(n + 1, n + 1 + warm),
+        )
         db.session.remove()
         db.engine.dispose()
     return world
@@ -395,14 +449,19 @@ def count_rows(url: str, world: World) -> tuple[int, int, int]:
     where = "WHERE occasion_kind = 'session' AND occasion_id IN (:a, :b)"
     with engine.connect() as conn:
         rows = conn.scalar(text(f"SELECT COUNT(*) FROM attendance {where}"), ids)
-        distinct = conn.scalar(text(
-            f"SELECT COUNT(*) FROM (SELECT 1 FROM attendance {where}"
-            " GROUP BY occasion_kind, occasion_id, person_id) AS pairs"
-        ), ids)  # fmt: skip
-        duplicated = conn.scalar(text(
-            "SELECT COALESCE(SUM(c - 1), 0) FROM (SELECT COUNT(*) AS c FROM attendance"
-            " GROUP BY occasion_kind, occasion_id, person_id HAVING COUNT(*) > 1) AS dups"
-        ))  # fmt: skip
+        distinct = conn.scalar(
+            text(
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM attendance {where}"
+                " GROUP BY occasion_kind, occasion_id, person_id) AS pairs"
+            ),
+            ids,
+        )
+        duplicated = conn.scalar(
+            text(
+                "SELECT COALESCE(SUM(c - 1), 0) FROM (SELECT COUNT(*) AS c FROM attendance"
+                " GROUP BY occasion_kind, occasion_id, person_id HAVING COUNT(*) > 1) AS dups"
+            )
+        )
     engine.dispose()
     return rows, distinct, int(duplicated)
 
@@ -470,18 +529,39 @@ def bench_checkin(app: "Server", flask: "Server", world: World, args) -> dict:
     burst_phones = [Phone(port, limit) for _ in range(args.burst)]
     tokens_b = untimed([lambda p=p: page_token(p, scan[1]) for p in burst_phones], c, limit)
     burst = drive(
-        at_once([timed_post(p, scan[1], {"csrf_token": t, "action": "identify",
-                                         "phone": BURST_PHONE, "birth_year": BURST_YEAR})
-                 for p, (t, _) in zip(burst_phones, tokens_b, strict=True)], limit),
-        args.burst, limit,
-    )  # fmt: skip
+        at_once(
+            [
+                timed_post(
+                    p,
+                    scan[1],
+                    {
+                        "csrf_token": t,
+                        "action": "identify",
+                        "phone": BURST_PHONE,
+                        "birth_year": BURST_YEAR,
+                    },
+                )
+                for p, (t, _) in zip(burst_phones, tokens_b, strict=True)
+            ],
+            limit,
+        ),
+        args.burst,
+        limit,
+    )
     token, person = page_token(phones[0], scan[0])
-    tap = timed_post(phones[0], scan[0], {"csrf_token": token, "action": "checkin",
-                                          "person_id": person})  # fmt: skip
+    tap = timed_post(
+        phones[0], scan[0], {"csrf_token": token, "action": "checkin", "person_id": person}
+    )
     taps = drive(at_once([tap] * args.burst, limit), args.burst, limit)
-    return {"first": first, "returning": returning, "burst": burst, "taps": taps,
-            "bare": merged(bare), "bare_flask": merged(flask_runs),
-            "unrecognised_phones": missing}  # fmt: skip
+    return {
+        "first": first,
+        "returning": returning,
+        "burst": burst,
+        "taps": taps,
+        "bare": merged(bare),
+        "bare_flask": merged(flask_runs),
+        "unrecognised_phones": missing,
+    }
 
 
 def warm_checkins(app: "Server", world: World, args) -> None:
@@ -505,9 +585,19 @@ def identify_jobs(phones: list, learners, path: str, concurrency: int, limit: fl
     """Each phone opens the page (untimed) and then, timed, identifies as its learner (by
     index, see :func:`phone_of`)."""
     tokens = untimed([lambda p=p: page_token(p, path) for p in phones], concurrency, limit)
-    return [timed_post(p, path, {"csrf_token": token, "action": "identify",
-                                 "phone": phone_of(i)[0], "birth_year": phone_of(i)[1]})
-            for p, i, (token, _) in zip(phones, learners, tokens, strict=True)]  # fmt: skip
+    return [
+        timed_post(
+            p,
+            path,
+            {
+                "csrf_token": token,
+                "action": "identify",
+                "phone": phone_of(i)[0],
+                "birth_year": phone_of(i)[1],
+            },
+        )
+        for p, i, (token, _) in zip(phones, learners, tokens, strict=True)
+    ]
 
 
 def tap_jobs(phones: list, path: str, concurrency: int, limit: float) -> tuple[list, int]:
@@ -515,8 +605,10 @@ def tap_jobs(phones: list, path: str, concurrency: int, limit: float) -> tuple[l
     in with one tap; and how many pages did not show a learner."""
     tokens = untimed([lambda p=p: page_token(p, path) for p in phones], concurrency, limit)
     missing = sum(1 for _, person in tokens if not person)
-    return [timed_post(p, path, {"csrf_token": token, "action": "checkin", "person_id": person})
-            for p, (token, person) in zip(phones, tokens, strict=True)], missing  # fmt: skip
+    return [
+        timed_post(p, path, {"csrf_token": token, "action": "checkin", "person_id": person})
+        for p, (token, person) in zip(phones, tokens, strict=True)
+    ], missing
 
 
 def interleaved(app: "Server", jobs: list, args, *, first: int) -> tuple[Run, list[Run]]:
@@ -547,8 +639,10 @@ def at_once(jobs: list, timeout: float) -> list:
 
 
 def bench_bare(server: "Server", path: str, count: int, args, *, first: int) -> Run:
-    jobs = [timed_post(Phone(server.port, args.phase_timeout), path, {"n": first + i})
-            for i in range(count)]  # fmt: skip
+    jobs = [
+        timed_post(Phone(server.port, args.phase_timeout), path, {"n": first + i})
+        for i in range(count)
+    ]
     return server.drive(jobs, args.concurrency, args.phase_timeout)
 
 
@@ -565,8 +659,12 @@ def merged(runs: list[Run]) -> Run:
 
 def measure(name: str, url: str, args, tmp: Path) -> dict:
     world = build(url, args.n, args.warm_phones)
-    env = {"DATABASE_URL": url, "BENCH_DATABASE_URL": url, "SECRET_KEY": "bench",
-           **{f"LOPSO_{k}": "1000000000" for k in LIMITS}}  # fmt: skip
+    env = {
+        "DATABASE_URL": url,
+        "BENCH_DATABASE_URL": url,
+        "SECRET_KEY": "bench",
+        **{f"LOPSO_{k}": "1000000000" for k in LIMITS},
+    }
     flask = Server("bare_app:create_app()", env, args, tmp / f"{name}-flask.log", BENCH)
     app = Server("checkin_wsgi:bench_app()", env, args, tmp / f"{name}-app.log", BENCH)
     try:
@@ -602,32 +700,46 @@ def report(name, args, runs: dict, rows, distinct, duplicated) -> dict:
     failures = sum(runs[k].failures(303) for k in ("first", "returning", "burst", "taps"))
     ms = 1000
     print(f"database            {name}")
-    print(f"learners            {args.n:,} phones, {args.concurrency} client threads, gunicorn "
-          f"{args.workers} x {args.worker_class} ({args.threads} thread(s))")  # fmt: skip
+    print(
+        f"learners            {args.n:,} phones, {args.concurrency} client threads, gunicorn "
+        f"{args.workers} x {args.worker_class} ({args.threads} thread(s))"
+    )
     for label, run in (("first time", first), ("returning", returning)):
-        print(f"{label:<19} {run.count / run.seconds:8.1f} check-ins/s   p50 "
-              f"{percentile(run.latencies, 50) * ms:6.1f} ms   p99 "
-              f"{percentile(run.latencies, 99) * ms:6.1f} ms   server CPU "
-              f"{cpu_ms(run):4.2f} ms   {run.statuses}")  # fmt: skip
+        print(
+            f"{label:<19} {run.count / run.seconds:8.1f} check-ins/s   p50 "
+            f"{percentile(run.latencies, 50) * ms:6.1f} ms   p99 "
+            f"{percentile(run.latencies, 99) * ms:6.1f} ms   server CPU "
+            f"{cpu_ms(run):4.2f} ms   {run.statuses}"
+        )
     print(
         f"check-ins (both)    {checkins_per_s:8.1f} /s        p50 "
         f"{percentile(timed, 50) * ms:6.1f} ms   p99 {percentile(timed, 99) * ms:6.1f} ms"
     )
-    print(f"baseline: in-app    {bare_per_s:8.1f} inserts/s     p50 "
-          f"{percentile(base.latencies, 50) * ms:6.1f} ms   p99 "
-          f"{percentile(base.latencies, 99) * ms:6.1f} ms   server CPU "
-          f"{cpu_ms(base):4.2f} ms   {base.statuses}")  # fmt: skip
+    print(
+        f"baseline: in-app    {bare_per_s:8.1f} inserts/s     p50 "
+        f"{percentile(base.latencies, 50) * ms:6.1f} ms   p99 "
+        f"{percentile(base.latencies, 99) * ms:6.1f} ms   server CPU "
+        f"{cpu_ms(base):4.2f} ms   {base.statuses}"
+    )
     print("                    (a one-insert route in the same app and gunicorn process)")
     print(f"ratio               {checkins_per_s / bare_per_s:8.2f} of the in-app insert route")
-    print(f"bare Flask app      {flask_per_s:8.1f} inserts/s     p50 "
-          f"{percentile(flask.latencies, 50) * ms:6.1f} ms   p99 "
-          f"{percentile(flask.latencies, 99) * ms:6.1f} ms   {flask.statuses}")  # fmt: skip
-    print(f"                    check-ins are {checkins_per_s / flask_per_s:.2f} of it "
-          "(bench/bare_app.py: no extensions; for information)")  # fmt: skip
-    print(f"bursts              one learner on {args.burst} phones {runs['burst'].statuses}, "
-          f"one phone tapping {args.burst} times {runs['taps'].statuses}")  # fmt: skip
-    print(f"rows                {rows:,} (expected {expected:,}): lost {expected - distinct}, "
-          f"duplicated {duplicated}, failed requests {failures}")  # fmt: skip
+    print(
+        f"bare Flask app      {flask_per_s:8.1f} inserts/s     p50 "
+        f"{percentile(flask.latencies, 50) * ms:6.1f} ms   p99 "
+        f"{percentile(flask.latencies, 99) * ms:6.1f} ms   {flask.statuses}"
+    )
+    print(
+        f"                    check-ins are {checkins_per_s / flask_per_s:.2f} of it "
+        "(bench/bare_app.py: no extensions; for information)"
+    )
+    print(
+        f"bursts              one learner on {args.burst} phones {runs['burst'].statuses}, "
+        f"one phone tapping {args.burst} times {runs['taps'].statuses}"
+    )
+    print(
+        f"rows                {rows:,} (expected {expected:,}): lost {expected - distinct}, "
+        f"duplicated {duplicated}, failed requests {failures}"
+    )
     print()
     return {
         "checkins_per_s": round(checkins_per_s, 1),
@@ -663,11 +775,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
-    parser.add_argument("--blocks", type=int, default=4, help="blocks per check-in phase, each"
-                        " right after a baseline block")  # fmt: skip
+    parser.add_argument(
+        "--blocks",
+        type=int,
+        default=4,
+        help="blocks per check-in phase, each right after a baseline block",
+    )
     parser.add_argument("--warm", type=float, default=1.5, help="seconds of warm-up per server")
-    parser.add_argument("--warm-phones", type=int, default=64,
-                        help="learners checking in, untimed, before the timed phases")  # fmt: skip
+    parser.add_argument(
+        "--warm-phones",
+        type=int,
+        default=64,
+        help="learners checking in, untimed, before the timed phases",
+    )
     parser.add_argument("--phase-timeout", type=float, default=120, help="seconds per phase")
     parser.add_argument(
         "--postgresql",
@@ -686,8 +806,9 @@ def main() -> None:
         lock = None if args.no_postgresql else postgresql_database(args.postgresql)
         if lock is not None:
             try:
-                figures["postgresql"] = measure("postgresql", database_url(args.postgresql),
-                                                args, tmp)  # fmt: skip
+                figures["postgresql"] = measure(
+                    "postgresql", database_url(args.postgresql), args, tmp
+                )
             finally:
                 lock.close()
     print(json.dumps(figures))

@@ -112,8 +112,15 @@ def main() -> None:
             Village(commune=commune, name=v, position=i) for i, v in enumerate(VILLAGES)
         )
         db.session.flush()
-        user = User(username="bench", full_name="Bench", password_hash="x", role=Role.ORGANISER,
-                    commune_id=commune.id, active=True, created_at=NOW)  # fmt: skip
+        user = User(
+            username="bench",
+            full_name="Bench",
+            password_hash="x",
+            role=Role.ORGANISER,
+            commune_id=commune.id,
+            active=True,
+            created_at=NOW,
+        )
         db.session.add(user)
         db.session.commit()
 
@@ -149,12 +156,22 @@ def main() -> None:
     print(f"upload+preview+commit {total:5.2f} s   x{total / baseline:.2f} of baseline")
     for name, figure in memory.items():
         print(f"peak memory {name:<24} {figure['peak_mb']:6.0f} MB  {figure['result']}")
-    print(json.dumps({"bench": "import_people", "database": dialect, "rows": args.rows,
-                      "baseline_read_s": round(baseline, 3), "stage_s": round(stage_s, 3),
-                      "check_s": round(check_s, 3), "commit_s": round(commit_s, 3),
-                      "total_s": round(total, 3),
-                      "ratio_total_to_baseline": round(total / baseline, 2),
-                      "peak_memory_mb": {k: v["peak_mb"] for k, v in memory.items()}}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "bench": "import_people",
+                "database": dialect,
+                "rows": args.rows,
+                "baseline_read_s": round(baseline, 3),
+                "stage_s": round(stage_s, 3),
+                "check_s": round(check_s, 3),
+                "commit_s": round(commit_s, 3),
+                "total_s": round(total, 3),
+                "ratio_total_to_baseline": round(total / baseline, 2),
+                "peak_memory_mb": {k: v["peak_mb"] for k, v in memory.items()},
+            }
+        )
+    )
 
 
 def peak_memory(content: bytes, folder: str) -> dict:
@@ -194,8 +211,13 @@ def peak_memory(content: bytes, folder: str) -> dict:
             path = f"{folder}/memory-{i}.xlsx"
             Path(path).write_bytes(data)
         root = str(Path(__file__).resolve().parent.parent)
-        done = subprocess.run([sys.executable, "-c", script, root, path], capture_output=True,
-                              text=True, timeout=600, check=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", script, root, path],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
         figures[name] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 

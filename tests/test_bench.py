@@ -27,9 +27,24 @@ def test_import_benchmark_runs_and_prints_json():
 def test_checkin_benchmark_runs_and_prints_json():
     """A few phones through gunicorn: no check-in lost or doubled (PostgreSQL too when the
     tests run on it, in a scratch database beside the test database)."""
-    command = [sys.executable, str(ROOT / "bench" / "checkin.py"), "--n", "24", "--burst", "8",
-               "--concurrency", "4", "--workers", "2", "--warm", "0.2", "--warm-phones", "8",
-               "--phase-timeout", "60"]  # fmt: skip
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "checkin.py"),
+        "--n",
+        "24",
+        "--burst",
+        "8",
+        "--concurrency",
+        "4",
+        "--workers",
+        "2",
+        "--warm",
+        "0.2",
+        "--warm-phones",
+        "8",
+        "--phase-timeout",
+        "60",
+    ]
     test_url = os.environ.get("TEST_DATABASE_URL")
     if test_url:
         scratch = make_url(test_url).set(database="bench_smoke")
@@ -40,8 +55,15 @@ def test_checkin_benchmark_runs_and_prints_json():
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(figures) == ({"sqlite", "postgresql"} if test_url else {"sqlite"})
     for name, figure in figures.items():
-        assert {"checkins_per_s", "bare_insert_per_s", "ratio", "p50_ms", "p99_ms", "lost",
-                "duplicated"} <= set(figure), name  # fmt: skip
+        assert {
+            "checkins_per_s",
+            "bare_insert_per_s",
+            "ratio",
+            "p50_ms",
+            "p99_ms",
+            "lost",
+            "duplicated",
+        } <= set(figure), name
         assert figure["lost"] == 0 and figure["duplicated"] == 0, (name, figure)
         assert figure["failures"] == 0, (name, figure)
         assert figure["checkins_per_s"] > 0 and figure["bare_insert_per_s"] > 0

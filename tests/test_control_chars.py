@@ -89,8 +89,14 @@ def test_public_sign_up_stores_names_without_control_characters(app, client, sam
     url = f"/lop/{token}"
     for n, name in enumerate(_variants()):
         client.environ_base["REMOTE_ADDR"] = f"10.0.{n}.1"  # not the sign-up throttle
-        fields = {"full_name": name, "birth_year": "1957", "village_id": samples["village_id"],
-                  "phone": "", "consent": "y", "csrf_token": _token(client, url)}  # fmt: skip
+        fields = {
+            "full_name": name,
+            "birth_year": "1957",
+            "village_id": samples["village_id"],
+            "phone": "",
+            "consent": "y",
+            "csrf_token": _token(client, url),
+        }
         response = _post(client, url, fields)
         assert response.status_code in SHOWN, (name[:30], response.status_code)
         print(
@@ -116,20 +122,31 @@ def test_session_and_person_forms_clean_text_then_exports_open(app, actions, sam
         person = db.session.get(Person, samples["person_id"])
         day = session.starts_at.strftime("%d/%m/%Y")  # 01:00 UTC is 08:00 the same day
         start = (session.starts_at.hour + 7) % 24
-        person_fields = {"birth_year": str(person.birth_year), "village_id": person.village_id,
-                         "target_group": person.target_group}  # fmt: skip
+        person_fields = {
+            "birth_year": str(person.birth_year),
+            "village_id": person.village_id,
+            "target_group": person.target_group,
+        }
     for text in _variants():
-        fields = {"day": day, "start": f"{start:02d}:00", "end": f"{start + 1:02d}:00",
-                  "topic": text, "note": text, "venue_id": samples["venue_id"],
-                  "csrf_token": _token(actions.client, session_url)}  # fmt: skip
+        fields = {
+            "day": day,
+            "start": f"{start:02d}:00",
+            "end": f"{start + 1:02d}:00",
+            "topic": text,
+            "note": text,
+            "venue_id": samples["venue_id"],
+            "csrf_token": _token(actions.client, session_url),
+        }
         response = _post(actions.client, session_url, fields)
         assert response.status_code in SHOWN, (text[:30], response.status_code)
-        fields = person_fields | {"full_name": text, "note": f"dòng 1{text}\ndòng 2",
-                                  "csrf_token": _token(actions.client, person_url)}  # fmt: skip
+        fields = person_fields | {
+            "full_name": text,
+            "note": f"dòng 1{text}\ndòng 2",
+            "csrf_token": _token(actions.client, person_url),
+        }
         response = _post(actions.client, person_url, fields)
         assert response.status_code in SHOWN, (text[:30], response.status_code)
-        _clean_everywhere(app, ClassSession.topic, ClassSession.note, Person.full_name,
-                          Person.note)  # fmt: skip
+        _clean_everywhere(app, ClassSession.topic, ClassSession.note, Person.full_name, Person.note)
         register = f"/sessions/{samples['session_id']}/register.xlsx"
         _assert_opens(actions.client.get(register))
         _assert_opens(actions.client.get(f"/classes/{samples['class_id']}/attendance.xlsx"))
@@ -157,9 +174,13 @@ def test_exports_open_whatever_old_data_holds(app, actions, samples, role):  # n
                 .where(Village.id == samples["village_id"])
                 .values(name=f"Thôn{hostile}{i}"[:120])
             )
-            snapshot = {"full_name": f"Lê{hostile}Văn", "course": value, "village": value,
-                        "committee": value,
-                        "competencies": [{"code": hostile, "name": value}]}  # fmt: skip
+            snapshot = {
+                "full_name": f"Lê{hostile}Văn",
+                "course": value,
+                "village": value,
+                "committee": value,
+                "competencies": [{"code": hostile, "name": value}],
+            }
             db.session.execute(update(Certificate).values(snapshot=snapshot))
             db.session.commit()
             register = _assert_opens(
@@ -223,8 +244,16 @@ RAW_READS_ALLOWED = {
     ("webapp/scheduling/public_views.py", "village"): "read as an ASCII integer or ignored",
 }
 #: Calls that turn a raw value into something that cannot carry free text.
-SANITISERS = {"clean", "clean_lines", "row_id", "query_int", "bounded_int", "safe_next",
-              "_parse", "loads"}  # fmt: skip
+SANITISERS = {
+    "clean",
+    "clean_lines",
+    "row_id",
+    "query_int",
+    "bounded_int",
+    "safe_next",
+    "_parse",
+    "loads",
+}
 
 
 def _raw_request_reads():
@@ -239,11 +268,15 @@ def _raw_request_reads():
         parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
         for node in ast.walk(tree):
             func = getattr(node, "func", None)
-            if not (isinstance(node, ast.Call) and isinstance(func, ast.Attribute)
-                    and func.attr == "get" and isinstance(func.value, ast.Attribute)
-                    and func.value.attr in {"form", "args", "values"}
-                    and isinstance(func.value.value, ast.Name)
-                    and func.value.value.id == "request"):  # fmt: skip
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(func, ast.Attribute)
+                and func.attr == "get"
+                and isinstance(func.value, ast.Attribute)
+                and func.value.attr in {"form", "args", "values"}
+                and isinstance(func.value.value, ast.Name)
+                and func.value.value.id == "request"
+            ):
                 continue
             parent = parents.get(node)
             if isinstance(parent, ast.BoolOp):  # request.args.get("x") or default

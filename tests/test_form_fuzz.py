@@ -44,8 +44,16 @@ JUNK = [
 ]
 #: Put into one field while the others keep the page's (valid) values: what passes the
 #: validators reaches the service and the database (overflows, missing values, far dates).
-ONE_TEXT = ["", "x" * 10_000, "99999999999999999999", "2147483648", "-1", "NaN", "01/01/0001",
-            "31/12/9999"]  # fmt: skip
+ONE_TEXT = [
+    "",
+    "x" * 10_000,
+    "99999999999999999999",
+    "2147483648",
+    "-1",
+    "NaN",
+    "01/01/0001",
+    "31/12/9999",
+]
 ONE_CHOICE = ["", "2147483648", "99999999999999999999"]
 #: Tables a refused request may still write to: rate limits and log-in backoff.
 COUNTED_ASIDE = {"backoffs", "throttles", "checkin_points", "certificate_prints"}
@@ -65,8 +73,13 @@ class _Forms(HTMLParser):
         a = dict(attrs)
         if tag == "form" and (a.get("method") or "get").lower() == "post":
             action = urlsplit(urljoin(self.page_url, a.get("action") or self.page_url)).path
-            self._form = {"action": action, "fields": [], "names": set(), "choices": set(),
-                          "button": None}  # fmt: skip
+            self._form = {
+                "action": action,
+                "fields": [],
+                "names": set(),
+                "choices": set(),
+                "button": None,
+            }
             self.forms.append(self._form)
         if self._form is None or not a.get("name"):
             return
@@ -227,8 +240,10 @@ def test_every_form_survives_junk(app, samples, actions):  # noqa: F811
                         assert not changed, (endpoint, fields[:3], junk[:20], status, changed)
                 fuzzed.add(endpoint)
     elapsed = time.perf_counter() - started
-    print(f"{len(fuzzed)} endpoints, {posts} posts, {elapsed:.1f} s, {statuses}; no form found:",
-          unreached)  # fmt: skip
+    print(
+        f"{len(fuzzed)} endpoints, {posts} posts, {elapsed:.1f} s, {statuses}; no form found:",
+        unreached,
+    )
     assert statuses[302] > 50 and statuses[422] + statuses[400] > 500  # reached the services
     assert len(fuzzed) >= 30, unreached
 

@@ -14,10 +14,25 @@ VI = ROOT / "webapp/translations/vi/LC_MESSAGES/messages.po"
 def _extracted_ids(tmp_path) -> set:
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F",
-         "webapp/babel.cfg", "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "."],
-        cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "webapp/babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     with pot.open("rb") as f:
         return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
 
@@ -30,9 +45,10 @@ def vietnamese():
 
 def test_every_vietnamese_entry_is_translated_and_not_fuzzy(vietnamese):
     untranslated = [
-        m.id for m in vietnamese
+        m.id
+        for m in vietnamese
         if m.id and (m.fuzzy or not (m.string if isinstance(m.string, str) else all(m.string)))
-    ]  # fmt: skip
+    ]
     assert untranslated == []
 
 

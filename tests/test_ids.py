@@ -83,8 +83,10 @@ CRAFTED_QUERIES = [
 
 def _args(rule, samples) -> dict:  # noqa: F811
     """The sample records for a rule's arguments (1 or "x" for an argument new to them)."""
-    default = {name: 1 if isinstance(conv, RowIdConverter) else min(getattr(conv, "items", "x"))
-               for name, conv in rule._converters.items()}  # fmt: skip
+    default = {
+        name: 1 if isinstance(conv, RowIdConverter) else min(getattr(conv, "items", "x"))
+        for name, conv in rule._converters.items()
+    }
     return {arg: samples.get(arg, default.get(arg)) for arg in rule.arguments}
 
 
@@ -147,8 +149,13 @@ def test_row_id_is_a_plain_bounded_integer(value, expected):
 
 
 def test_query_int_falls_back_to_its_default(app):
-    for query, expected in [("page=3", 3), ("page=-5", 1), ("page=x", 1), ("", 1),
-                            ("page=99999999999999999999", 1)]:  # fmt: skip
+    for query, expected in [
+        ("page=3", 3),
+        ("page=-5", 1),
+        ("page=x", 1),
+        ("", 1),
+        ("page=99999999999999999999", 1),
+    ]:
         with app.test_request_context(f"/?{query}"):
             assert query_int("page", 1) == expected
     with app.test_request_context("/", method="POST", data={"choice": "0"}):

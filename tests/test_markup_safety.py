@@ -191,8 +191,18 @@ def test_no_template_turns_escaping_off():
 
 # --- the import preview ----------------------------------------------------------------------
 
-HEADER = ["Họ và tên", "Năm sinh", "Giới tính", "Số điện thoại", "Thôn", "Mã hộ",
-          "Nhóm đối tượng", "Khuyết tật", "VNeID mức 2", "Ngày đồng ý xử lý dữ liệu"]  # fmt: skip
+HEADER = [
+    "Họ và tên",
+    "Năm sinh",
+    "Giới tính",
+    "Số điện thoại",
+    "Thôn",
+    "Mã hộ",
+    "Nhóm đối tượng",
+    "Khuyết tật",
+    "VNeID mức 2",
+    "Ngày đồng ý xử lý dữ liệu",
+]
 
 
 def _xlsx(rows) -> bytes:
@@ -274,8 +284,12 @@ def test_flash_and_refusal_quoting_a_hostile_name_are_text(app, actions, world, 
     """The flash after registering a person, the person's page, and the refusal of the
     duplicate (a DomainError quoting the name) all show the name as typed."""
     actions.login("lead")
-    data = {"full_name": f"Y {payload}", "birth_year": "1960",
-            "village_id": world.village_ids[0], "target_group": "citizen"}  # fmt: skip
+    data = {
+        "full_name": f"Y {payload}",
+        "birth_year": "1960",
+        "village_id": world.village_ids[0],
+        "target_group": "citizen",
+    }
     created = actions.post("/people/new", data, token_from="/people/new", follow_redirects=True)
     assert created.status_code == 200
     with app.app_context():
@@ -310,13 +324,19 @@ def test_a_hostile_name_on_a_certificate_is_printed_literally(tmp_path):
     from webapp.certificates import pdf
 
     snapshot = {
-        "full_name": HOSTILE[2], "birth_year": 1962, "village": HOSTILE[1],
-        "course": HOSTILE[0], "competencies": [{"code": "0.1", "name": HOSTILE[4]}],
-        "hours": 2, "date_text": "Ngọk Bay, ngày 25 tháng 11 năm 2025",
-        "committee": "UBND xã Ngọk Bay", "signer_title": "Chủ tịch",
-        "signer_name": HOSTILE[5], "serial": "NGOKBAY-2025-000001",
+        "full_name": HOSTILE[2],
+        "birth_year": 1962,
+        "village": HOSTILE[1],
+        "course": HOSTILE[0],
+        "competencies": [{"code": "0.1", "name": HOSTILE[4]}],
+        "hours": 2,
+        "date_text": "Ngọk Bay, ngày 25 tháng 11 năm 2025",
+        "committee": "UBND xã Ngọk Bay",
+        "signer_title": "Chủ tịch",
+        "signer_name": HOSTILE[5],
+        "serial": "NGOKBAY-2025-000001",
         "framework_version": "0.1-draft",
-    }  # fmt: skip
+    }
     path = tmp_path / "c.pdf"
     path.write_bytes(
         pdf.render([SimpleNamespace(snapshot=snapshot, verify_code="x" * 16)], base_url="https://e")
@@ -343,8 +363,14 @@ def test_hostile_names_in_the_excel_exports_are_literal_text(app, world):
         session = make_session(course_class, NOW - timedelta(days=1), venue=venue, topic=HOSTILE[0])
         for i, value in enumerate(values):
             person = make_person(village, value, 1950 + i)
-            db.session.add(Enrolment(course_class=course_class, person_id=person.id,
-                                     status=EnrolmentStatus.ENROLLED, since=NOW))  # fmt: skip
+            db.session.add(
+                Enrolment(
+                    course_class=course_class,
+                    person_id=person.id,
+                    status=EnrolmentStatus.ENROLLED,
+                    since=NOW,
+                )
+            )
         db.session.commit()
         register = records.register_xlsx(records.session_register(session))
         grid = records.class_grid_xlsx(

@@ -88,8 +88,13 @@ def _xlsx(phones) -> bytes:
 
 
 def _stage(organiser, content):
-    batch = importer.stage(actor=organiser, now=NOW, commune_id=organiser.commune_id,
-                           filename="so-dien-thoai.xlsx", content=content)  # fmt: skip
+    batch = importer.stage(
+        actor=organiser,
+        now=NOW,
+        commune_id=organiser.commune_id,
+        filename="so-dien-thoai.xlsx",
+        content=content,
+    )
     db.session.commit()
     return batch
 
@@ -137,8 +142,13 @@ def test_template_keeps_the_leading_zero_of_codes():
 
 
 def _person_form(world, phone):
-    return {"full_name": "Y Hoa", "birth_year": "1961", "village_id": world.village_ids[0],
-            "target_group": "citizen", "phone": phone}  # fmt: skip
+    return {
+        "full_name": "Y Hoa",
+        "birth_year": "1961",
+        "village_id": world.village_ids[0],
+        "target_group": "citizen",
+        "phone": phone,
+    }
 
 
 @pytest.mark.parametrize(("typed", "canonical"), VALID)
@@ -192,9 +202,18 @@ def test_signup_refuses_what_is_not_a_number(client, public_class, app, world, t
 
 @pytest.mark.parametrize(
     "typed",
-    ["0905123456", "0905 123 456", "+84 905 123 456", "84905123456", "905123456", "0905.123.456",
-     "123 456", "Lan 0905123456", "lan +84905123456"],
-)  # fmt: skip
+    [
+        "0905123456",
+        "0905 123 456",
+        "+84 905 123 456",
+        "84905123456",
+        "905123456",
+        "0905.123.456",
+        "123 456",
+        "Lan 0905123456",
+        "lan +84905123456",
+    ],
+)
 def test_search_finds_the_number_however_it_is_typed(app, world, typed):
     with app.app_context():
         village = db.session.get(Village, world.village_ids[0])
@@ -224,27 +243,41 @@ def test_migration_rewrites_stored_numbers_and_leaves_the_rest(tmp_path):
     with app.app_context():
         upgrade(revision="a5e4fast0004")
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO communes (id, code, name, province, committee_name) "
-                              "VALUES (1, 'X', 'Xã X', 'Quảng Ngãi', '')"))  # fmt: skip
-            conn.execute(text("INSERT INTO villages (id, commune_id, name, position) "
-                              "VALUES (1, 1, 'Thôn 1', 0)"))  # fmt: skip
+            conn.execute(
+                text(
+                    "INSERT INTO communes (id, code, name, province, committee_name) "
+                    "VALUES (1, 'X', 'Xã X', 'Quảng Ngãi', '')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO villages (id, commune_id, name, position) "
+                    "VALUES (1, 1, 'Thôn 1', 0)"
+                )
+            )
             for pid, phone in stored.items():
                 digits_ = "".join(c for c in phone if c.isdigit())
                 conn.execute(
-                    text("INSERT INTO persons (id, commune_id, village_id, full_name, sort_key, "
-                         "name_key, search_text, birth_year, phone, target_group, trader_farmer, "
-                         "ethnic_minority, vneid_level2, digital_signature, note, created_at, "
-                         "updated_at) VALUES (:id, 1, 1, 'Y Lan', x'00', 'y lan', :search, 1960, "
-                         ":phone, 'citizen', 0, 0, 0, 0, '', '2026-01-01', '2026-01-01')"),
+                    text(
+                        "INSERT INTO persons (id, commune_id, village_id, full_name, sort_key, "
+                        "name_key, search_text, birth_year, phone, target_group, trader_farmer, "
+                        "ethnic_minority, vneid_level2, digital_signature, note, created_at, "
+                        "updated_at) VALUES (:id, 1, 1, 'Y Lan', x'00', 'y lan', :search, 1960, "
+                        ":phone, 'citizen', 0, 0, 0, 0, '', '2026-01-01', '2026-01-01')"
+                    ),
                     {"id": pid, "phone": phone, "search": f"y lan {digits_}"},
-                )  # fmt: skip
+                )
         upgrade(revision="b1import0001")
         with db.engine.connect() as conn:
             rows = dict(conn.execute(text("SELECT phone, search_text FROM persons")).all())
         db.engine.dispose()
-    assert rows == {"0905123456": "y lan 0905123456", "0905123457": "y lan 0905123457",
-                    "12345": "y lan 12345", "0905123458": "y lan 0905123458",
-                    "02553822123": "y lan 02553822123"}  # fmt: skip
+    assert rows == {
+        "0905123456": "y lan 0905123456",
+        "0905123457": "y lan 0905123457",
+        "12345": "y lan 12345",
+        "0905123458": "y lan 0905123458",
+        "02553822123": "y lan 02553822123",
+    }
     # The migration's frozen copy of the rule agrees with webapp/phone.py today.
     folder = Path(__file__).resolve().parent.parent / "webapp" / "migrations" / "versions"
     (path,) = folder.glob("*_b1import0001_*.py")

@@ -197,32 +197,64 @@ def samples(app, world):
         venue = make_venue(world.commune_id, village_id=village.id)
         course_class = make_class(course, [trainer], village_id=village.id, public_signup=True)
         session = make_session(course_class, utcnow() + timedelta(days=2), venue=venue)
-        material = CourseMaterial(course=course, title="Hướng dẫn", url="https://example.org/a",
-                                  uploaded_by_id=trainer.id, uploaded_at=utcnow())  # fmt: skip
-        enrolment = Enrolment(course_class=course_class, person_id=person.id,
-                              status=EnrolmentStatus.ENROLLED, since=utcnow())  # fmt: skip
-        signup = SignupRequest(course_class=course_class, full_name="Lê Thị Đăng Ký",
-                               birth_year=1970, village_id=village.id, phone="",
-                               created_at=utcnow())  # fmt: skip
+        material = CourseMaterial(
+            course=course,
+            title="Hướng dẫn",
+            url="https://example.org/a",
+            uploaded_by_id=trainer.id,
+            uploaded_at=utcnow(),
+        )
+        enrolment = Enrolment(
+            course_class=course_class,
+            person_id=person.id,
+            status=EnrolmentStatus.ENROLLED,
+            since=utcnow(),
+        )
+        signup = SignupRequest(
+            course_class=course_class,
+            full_name="Lê Thị Đăng Ký",
+            birth_year=1970,
+            village_id=village.id,
+            phone="",
+            created_at=utcnow(),
+        )
         db.session.add_all([material, enrolment, signup])
-        record = Attendance(occasion_kind="session", occasion_id=session.id, person_id=person.id,
-                            status="excused", method="roster", recorded_at=utcnow(),
-                            recorded_by_id=trainer.id, updated_at=utcnow())  # fmt: skip
+        record = Attendance(
+            occasion_kind="session",
+            occasion_id=session.id,
+            person_id=person.id,
+            status="excused",
+            method="roster",
+            recorded_at=utcnow(),
+            recorded_by_id=trainer.id,
+            updated_at=utcnow(),
+        )
         outsider = make_person(village, "Trần Văn Xin")
-        join = JoinRequest(occasion_kind="session", occasion_id=session.id,
-                           person_id=outsider.id, created_at=utcnow())  # fmt: skip
-        device = Device(key="sample-device", person_id=person.id, created_at=utcnow(),
-                        last_used_at=utcnow())  # fmt: skip
+        join = JoinRequest(
+            occasion_kind="session",
+            occasion_id=session.id,
+            person_id=outsider.id,
+            created_at=utcnow(),
+        )
+        device = Device(
+            key="sample-device", person_id=person.id, created_at=utcnow(), last_used_at=utcnow()
+        )
         db.session.add_all([record, join, device])
         db.session.flush()
         seed_framework(utcnow())
-        evidence = record_evidence(actor=None, now=utcnow(), person=person,
-                                   competency_code="*", kind="vneid")  # fmt: skip
+        evidence = record_evidence(
+            actor=None, now=utcnow(), person=person, competency_code="*", kind="vneid"
+        )
         certificate = Certificate(
-            serial="NGOKBAY-2025-000001", verify_code="sample-verify", commune_id=world.commune_id,
-            person_id=person.id, class_id=course_class.id, snapshot={}, issued_by_id=trainer.id,
+            serial="NGOKBAY-2025-000001",
+            verify_code="sample-verify",
+            commune_id=world.commune_id,
+            person_id=person.id,
+            class_id=course_class.id,
+            snapshot={},
+            issued_by_id=trainer.id,
             issued_at=utcnow(),
-        )  # fmt: skip
+        )
         db.session.add(certificate)
         db.session.commit()
         return {

@@ -106,34 +106,57 @@ def scope(app, world):
         course_class = make_class(course, [trainer], name="Lớp Thôn 2", village_id=v2.id)
         make_class(course, [trainer2], name="Lớp khác")
         session = make_session(course_class, utcnow() - timedelta(hours=1), venue=venue)
-        own = make_person(v1, OWN_NAME, household=make_household(v1, OWN_HOUSEHOLD),
-                          learner_code=OWN_CODE)  # fmt: skip
-        far = make_person(v2, FAR_NAME, household=make_household(v2, FAR_HOUSEHOLD),
-                          learner_code=FAR_CODE)  # fmt: skip
+        own = make_person(
+            v1, OWN_NAME, household=make_household(v1, OWN_HOUSEHOLD), learner_code=OWN_CODE
+        )
+        far = make_person(
+            v2, FAR_NAME, household=make_household(v2, FAR_HOUSEHOLD), learner_code=FAR_CODE
+        )
         version = framework.current_version()
         ids = {}
         for key, person in (("own", own), ("far", far)):
-            db.session.add(Enrolment(course_class=course_class, person_id=person.id,
-                                     status=EnrolmentStatus.ENROLLED, since=utcnow()))  # fmt: skip
-            db.session.add(Attendance(occasion_kind="session", occasion_id=session.id,
-                                      person_id=person.id, status="present", method="roster",
-                                      recorded_at=utcnow(), recorded_by_id=trainer.id,
-                                      updated_at=utcnow()))  # fmt: skip
+            db.session.add(
+                Enrolment(
+                    course_class=course_class,
+                    person_id=person.id,
+                    status=EnrolmentStatus.ENROLLED,
+                    since=utcnow(),
+                )
+            )
+            db.session.add(
+                Attendance(
+                    occasion_kind="session",
+                    occasion_id=session.id,
+                    person_id=person.id,
+                    status="present",
+                    method="roster",
+                    recorded_at=utcnow(),
+                    recorded_by_id=trainer.id,
+                    updated_at=utcnow(),
+                )
+            )
             serial = f"NGOKBAY-2026-00000{len(ids) + 1}"
-            eligibility = SimpleNamespace(person=person, course_class=course_class,
-                                          version=version, achieved=[], hours=2.0)  # fmt: skip
+            eligibility = SimpleNamespace(
+                person=person, course_class=course_class, version=version, achieved=[], hours=2.0
+            )
             certificate = Certificate(
-                serial=serial, verify_code=f"verify-{key}", commune_id=world.commune_id,
-                person_id=person.id, class_id=course_class.id,
+                serial=serial,
+                verify_code=f"verify-{key}",
+                commune_id=world.commune_id,
+                person_id=person.id,
+                class_id=course_class.id,
                 snapshot=certificates.snapshot(eligibility, serial=serial, now=NOW),
-                issued_by_id=world.users["organiser"], issued_at=NOW,
-            )  # fmt: skip
+                issued_by_id=world.users["organiser"],
+                issued_at=NOW,
+            )
             db.session.add(certificate)
             db.session.flush()
             ids[key] = SimpleNamespace(
-                person_id=person.id, household_id=person.household_id, village_id=person.village_id,
+                person_id=person.id,
+                household_id=person.household_id,
+                village_id=person.village_id,
                 certificate_id=certificate.id,
-            )  # fmt: skip
+            )
         db.session.commit()
         return SimpleNamespace(class_id=course_class.id, session_id=session.id, **ids)
 
@@ -163,8 +186,9 @@ def body_text(response) -> str:
             for row in sheet.iter_rows(values_only=True)
         )
     if mimetype == "application/pdf":
-        result = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=data,
-                                capture_output=True, check=True)  # fmt: skip
+        result = subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True
+        )
         return result.stdout.decode()
     return data.decode("utf-8", "replace")
 
@@ -188,8 +212,11 @@ def _login(actions, username):
 # --- the village lead ------------------------------------------------------------------------
 
 LEAD_LISTS = [e for e, kind in SCOPE_TABLE.items() if kind == "list"]
-LEAD_PEOPLE = [e for e, kind in SCOPE_TABLE.items()
-               if kind.startswith("person") and Role.VILLAGE_LEAD in ROLE_TABLE[e]]  # fmt: skip
+LEAD_PEOPLE = [
+    e
+    for e, kind in SCOPE_TABLE.items()
+    if kind.startswith("person") and Role.VILLAGE_LEAD in ROLE_TABLE[e]
+]
 
 
 @pytest.mark.parametrize("endpoint", LEAD_LISTS)
@@ -303,8 +330,19 @@ def test_every_endpoint_that_shows_people_is_in_the_scope_table(app, scope, acti
     """As the admin (who sees everyone), open every staff GET endpoint; any that shows the
     learner's name must be in SCOPE_TABLE (and so be checked above)."""
     _login(actions, "admin")
-    others = ("course_id", "venue_id", "material_id", "attempt_id", "enrolment_id", "signup_id",
-              "user_id", "record_id", "request_id", "device_id", "evidence_id")  # fmt: skip
+    others = (
+        "course_id",
+        "venue_id",
+        "material_id",
+        "attempt_id",
+        "enrolment_id",
+        "signup_id",
+        "user_id",
+        "record_id",
+        "request_id",
+        "device_id",
+        "evidence_id",
+    )
     args = _args(scope, "far") | dict.fromkeys(others, 1)
     args |= {"token": "x", "fmt": "csv", "filename": "css/app.css", "decision": "confirm"}
     shown = set()

@@ -78,8 +78,7 @@ def _connection():
     return db.session.connection()
 
 
-def hit_many(events: list[tuple[str, str]], *, now: datetime,
-             window_seconds: int) -> list[int]:  # fmt: skip
+def hit_many(events: list[tuple[str, str]], *, now: datetime, window_seconds: int) -> list[int]:
     """Count one event for each distinct (bucket, key) pair, in one statement; the counts in
     the current window, in the order given."""
     rows = _connection().execute(_hits_statement(len(events)), _params(events, now, window_seconds))
@@ -87,8 +86,7 @@ def hit_many(events: list[tuple[str, str]], *, now: datetime,
     return [got[bucket, key[:200]] for bucket, key in events]
 
 
-def count_many(events: list[tuple[str, str]], *, now: datetime,
-               window_seconds: int) -> list[int]:  # fmt: skip
+def count_many(events: list[tuple[str, str]], *, now: datetime, window_seconds: int) -> list[int]:
     """Events counted for each (bucket, key) pair in the current window, in one query."""
     rows = _connection().execute(
         _counts_statement(len(events)), _params(events, now, window_seconds)
@@ -129,20 +127,22 @@ def counts_row(n: int) -> Select:
         t = Throttle.__table__
         columns = [
             func.coalesce(
-                select(t.c.hits).where(
-                    t.c.bucket == bindparam(f"gb{i}"), t.c.key == bindparam(f"gk{i}"),
+                select(t.c.hits)
+                .where(
+                    t.c.bucket == bindparam(f"gb{i}"),
+                    t.c.key == bindparam(f"gk{i}"),
                     t.c.window_start == bindparam("gw"),
-                ).scalar_subquery(),
+                )
+                .scalar_subquery(),
                 0,
             ).label(f"c{i}")
             for i in range(n)
-        ]  # fmt: skip
+        ]
         stmt = _ROWS[n] = select(*columns)
     return stmt
 
 
-def counts_row_params(events: list[tuple[str, str]], *, now: datetime,
-                      window_seconds: int) -> dict:  # fmt: skip
+def counts_row_params(events: list[tuple[str, str]], *, now: datetime, window_seconds: int) -> dict:
     """The parameters of :func:`counts_row` for ``events``."""
     return {"g" + name: value for name, value in _params(events, now, window_seconds).items()}
 

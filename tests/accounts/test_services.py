@@ -197,8 +197,9 @@ def test_the_throttle_message_tells_the_wait_and_not_whether_the_name_exists(
 
 def test_reset_password_clears_the_throttle_of_the_name(ctx, app):
     now = _fail_many("trainer", "1.2.3.4", NOW, app.config["LOGIN_MAX_FAILURES"])
-    services.reset_password(actor=user(ctx, "organiser"), user=user(ctx, "trainer"),
-                            new_password="brand-new-1", now=now)  # fmt: skip
+    services.reset_password(
+        actor=user(ctx, "organiser"), user=user(ctx, "trainer"), new_password="brand-new-1", now=now
+    )
     assert services.authenticate("trainer", "brand-new-1", address="1.2.3.4", now=now)
 
 
@@ -295,17 +296,21 @@ def test_login_records_time_and_address_ipv6_by_its_64(ctx):
 @pytest.mark.parametrize(
     "change",
     [
-        lambda ctx: services.sign_out_everywhere(actor=user(ctx, "trainer"),
-                                                 user=user(ctx, "trainer"), now=NOW),
-        lambda ctx: services.sign_out_everywhere(actor=user(ctx, "organiser"),
-                                                 user=user(ctx, "trainer"), now=NOW),
-        lambda ctx: services.reset_password(actor=None, user=user(ctx, "trainer"),
-                                            new_password="brand-new-1", now=NOW),
-        lambda ctx: services.disable_user(actor=user(ctx, "admin"), user=user(ctx, "trainer"),
-                                          now=NOW),
+        lambda ctx: services.sign_out_everywhere(
+            actor=user(ctx, "trainer"), user=user(ctx, "trainer"), now=NOW
+        ),
+        lambda ctx: services.sign_out_everywhere(
+            actor=user(ctx, "organiser"), user=user(ctx, "trainer"), now=NOW
+        ),
+        lambda ctx: services.reset_password(
+            actor=None, user=user(ctx, "trainer"), new_password="brand-new-1", now=NOW
+        ),
+        lambda ctx: services.disable_user(
+            actor=user(ctx, "admin"), user=user(ctx, "trainer"), now=NOW
+        ),
     ],
     ids=["own sign-out", "by a manager", "new password", "disabled"],
-)  # fmt: skip
+)
 def test_ending_sessions_changes_the_session_id(ctx, change):
     before = user(ctx, "trainer").get_id()
     change(ctx)

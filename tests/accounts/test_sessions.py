@@ -93,9 +93,16 @@ def _cli_reset(app, victim):
         _cli("sign-out-user"),
         _cli_reset,
     ],
-    ids=["log-out", "password reset", "disabled", "signed out by a manager",
-         "flask disable-user", "flask sign-out-user", "reset by a service call"],
-)  # fmt: skip
+    ids=[
+        "log-out",
+        "password reset",
+        "disabled",
+        "signed out by a manager",
+        "flask disable-user",
+        "flask sign-out-user",
+        "reset by a service call",
+    ],
+)
 def test_a_copied_session_cookie_is_refused_afterwards(app, world, event):
     victim = _as(app, "trainer")
     thief = _thief(app, victim.client)
@@ -197,8 +204,11 @@ def test_users_page_shows_last_sign_in_and_the_actions_the_manager_may_take(app,
 def test_managers_act_only_on_accounts_they_manage(app, world):
     other = _as(app, "other_organiser")
     trainer = world.users["trainer"]
-    for path in (f"/users/{trainer}/disable", f"/users/{trainer}/enable",
-                 f"/users/{trainer}/sign-out"):  # fmt: skip
+    for path in (
+        f"/users/{trainer}/disable",
+        f"/users/{trainer}/enable",
+        f"/users/{trainer}/sign-out",
+    ):
         assert other.post(path).status_code == 404  # another commune's account
     organiser = _as(app, "organiser")
     admin = world.users["admin"]

@@ -33,8 +33,9 @@ def _login(page, username):
     page.wait_for_url(re.compile(r"/$|/today"))
 
 
-def test_organiser_issues_certificates_and_anyone_verifies(app, page, demo, tmp_path, request,
-                                                           live_server):  # fmt: skip
+def test_organiser_issues_certificates_and_anyone_verifies(
+    app, page, demo, tmp_path, request, live_server
+):
     class_name = demo
     _login(page, "canbo.vhxh")
     page.goto("/classes")
@@ -58,8 +59,9 @@ def test_organiser_issues_certificates_and_anyone_verifies(app, page, demo, tmp_
     assert response.ok and response.headers["content-type"] == "application/pdf"
     pdf = tmp_path / "class.pdf"
     pdf.write_bytes(response.body())
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout  # fmt: skip
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "GIẤY CHỨNG NHẬN" in text
     assert re.search(r"NGOKBAY-\d{4}-000001", text)
 

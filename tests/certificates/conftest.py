@@ -61,8 +61,9 @@ def cert_world(app, world, monkeypatch) -> CertWorld:
         people = {}
         for name, village, year in ((NHUNG, v2, 1962), (UOT, v1, 1955), (AN, v1, 1970)):
             person = make_person(village, name, year)
-            db.session.add(Enrolment(course_class=course_class, person=person,
-                                     status="enrolled", since=NOW))  # fmt: skip
+            db.session.add(
+                Enrolment(course_class=course_class, person=person, status="enrolled", since=NOW)
+            )
             people[name] = person.id
         db.session.commit()
         cw = CertWorld(course_class.id, people, world.village_ids)

@@ -12,10 +12,20 @@ def test_certificate_benchmark_runs_and_prints_json(tmp_path):
     out = tmp_path / "bench.pdf"
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "certificates.py"), "--n", "20", "--out", str(out)],
-        capture_output=True, text=True, timeout=300, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    assert {"certificates", "seconds", "per_s", "bare_per_s", "ratio", "peak_mib",
-            "pdf_bytes"} <= set(figures)  # fmt: skip
+    assert {
+        "certificates",
+        "seconds",
+        "per_s",
+        "bare_per_s",
+        "ratio",
+        "peak_mib",
+        "pdf_bytes",
+    } <= set(figures)
     assert figures["certificates"] == 20 and figures["per_s"] > 0 and figures["bare_per_s"] > 0
     assert figures["pdf_bytes"] == out.stat().st_size and out.read_bytes().startswith(b"%PDF")

@@ -41,8 +41,12 @@ def _certificate(name: str, serial: str, code: str) -> SimpleNamespace:
 
 def _text(path, page: int) -> str:
     """The page's text as pdftotext reads it, not normalised: an NFD name must come out NFC."""
-    done = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(path),
-                           "-"], capture_output=True, check=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        ["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(path), "-"],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
     return done.stdout
 
 
@@ -65,8 +69,7 @@ def test_names_serials_and_qr_read_back(tmp_path):
         assert "Ngọk Bay, ngày 25 tháng 11 năm 2025" in page and "CHỦ TỊCH" in page
         assert "Y Blúp" in page and "0.1-draft" in page and "7,5 giờ" in page
 
-    subprocess.run(["pdftoppm", "-r", "150", "-png", str(path), str(tmp_path / "page")],
-                   check=True)  # fmt: skip
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(path), str(tmp_path / "page")], check=True)
     for page, code in ((1, "AbCdEfGhIjKlMnOp"), (2, "q-R_sTuVwXyZ0123")):
         image = Image.open(tmp_path / f"page-{page}.png")
         assert image.width > image.height  # landscape
@@ -100,14 +103,18 @@ LONG_TITLE = (
 
 def _words(path) -> tuple[tuple[float, float], list[tuple[str, float, float, float, float]]]:
     """(page width, height) and every word with its box, in points (pdftotext -bbox)."""
-    done = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True,
-                          check=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        ["pdftotext", "-bbox", str(path), "-"], capture_output=True, check=True, text=True
+    )
     page = re.search(r'<page width="([\d.]+)" height="([\d.]+)"', done.stdout)
     words = [
         (html.unescape(m[5]), float(m[1]), float(m[2]), float(m[3]), float(m[4]))
-        for m in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
-                             r'yMax="([\d.]+)">([^<]*)</word>', done.stdout)
-    ]  # fmt: skip
+        for m in re.finditer(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
+            r'yMax="([\d.]+)">([^<]*)</word>',
+            done.stdout,
+        )
+    ]
     return (float(page[1]), float(page[2])), words
 
 
@@ -137,8 +144,9 @@ def test_many_competencies_and_a_long_title_stay_inside_the_frame(tmp_path, coun
     above = [w for w in words if w[2] < date_top]
     assert all(y1 <= date_top for _text, _x0, _y0, _x1, y1 in above)
 
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          check=True, text=True).stdout  # fmt: skip
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
     flowing = " ".join(text.split())
     for word in LONG_TITLE.split():
         assert word in flowing

@@ -30,19 +30,24 @@ def test_issue_numbers_serials_per_commune_and_local_year(app, world, cert_world
         db.session.commit()
         assert (first.serial, second.serial) == ("NGOKBAY-2025-000001", "NGOKBAY-2025-000002")
         # 31/12 17:30 UTC is already 1 January in Vietnam: a new year, a new sequence.
-        new_year = services.reissue(actor=db.session.get(User, world.users["organiser"]),
-                                    now=datetime(2025, 12, 31, 17, 30, tzinfo=UTC),
-                                    certificate=first, reason="sai tên")  # fmt: skip
+        new_year = services.reissue(
+            actor=db.session.get(User, world.users["organiser"]),
+            now=datetime(2025, 12, 31, 17, 30, tzinfo=UTC),
+            certificate=first,
+            reason="sai tên",
+        )
         assert new_year.serial == "NGOKBAY-2026-000001"
         assert new_year.snapshot["date_text"] == "Ngọk Bay, ngày 01 tháng 01 năm 2026"
         # Another commune counts on its own.
         other = db.session.get(User, world.users["other_organiser"])
         village = db.session.get(Village, world.other_village_id)
-        course_class = make_class(make_course(world.other_commune_id, other.id), [],
-                                  status="finished")  # fmt: skip
+        course_class = make_class(
+            make_course(world.other_commune_id, other.id), [], status="finished"
+        )
         person = make_person(village, "Trần Văn Bình")
-        db.session.add(Enrolment(course_class=course_class, person=person, status="enrolled",
-                                 since=NOW))  # fmt: skip
+        db.session.add(
+            Enrolment(course_class=course_class, person=person, status="enrolled", since=NOW)
+        )
         cert = services.issue(actor=other, now=NOW, person=person, course_class=course_class)
         assert cert.serial == "KHAC-2025-000001"
 
@@ -76,8 +81,11 @@ def test_snapshot_holds_every_printed_field(app, world, cert_world):
 
 
 def test_signer_and_place_come_from_the_configuration(app, world, cert_world):
-    app.config.update(CERTIFICATE_SIGNER_TITLE="Phó Chủ tịch",
-                      CERTIFICATE_SIGNER_NAME="Y Blúp", CERTIFICATE_PLACE="Đắk Tô")  # fmt: skip
+    app.config.update(
+        CERTIFICATE_SIGNER_TITLE="Phó Chủ tịch",
+        CERTIFICATE_SIGNER_NAME="Y Blúp",
+        CERTIFICATE_PLACE="Đắk Tô",
+    )
     try:
         with app.app_context():
             s = _issue(world, cert_world, UOT).snapshot
@@ -159,7 +167,10 @@ def test_revoke_needs_a_reason_and_happens_once(app, world, cert_world):
         assert caught.value.code == "reason_missing"
         services.revoke(actor=actor, now=NOW, certificate=cert, reason="Cấp nhầm người")
         assert (cert.revoked_at, cert.revoked_by_id, cert.revoke_reason) == (
-            NOW, actor.id, "Cấp nhầm người")  # fmt: skip
+            NOW,
+            actor.id,
+            "Cấp nhầm người",
+        )
         with pytest.raises(CertificateError) as caught:
             services.revoke(actor=actor, now=NOW, certificate=cert, reason="again")
         assert caught.value.code == "already_revoked"

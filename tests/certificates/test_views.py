@@ -49,8 +49,12 @@ def test_issue_one_and_refusals_are_flashed(app, client, actions, cert_world):
     url = f"{_class_page(cert_world)}/issue"
     actions.post(url, {"person_id": cert_world.people[NHUNG]}, token_from=_class_page(cert_world))
     assert set(_certificates(app)) == {NHUNG}
-    response = actions.post(url, {"person_id": cert_world.people[AN]},
-                            token_from=_class_page(cert_world), follow_redirects=True)  # fmt: skip
+    response = actions.post(
+        url,
+        {"person_id": cert_world.people[AN]},
+        token_from=_class_page(cert_world),
+        follow_redirects=True,
+    )
     assert "còn thiếu: 2 buổi học" in response.get_data(as_text=True)
     assert set(_certificates(app)) == {NHUNG}
 
@@ -73,13 +77,15 @@ def test_other_commune_gets_not_found(client, actions, cert_world):
 def _pdf_text(body: bytes, tmp_path) -> str:
     path = tmp_path / "c.pdf"
     path.write_bytes(body)
-    done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    )
     return done.stdout  # as printed: not normalised, so an NFD name would not match
 
 
-def test_pdfs_are_logged_and_sorted_by_village_then_name(app, client, actions, cert_world,
-                                                        tmp_path):  # fmt: skip
+def test_pdfs_are_logged_and_sorted_by_village_then_name(
+    app, client, actions, cert_world, tmp_path
+):
     actions.login("organiser")
     _issue_all(actions, cert_world)
     issued = _certificates(app)
@@ -158,8 +164,9 @@ def test_verification_page_then_revoked(app, client, actions, cert_world):
     actions.logout()
     text = client.get(f"/v/{cert.verify_code}").get_data(as_text=True)
     status = re.search(r'class="cert-status cert-revoked" role="status">([^<]*)<', text)[1]
-    assert re.fullmatch(r"Giấy chứng nhận này đã bị thu hồi ngày \S+ và không còn hiệu lực\.",
-                        status), status  # fmt: skip
+    assert re.fullmatch(
+        r"Giấy chứng nhận này đã bị thu hồi ngày \S+ và không còn hiệu lực\.", status
+    ), status
     assert "Cấp nhầm lớp" not in text  # the reason stays inside
 
 
@@ -213,8 +220,10 @@ def test_a_revoked_certificate_is_not_printed(app, client, actions, cert_world, 
     detail = client.get(f"/certificates/{cert.id}").get_data(as_text=True)
     assert f"/certificates/{cert.id}.pdf" not in detail and refusal in detail
     # The bulk PDFs leave it out.
-    for url in (f"/classes/{cert_world.class_id}/certificates.pdf",
-                f"/villages/{cert_world.village_ids[1]}/certificates.pdf"):  # fmt: skip
+    for url in (
+        f"/classes/{cert_world.class_id}/certificates.pdf",
+        f"/villages/{cert_world.village_ids[1]}/certificates.pdf",
+    ):
         response = client.get(url)
         if response.status_code == 200:
             assert NHUNG not in _pdf_text(response.data, tmp_path), url
@@ -240,8 +249,12 @@ def test_revoking_sticks_on_the_class_page(app, client, actions, cert_world):
             select(Certificate).where(Certificate.person_id == cert.person_id)
         )
         assert [c.id for c in rows] == [cert.id]  # not issued again
-    response = actions.post(f"{_class_page(cert_world)}/issue", {"person_id": cert.person_id},
-                            token_from=_class_page(cert_world), follow_redirects=True)  # fmt: skip
+    response = actions.post(
+        f"{_class_page(cert_world)}/issue",
+        {"person_id": cert.person_id},
+        token_from=_class_page(cert_world),
+        follow_redirects=True,
+    )
     with app.test_request_context():
         message = gettext(
             "The certificate of %(name)s for this class was revoked. To give a new one, "
@@ -251,24 +264,30 @@ def test_revoking_sticks_on_the_class_page(app, client, actions, cert_world):
     assert str(escape(message)) in response.get_data(as_text=True)
 
 
-def test_an_unfinished_class_explains_instead_of_offering_to_issue(app, client, actions,
-                                                                  cert_world):  # fmt: skip
+def test_an_unfinished_class_explains_instead_of_offering_to_issue(
+    app, client, actions, cert_world
+):
     with app.app_context():
         db.session.get(CourseClass, cert_world.class_id).status = "running"
         db.session.commit()
     actions.login("organiser")
     with app.test_request_context():
-        hint = gettext("Certificates are issued only after the class has finished. Mark the "
-                       "class as finished when its last session is over.")  # fmt: skip
+        hint = gettext(
+            "Certificates are issued only after the class has finished. Mark the "
+            "class as finished when its last session is over."
+        )
         refusal = gettext("Certificates are issued only after the class has finished.")
     page = client.get(_class_page(cert_world)).get_data(as_text=True)
     assert hint in page and "/issue-all" not in page and 'name="person_id"' not in page
     response = _issue_all(actions, cert_world)
     assert response.status_code == 302
     assert refusal in client.get(_class_page(cert_world)).get_data(as_text=True)
-    response = actions.post(f"{_class_page(cert_world)}/issue",
-                            {"person_id": cert_world.people[NHUNG]},
-                            token_from=_class_page(cert_world), follow_redirects=True)  # fmt: skip
+    response = actions.post(
+        f"{_class_page(cert_world)}/issue",
+        {"person_id": cert_world.people[NHUNG]},
+        token_from=_class_page(cert_world),
+        follow_redirects=True,
+    )
     assert refusal in response.get_data(as_text=True)
     assert _certificates(app) == {}
     # The day it is finished, the button is there.

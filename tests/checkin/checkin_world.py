@@ -37,8 +37,9 @@ def build(world, *, starts_in=timedelta(minutes=-10)) -> CheckinWorld:
         ("Y Blích", None, 1962),
     ):
         person = make_person(village, name, year, phone=phone)
-        db.session.add(Enrolment(course_class=course_class, person=person, status="enrolled",
-                                 since=now))  # fmt: skip
+        db.session.add(
+            Enrolment(course_class=course_class, person=person, status="enrolled", since=now)
+        )
         learners[name] = person.id
     outsider = make_person(village, "Lê Văn Tám", 1970, phone="0911222333")
     point = services.point_for(SessionOccasion(session), now=now)

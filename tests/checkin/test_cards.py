@@ -91,8 +91,11 @@ def test_class_cards_list_learners_by_village_then_name_with_codes(actions, clie
         from webapp.scheduling.models import Enrolment
 
         other = make_person(db.session.get(Village, world.village_ids[1]), "Trần Văn An", 1955)
-        db.session.add(Enrolment(class_id=cw.class_id, person_id=other.id, status="enrolled",
-                                 since=other.created_at))  # fmt: skip
+        db.session.add(
+            Enrolment(
+                class_id=cw.class_id, person_id=other.id, status="enrolled", since=other.created_at
+            )
+        )
         db.session.commit()
         other_id = other.id
     actions.login("trainer")
@@ -129,8 +132,12 @@ def test_the_card_qr_decodes_to_the_card_address(app, cw):
 
 def test_village_cards_everyone_of_the_village_and_a_group_filter(actions, client, cw, app, world):
     with app.app_context():
-        student = make_person(db.session.get(Village, world.village_ids[0]), "Phạm Minh Khôi",
-                              2010, target_group="student")  # fmt: skip
+        student = make_person(
+            db.session.get(Village, world.village_ids[0]),
+            "Phạm Minh Khôi",
+            2010,
+            target_group="student",
+        )
         make_person(db.session.get(Village, world.village_ids[1]), "Võ Thị Thôn Hai", 1980)
         db.session.commit()
         student_id = student.id

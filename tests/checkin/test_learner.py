@@ -43,8 +43,15 @@ def test_first_time_identify_then_one_tap(app, client, cw):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Số điện thoại" in html or "phone" in html
-    response = client.post(url, data={"csrf_token": _csrf(client, url), "action": "identify",
-                                      "phone": "0905 123 456", "birth_year": "1958"})  # fmt: skip
+    response = client.post(
+        url,
+        data={
+            "csrf_token": _csrf(client, url),
+            "action": "identify",
+            "phone": "0905 123 456",
+            "birth_year": "1958",
+        },
+    )
     assert response.status_code == 303
     assert COOKIE in response.headers.get("Set-Cookie", "")
     done = client.get(response.headers["Location"])
@@ -58,8 +65,9 @@ def test_first_time_identify_then_one_tap(app, client, cw):
     # A repeated tap (two tabs) gives the same record, never a second row.
     with app.app_context():
         person_id = cw.learners["Nguyễn Thị Hồng Nhung"]
-    response = client.post(url, data={"csrf_token": _csrf(client, url), "action": "checkin",
-                                      "person_id": person_id})  # fmt: skip
+    response = client.post(
+        url, data={"csrf_token": _csrf(client, url), "action": "checkin", "person_id": person_id}
+    )
     assert response.status_code == 303
     assert "Đã điểm danh rồi" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert _rows(app) == 1
@@ -69,16 +77,25 @@ def test_learner_code_identifies(app, client, cw):
     with app.app_context():
         code = db.session.get(Person, cw.learners["Y Blích"]).learner_code
     url = f"/c/{cw.token}"
-    response = client.post(url, data={"csrf_token": _csrf(client, url), "action": "identify",
-                                      "learner_code": code.lower()})  # fmt: skip
+    response = client.post(
+        url,
+        data={"csrf_token": _csrf(client, url), "action": "identify", "learner_code": code.lower()},
+    )
     assert response.status_code == 303
     assert _rows(app) == 1
 
 
 def test_unknown_person_gets_message_and_nothing_written(app, client, cw):
     url = f"/c/{cw.token}"
-    response = client.post(url, data={"csrf_token": _csrf(client, url), "action": "identify",
-                                      "phone": "0900000000", "birth_year": "1958"})  # fmt: skip
+    response = client.post(
+        url,
+        data={
+            "csrf_token": _csrf(client, url),
+            "action": "identify",
+            "phone": "0900000000",
+            "birth_year": "1958",
+        },
+    )
     assert response.status_code == 400
     assert COOKIE not in response.headers.get("Set-Cookie", "")
     assert _rows(app) == 0
@@ -129,8 +146,9 @@ def test_learner_pages_are_small(client, cw, app):
     pages["error"] = _post(
         client, url, action="identify", phone="0900000000", birth_year="1958"
     ).data
-    pages["not enrolled"] = _post(client, url, action="identify", phone="0911222333",
-                                  birth_year="1970").data  # fmt: skip
+    pages["not enrolled"] = _post(
+        client, url, action="identify", phone="0911222333", birth_year="1970"
+    ).data
     done = _post(client, url, action="identify", phone="0905123456", birth_year="1958")
     pages["checked in"] = client.get(done.headers["Location"]).data
     pages["phone of two people"] = client.get(url + "?other=1").data
@@ -148,8 +166,15 @@ def test_guessing_is_slowed_down(app, client, cw):
             response = _post(client, url, action="identify", phone="0905123456", birth_year=year)
             assert response.status_code == 400
         # The right answer now waits too: the address has guessed too often.
-        response = client.post(url, data={"csrf_token": _csrf(client, url), "action": "identify",
-                                          "phone": "0905123456", "birth_year": "1958"})  # fmt: skip
+        response = client.post(
+            url,
+            data={
+                "csrf_token": _csrf(client, url),
+                "action": "identify",
+                "phone": "0905123456",
+                "birth_year": "1958",
+            },
+        )
         assert response.status_code == 429
         assert _rows(app) == 0
     finally:
@@ -182,8 +207,15 @@ def test_rotating_code_changes_the_qr_and_old_photos_stop_working(app, actions, 
 
 def test_revoked_phone_must_identify_again(app, actions, client, cw):
     url = f"/c/{cw.token}"
-    client.post(url, data={"csrf_token": _csrf(client, url), "action": "identify",
-                           "phone": "0905123456", "birth_year": "1958"})  # fmt: skip
+    client.post(
+        url,
+        data={
+            "csrf_token": _csrf(client, url),
+            "action": "identify",
+            "phone": "0905123456",
+            "birth_year": "1958",
+        },
+    )
     assert 'value="identify"' not in client.get(url).get_data(as_text=True)
     with app.app_context():
         device_id = db.session.query(Device.id).scalar()
@@ -209,8 +241,12 @@ def test_a_neighbours_typos_do_not_block_a_remembered_phone(app, client, cw):
     try:
         for _ in range(3):
             _post(neighbour, url, action="identify", phone="0999999999", birth_year="1950")
-        assert _post(neighbour, url, action="identify", phone="0905765432",
-                     birth_year="1949").status_code == 429  # fmt: skip
+        assert (
+            _post(
+                neighbour, url, action="identify", phone="0905765432", birth_year="1949"
+            ).status_code
+            == 429
+        )
         # The remembered phone still checks in with one tap.
         response = _post(client, url, action="checkin", person_id=person_id)
         assert response.status_code == 303
@@ -325,9 +361,13 @@ def test_the_counts_table_is_its_primary_key(app):
     # One B-tree per count on SQLite (WITHOUT ROWID); PostgreSQL tables have no row id.
     with app.app_context():
         key = db.inspect(db.engine).get_pk_constraint("throttles")["constrained_columns"]
-        sql = db.session.execute(
-            db.text("SELECT sql FROM sqlite_master WHERE name = 'throttles'")
-        ).scalar() if db.engine.dialect.name == "sqlite" else "WITHOUT ROWID"  # fmt: skip
+        sql = (
+            db.session.execute(
+                db.text("SELECT sql FROM sqlite_master WHERE name = 'throttles'")
+            ).scalar()
+            if db.engine.dialect.name == "sqlite"
+            else "WITHOUT ROWID"
+        )
     assert key == ["bucket", "key", "window_start"]
     assert "WITHOUT ROWID" in sql
 
@@ -356,8 +396,15 @@ def test_a_check_in_writes_together_at_the_end(app, client, cw):
     url = f"/c/{cw.token}"
     token = _csrf(client, url)
     with _statements(app) as sent:
-        response = client.post(url, data={"csrf_token": token, "action": "identify",
-                                          "phone": "0905123456", "birth_year": "1958"})  # fmt: skip
+        response = client.post(
+            url,
+            data={
+                "csrf_token": token,
+                "action": "identify",
+                "phone": "0905123456",
+                "birth_year": "1958",
+            },
+        )
     assert response.status_code == 303
     assert [s.split()[0] for s in sent] == ["SELECT", "INSERT", "INSERT"], sent
     assert [s.split()[-1] for s in sent[1:]] == ["ATTENDANCE", "CHECKIN_DEVICES"]
@@ -367,8 +414,9 @@ def test_a_check_in_writes_together_at_the_end(app, client, cw):
         db.session.commit()
     token, person_id = _csrf(client, url), cw.learners["Nguyễn Thị Hồng Nhung"]
     with _statements(app) as sent:
-        response = client.post(url, data={"csrf_token": token, "action": "checkin",
-                                          "person_id": person_id})  # fmt: skip
+        response = client.post(
+            url, data={"csrf_token": token, "action": "checkin", "person_id": person_id}
+        )
     assert response.status_code == 303
     assert [s.split()[0] for s in sent] == ["SELECT", "INSERT"], sent
     assert sent[1].split()[-1] == "ATTENDANCE"
@@ -418,10 +466,12 @@ def test_every_refused_identification_is_the_same_answer_naming_nobody(app, clie
     from webapp.timeutil import utcnow
 
     with app.app_context():  # two members share a phone number and birth year
-        twin = make_person(db.session.get(Village, world.village_ids[0]), "Đặng Thị Sen", 1949,
-                           phone="0905765432")  # fmt: skip
-        db.session.add(Enrolment(class_id=cw.class_id, person_id=twin.id, status="enrolled",
-                                 since=utcnow()))  # fmt: skip
+        twin = make_person(
+            db.session.get(Village, world.village_ids[0]), "Đặng Thị Sen", 1949, phone="0905765432"
+        )
+        db.session.add(
+            Enrolment(class_id=cw.class_id, person_id=twin.id, status="enrolled", since=utcnow())
+        )
         db.session.commit()
     cases = {
         "nobody has the number": dict(phone="0900000000", birth_year="1958"),
@@ -449,11 +499,11 @@ def test_every_refused_identification_is_the_same_answer_naming_nobody(app, clie
 def test_outside_the_window_a_member_is_refused_like_a_stranger(app, client, world, starts_in):
     with app.app_context():
         cw = build(world, starts_in=starts_in)
-    response, sent, body = _refusal(app, client, f"/c/{cw.token}", phone="0905123456",
-                                    birth_year="1958")  # fmt: skip
+    response, sent, body = _refusal(
+        app, client, f"/c/{cw.token}", phone="0905123456", birth_year="1958"
+    )
     _assert_refused_and_forgotten(app, response, body)
-    _, stranger, _ = _refusal(app, client, f"/c/{cw.token}", phone="0900000000",
-                              birth_year="1958")  # fmt: skip
+    _, stranger, _ = _refusal(app, client, f"/c/{cw.token}", phone="0900000000", birth_year="1958")
     assert sent == stranger
 
 
@@ -531,8 +581,10 @@ def test_a_birth_year_search_is_stopped_within_the_session(app, cw, monkeypatch)
     monkeypatch.setattr(learner_views, "utcnow", lambda: later)
     late = app.test_client()
     late.environ_base["REMOTE_ADDR"] = "10.9.9.9"
-    assert _post(late, url, action="identify", phone="0905123456",
-                 birth_year="1958").status_code == 429  # fmt: skip
+    assert (
+        _post(late, url, action="identify", phone="0905123456", birth_year="1958").status_code
+        == 429
+    )
     assert _rows(app) == 0
     with app.app_context():
         assert db.session.query(Device).count() == 0
@@ -543,13 +595,16 @@ def test_a_birth_year_search_is_stopped_within_the_session(app, cw, monkeypatch)
     trainer.login("trainer")
     roster = f"/sessions/{cw.session_id}/roster"
     person_id = cw.learners["Nguyễn Thị Hồng Nhung"]
-    trainer.post(f"/sessions/{cw.session_id}/roster/{person_id}", {"status": "present"},
-                 token_from=roster)  # fmt: skip
+    trainer.post(
+        f"/sessions/{cw.session_id}/roster/{person_id}", {"status": "present"}, token_from=roster
+    )
     assert _rows(app) == 1
     # ... and another number (another learner) is not held up by it.
     other = app.test_client()
-    assert _post(other, url, action="identify", phone="0905765432",
-                 birth_year="1949").status_code == 303  # fmt: skip
+    assert (
+        _post(other, url, action="identify", phone="0905765432", birth_year="1949").status_code
+        == 303
+    )
 
 
 def test_the_birth_year_limit_is_per_session(app, client, world, monkeypatch):
@@ -559,10 +614,23 @@ def test_the_birth_year_limit_is_per_session(app, client, world, monkeypatch):
     app.config["CHECKIN_MAX_FAILURES_PER_PHONE"] = 2
     try:
         for year in (1950, 1951):
-            _post(app.test_client(), f"/c/{first.token}", action="identify", phone="0905123456",
-                  birth_year=year)  # fmt: skip
-        assert _post(client, f"/c/{first.token}", action="identify", phone="0905123456",
-                     birth_year="1958").status_code == 429  # fmt: skip
+            _post(
+                app.test_client(),
+                f"/c/{first.token}",
+                action="identify",
+                phone="0905123456",
+                birth_year=year,
+            )
+        assert (
+            _post(
+                client,
+                f"/c/{first.token}",
+                action="identify",
+                phone="0905123456",
+                birth_year="1958",
+            ).status_code
+            == 429
+        )
         with app.app_context():
             from tests.factories import make_session
             from webapp.checkin import services
@@ -580,7 +648,11 @@ def test_the_birth_year_limit_is_per_session(app, client, world, monkeypatch):
 
         later = utcnow() + timedelta(hours=3)
         monkeypatch.setattr(learner_views, "utcnow", lambda: later)
-        assert _post(client, f"/c/{token}", action="identify", phone="0905123456",
-                     birth_year="1958").status_code == 303  # fmt: skip
+        assert (
+            _post(
+                client, f"/c/{token}", action="identify", phone="0905123456", birth_year="1958"
+            ).status_code
+            == 303
+        )
     finally:
         app.config["CHECKIN_MAX_FAILURES_PER_PHONE"] = 5

@@ -44,13 +44,15 @@ def test_roster_tap_without_javascript(actions, client, cw, app):
     actions.login("trainer")
     person_id = cw.learners["Y Blích"]
     roster = f"/sessions/{cw.session_id}/roster"
-    response = actions.post(f"/sessions/{cw.session_id}/roster/{person_id}",
-                            {"status": "present"}, token_from=roster)  # fmt: skip
+    response = actions.post(
+        f"/sessions/{cw.session_id}/roster/{person_id}", {"status": "present"}, token_from=roster
+    )
     assert response.status_code == 302
     assert _record(app, person_id).status == "present"
     # Changed afterwards: a correction, kept with who and when.
-    actions.post(f"/sessions/{cw.session_id}/roster/{person_id}", {"status": "absent"},
-                 token_from=roster)  # fmt: skip
+    actions.post(
+        f"/sessions/{cw.session_id}/roster/{person_id}", {"status": "absent"}, token_from=roster
+    )
     record = _record(app, person_id)
     assert record.status == "absent"
     with app.app_context():
@@ -64,19 +66,22 @@ def test_overruling_the_learners_phone_needs_a_reason(actions, client, cw, app):
     learner = app.test_client()
     from tests.conftest import Actions
 
-    Actions(learner).post(url, {"action": "identify", "phone": "0905123456", "birth_year": "1958"},
-                          token_from=url)  # fmt: skip
+    Actions(learner).post(
+        url, {"action": "identify", "phone": "0905123456", "birth_year": "1958"}, token_from=url
+    )
     person_id = cw.learners["Nguyễn Thị Hồng Nhung"]
     assert _record(app, person_id).method == "self_scan"
     actions.login("trainer")
     roster = f"/sessions/{cw.session_id}/roster"
     mark = f"/sessions/{cw.session_id}/roster/{person_id}"
-    response = actions.post(mark, {"status": "absent"}, token_from=roster,
-                            headers={"HX-Request": "true"})  # fmt: skip
+    response = actions.post(
+        mark, {"status": "absent"}, token_from=roster, headers={"HX-Request": "true"}
+    )
     assert "Hãy ghi lý do sửa điểm danh." in response.get_data(as_text=True)
     assert _record(app, person_id).status == "present"
-    actions.post(mark, {"status": "absent", "reason": "Con gái quét hộ, bà không đến"},
-                 token_from=roster)  # fmt: skip
+    actions.post(
+        mark, {"status": "absent", "reason": "Con gái quét hộ, bà không đến"}, token_from=roster
+    )
     assert _record(app, person_id).status == "absent"
     with app.app_context():
         change = db.session.query(AttendanceChange).one()
@@ -88,8 +93,11 @@ def test_paper_sheet_entries_are_marked_as_such(actions, client, cw, app):
     person_id = cw.learners["Y Blích"]
     roster = f"/sessions/{cw.session_id}/roster?source=paper"
     assert 'name="source" value="paper"' in client.get(roster).get_data(as_text=True)
-    actions.post(f"/sessions/{cw.session_id}/roster/{person_id}",
-                 {"status": "present", "source": "paper"}, token_from=roster)  # fmt: skip
+    actions.post(
+        f"/sessions/{cw.session_id}/roster/{person_id}",
+        {"status": "present", "source": "paper"},
+        token_from=roster,
+    )
     assert _record(app, person_id).method == "paper"
 
 
@@ -100,8 +108,11 @@ def test_crafted_ids_are_refused(actions, client, cw, app, world):
 
     actions.login("trainer")
     roster = f"/sessions/{cw.session_id}/roster"
-    actions.post(f"/sessions/{cw.session_id}/roster/{cw.learners['Y Blích']}",
-                 {"status": "present"}, token_from=roster)  # fmt: skip
+    actions.post(
+        f"/sessions/{cw.session_id}/roster/{cw.learners['Y Blích']}",
+        {"status": "present"},
+        token_from=roster,
+    )
     record_id = _record(app, cw.learners["Y Blích"]).id
     actions.logout()
     with app.app_context():
@@ -135,9 +146,11 @@ def test_roster_tap_with_htmx_returns_the_row(actions, client, cw, app):
     actions.login("trainer")
     person_id = cw.learners["Đặng Văn Ướt"]
     response = actions.post(
-        f"/sessions/{cw.session_id}/roster/{person_id}", {"status": "late"},
-        token_from=f"/sessions/{cw.session_id}/roster", headers={"HX-Request": "true"},
-    )  # fmt: skip
+        f"/sessions/{cw.session_id}/roster/{person_id}",
+        {"status": "late"},
+        token_from=f"/sessions/{cw.session_id}/roster",
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith(f'<tr id="person-{person_id}"')
@@ -148,8 +161,9 @@ def test_correction_needs_a_reason(actions, client, cw, app):
     actions.login("trainer")
     person_id = cw.learners["Y Blích"]
     roster = f"/sessions/{cw.session_id}/roster"
-    actions.post(f"/sessions/{cw.session_id}/roster/{person_id}", {"status": "present"},
-                 token_from=roster)  # fmt: skip
+    actions.post(
+        f"/sessions/{cw.session_id}/roster/{person_id}", {"status": "present"}, token_from=roster
+    )
     record_id = _record(app, person_id).id
     url = f"/attendance/{record_id}/correct"
     response = actions.post(url, {"status": "excused", "reason": ""}, token_from=url)
@@ -161,8 +175,10 @@ def test_correction_needs_a_reason(actions, client, cw, app):
     with app.app_context():
         change = db.session.query(AttendanceChange).one()
         assert (change.old_status, change.new_status, change.reason) == (
-            "present", "excused", "Ốm, có giấy",
-        )  # fmt: skip
+            "present",
+            "excused",
+            "Ốm, có giấy",
+        )
     assert "Ốm, có giấy" in client.get(url).get_data(as_text=True)
 
 
@@ -175,15 +191,19 @@ def test_join_request_approved_on_live_page(actions, client, cw, app):
         from webapp.timeutil import utcnow
 
         occasion = SessionOccasion(db.session.get(ClassSession, cw.session_id))
-        services.request_join(occasion, db.session.get(Person, cw.outsider_id), now=utcnow(),
-                              device_key=None)  # fmt: skip
+        services.request_join(
+            occasion, db.session.get(Person, cw.outsider_id), now=utcnow(), device_key=None
+        )
         db.session.commit()
         join_id = db.session.query(JoinRequest.id).scalar()
     actions.login("trainer")
     live = f"/sessions/{cw.session_id}/live/panel"
     assert "Lê Văn Tám" in client.get(live).get_data(as_text=True)
-    response = actions.post(f"/sessions/{cw.session_id}/joins/{join_id}", {"decision": "approve"},
-                            token_from=f"/sessions/{cw.session_id}/roster")  # fmt: skip
+    response = actions.post(
+        f"/sessions/{cw.session_id}/joins/{join_id}",
+        {"decision": "approve"},
+        token_from=f"/sessions/{cw.session_id}/roster",
+    )
     assert response.status_code == 302
     with app.app_context():
         enrolment = db.session.query(Enrolment).filter_by(person_id=cw.outsider_id).one()
@@ -198,8 +218,9 @@ def _identify(app, url, phone, year):
     from tests.conftest import Actions
 
     phone_client = app.test_client()
-    response = Actions(phone_client).post(url, {"action": "identify", "phone": phone,
-                                                "birth_year": year}, token_from=url)  # fmt: skip
+    response = Actions(phone_client).post(
+        url, {"action": "identify", "phone": phone, "birth_year": year}, token_from=url
+    )
     assert response.status_code == 303
     return phone_client
 
@@ -227,9 +248,11 @@ def test_new_links_are_confirmed_or_undone_without_javascript(actions, client, c
     # Undo and mark absent needs a reason: refused, nothing changed.
     actions.post(f"{links}/{second.id}/undo", {"absent": "1"}, token_from=live)
     assert _device(app, uot).revoked_at is None and _record(app, uot).status == "present"
-    response = actions.post(f"{links}/{second.id}/undo",
-                            {"absent": "1", "reason": "Không\x00 phải\x07 máy\x1b của\u202e ông"},
-                            token_from=live)  # fmt: skip
+    response = actions.post(
+        f"{links}/{second.id}/undo",
+        {"absent": "1", "reason": "Không\x00 phải\x07 máy\x1b của\u202e ông"},
+        token_from=live,
+    )
     assert response.status_code == 302
     assert _device(app, uot).revoked_at is not None
     record = _record(app, uot)
@@ -241,8 +264,12 @@ def test_new_links_are_confirmed_or_undone_without_javascript(actions, client, c
     # An undo without marking absent keeps the record; a link of another session is 404.
     assert actions.post(f"{links}/{second.id}/confirm", {}, token_from=live).status_code == 302
     assert _device(app, uot).confirmed_at is None  # undone links stay undone
-    assert actions.post(f"/sessions/{cw.session_id + 999}/links/{first.id}/confirm", {},
-                        token_from=live).status_code == 404  # fmt: skip
+    assert (
+        actions.post(
+            f"/sessions/{cw.session_id + 999}/links/{first.id}/confirm", {}, token_from=live
+        ).status_code
+        == 404
+    )
 
 
 def test_new_links_with_htmx_answer_the_panel(actions, client, cw, app):
@@ -251,8 +278,12 @@ def test_new_links_with_htmx_answer_the_panel(actions, client, cw, app):
     actions.login("trainer")
     live = f"/sessions/{cw.session_id}/live"
     device = _device(app, nhung)
-    response = actions.post(f"/sessions/{cw.session_id}/links/{device.id}/undo", {},
-                            token_from=live, headers={"HX-Request": "true"})  # fmt: skip
+    response = actions.post(
+        f"/sessions/{cw.session_id}/links/{device.id}/undo",
+        {},
+        token_from=live,
+        headers={"HX-Request": "true"},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and 'id="live-panel"' in html and "<html" not in html
     assert _device(app, nhung).revoked_at is not None
@@ -263,7 +294,8 @@ def test_only_the_sessions_runners_decide_links(actions, client, cw, app):
     _identify(app, f"/c/{cw.token}", "0905123456", "1958")
     device = _device(app, cw.learners["Nguyễn Thị Hồng Nhung"])
     actions.login("mentor")
-    response = actions.post(f"/sessions/{cw.session_id}/links/{device.id}/confirm", {},
-                            token_from="/")  # fmt: skip
+    response = actions.post(
+        f"/sessions/{cw.session_id}/links/{device.id}/confirm", {}, token_from="/"
+    )
     assert response.status_code in (403, 404)
     assert _device(app, device.person_id).confirmed_at is None

@@ -79,10 +79,15 @@ class Book:
 def _record(session_id: int, person_id: int, status: str, at: datetime, method=Method.ROSTER):
     db.session.add(
         Attendance(
-            occasion_kind=OccasionKind.SESSION, occasion_id=session_id, person_id=person_id,
-            status=status, method=method, recorded_at=at, updated_at=at,
+            occasion_kind=OccasionKind.SESSION,
+            occasion_id=session_id,
+            person_id=person_id,
+            status=status,
+            method=method,
+            recorded_at=at,
+            updated_at=at,
         )
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -111,9 +116,14 @@ def book(app, world, client, monkeypatch) -> Book:
         }
         status_of = {"dung": EnrolmentStatus.WITHDRAWN, "waiting": EnrolmentStatus.WAITING}
         for key, person in people.items():
-            db.session.add(Enrolment(course_class=course_class, person_id=person.id,
-                                     status=status_of.get(key, EnrolmentStatus.ENROLLED),
-                                     since=NOW - timedelta(days=20)))  # fmt: skip
+            db.session.add(
+                Enrolment(
+                    course_class=course_class,
+                    person_id=person.id,
+                    status=status_of.get(key, EnrolmentStatus.ENROLLED),
+                    since=NOW - timedelta(days=20),
+                )
+            )
         at = past.starts_at + timedelta(minutes=3)  # 08:03 in Vietnam
         _record(past.id, people["an"].id, Status.PRESENT, at, Method.SELF_SCAN)
         _record(past.id, people["bich"].id, Status.ABSENT, at)
@@ -169,8 +179,11 @@ def test_person_record_lists_each_class_with_its_sessions(app, book):
         assert item.course_class.id == book.class_id
         assert item.enrolment_status == EnrolmentStatus.ENROLLED
         assert [(rec.status if rec else None, held) for _, rec, held in item.sessions] == [
-            ("present", True), ("present", False), ("late", True), ("present", False),
-        ]  # fmt: skip
+            ("present", True),
+            ("present", False),
+            ("late", True),
+            ("present", False),
+        ]
         assert (got.total.attended, got.total.held, got.total.hours) == (2, 2, 3.5)
         waiting = db.session.get(Person, book.people["waiting"])
         assert records.person_record(waiting, now=NOW).classes == []
@@ -180,13 +193,20 @@ def test_a_class_without_sessions_yet_is_listed_first(app, book):
     with app.app_context():
         course_class = db.session.get(CourseClass, book.class_id)
         new = make_class(course_class.course, course_class.trainers, name="Lớp mới")
-        db.session.add(Enrolment(course_class=new, person_id=book.people["an"],
-                                 status=EnrolmentStatus.ENROLLED, since=NOW))  # fmt: skip
+        db.session.add(
+            Enrolment(
+                course_class=new,
+                person_id=book.people["an"],
+                status=EnrolmentStatus.ENROLLED,
+                since=NOW,
+            )
+        )
         db.session.commit()
         got = records.person_record(db.session.get(Person, book.people["an"]), now=NOW)
         assert [(c.course_class.name, len(c.sessions)) for c in got.classes] == [
-            ("Lớp mới", 0), ("Lớp Zalo Thôn 1", 4),
-        ]  # fmt: skip
+            ("Lớp mới", 0),
+            ("Lớp Zalo Thôn 1", 4),
+        ]
         assert got.classes[0].tally.rate is None and got.total.held == 2
 
 
@@ -200,8 +220,11 @@ def test_register_shows_each_learners_status_time_and_method(actions, app, book)
     html = response.get_data(as_text=True)
     rows = html.split("<tbody>")[1].split("</tbody>")[0].split("<tr")[1:]
     assert [r.split('scope="row">')[1].split("<")[0].strip() for r in rows] == [
-        "Nguyễn Văn An", "Lê Thị Ánh", "Trần Thị Bích", "Phạm Văn Dũng",
-    ]  # fmt: skip
+        "Nguyễn Văn An",
+        "Lê Thị Ánh",
+        "Trần Thị Bích",
+        "Phạm Văn Dũng",
+    ]
     assert "Present" in rows[0] and "10:03" in rows[0] and "own phone" in rows[0]
     assert "Excused" in rows[1] and "Absent" in rows[2]
     assert "withdrawn" in rows[3] and "learner card" in rows[3]
@@ -220,8 +243,13 @@ def test_register_of_a_recent_session_counts_not_recorded(actions, book):
     totals = html.split('class="att-totals"')[1].split("</ul>")[0]
     # present, late, absent, excused, not recorded, learners (Dũng withdrew before it)
     assert [t.split("<strong>")[1].split("<")[0] for t in totals.split("<li>")[1:]] == [
-        "1", "1", "0", "0", "1", "3",
-    ]  # fmt: skip
+        "1",
+        "1",
+        "0",
+        "0",
+        "1",
+        "3",
+    ]
     assert "not recorded" in html and "10:20" in html and "Phạm Văn Dũng" not in html
 
 
@@ -304,8 +332,13 @@ def test_a_class_without_sessions_or_learners_still_renders(actions, app, book):
         io.BytesIO(actions.client.get(f"/classes/{empty_id}/attendance.xlsx").data)
     )
     assert [c.value for c in book_.active[1]] == [
-        "Họ và tên", "Thôn", "Số buổi dự", "Số buổi đã học", "Số giờ", "Tỉ lệ",
-    ]  # fmt: skip
+        "Họ và tên",
+        "Thôn",
+        "Số buổi dự",
+        "Số buổi đã học",
+        "Số giờ",
+        "Tỉ lệ",
+    ]
 
 
 # --- Excel ---------------------------------------------------------------------------------
@@ -321,9 +354,17 @@ def test_class_grid_xlsx_opens_with_the_right_values(actions, book):
     sheet = openpyxl.load_workbook(io.BytesIO(response.data))["Điểm danh"]
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert rows[0] == [
-        "Họ và tên", "Thôn", "11/11", "18/11 (hủy)", "23/11", "30/11",
-        "Số buổi dự", "Số buổi đã học", "Số giờ", "Tỉ lệ",
-    ]  # fmt: skip
+        "Họ và tên",
+        "Thôn",
+        "11/11",
+        "18/11 (hủy)",
+        "23/11",
+        "30/11",
+        "Số buổi dự",
+        "Số buổi đã học",
+        "Số giờ",
+        "Tỉ lệ",
+    ]
     an = ["Nguyễn Văn An", "Thôn 1", "✓", "✓", "M", "✓", 2, 2, 3.5, 1]
     assert rows[1] == an  # no learner code: it is a credential
     assert rows[3][0] == "Trần Thị Bích" and rows[3][6:] == [1, 2, 1.5, 0.5]
@@ -343,10 +384,18 @@ def test_register_xlsx_opens_with_the_right_values(actions, book, app):
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert rows[0] == ["Lớp", "Lớp Zalo Thôn 1"] + [None] * 5
     assert rows[2][1] == "23/11/2025 10:00–11:30"
-    header = rows.index(["STT", "Họ và tên", "Thôn", "Trạng thái", "Giờ đến",
-                         "Cách điểm danh", "Ký tên"])  # fmt: skip
-    assert rows[header + 1] == [1, "Nguyễn Văn An", "Thôn 1", "Đi muộn", "10:20",
-                                "Mã học viên", None]  # fmt: skip
+    header = rows.index(
+        ["STT", "Họ và tên", "Thôn", "Trạng thái", "Giờ đến", "Cách điểm danh", "Ký tên"]
+    )
+    assert rows[header + 1] == [
+        1,
+        "Nguyễn Văn An",
+        "Thôn 1",
+        "Đi muộn",
+        "10:20",
+        "Mã học viên",
+        None,
+    ]
     assert rows[header + 2][3:6] == ["Chưa ghi", None, None]
     assert rows[header + 3][3:5] == ["Có mặt", "10:00"]
     assert sheet.freeze_panes == f"A{header + 2}"
@@ -387,8 +436,14 @@ def _grow(app, book, learners: int, sessions: int) -> None:
             _record(session.id, book.people["an"], Status.LATE, session.starts_at)
         for i in range(learners):
             person = make_person(village, f"Đỗ Văn Số{i:02d}", 1950 + i)
-            db.session.add(Enrolment(course_class=course_class, person_id=person.id,
-                                     status=EnrolmentStatus.ENROLLED, since=NOW))  # fmt: skip
+            db.session.add(
+                Enrolment(
+                    course_class=course_class,
+                    person_id=person.id,
+                    status=EnrolmentStatus.ENROLLED,
+                    since=NOW,
+                )
+            )
             for session in added:
                 _record(session.id, person.id, Status.PRESENT, session.starts_at)
         db.session.commit()
@@ -404,8 +459,9 @@ def _grow(app, book, learners: int, sessions: int) -> None:
     ],
 )
 def test_queries_do_not_grow_with_the_class(actions, app, book, path):
-    path = path.format(class_id=book.class_id, session_id=book.session_ids[0],
-                       person_id=book.people["an"])  # fmt: skip
+    path = path.format(
+        class_id=book.class_id, session_id=book.session_ids[0], person_id=book.people["an"]
+    )
     actions.login("trainer")
     actions.client.get(path)  # learner codes given once
     small = _count(app, actions.client, path)

@@ -372,9 +372,14 @@ def test_set_status_over_a_record_keeps_who_when_and_why(ctx):
     record = self_scan(ctx).record
     later = NOW + timedelta(hours=3)
     same = services.set_status(
-        ctx["occasion"], ctx["an"], Status.ABSENT, actor=ctx["organiser"], now=later,
-        method=Method.PAPER, reason="Về sớm",
-    )  # fmt: skip
+        ctx["occasion"],
+        ctx["an"],
+        Status.ABSENT,
+        actor=ctx["organiser"],
+        now=later,
+        method=Method.PAPER,
+        reason="Về sớm",
+    )
     assert same.id == record.id and same.status == Status.ABSENT and same.updated_at == later
     (change,) = same.changes
     assert change.changed_by_id == ctx["organiser"].id
@@ -486,13 +491,13 @@ def test_resolve_token_reads_who_the_learner_says_they_are_with_the_point(app, c
     # The same number and year in another commune: not the person of this commune's session.
     make_person(other_village, "Nguyễn Văn An (xã khác)", 1958, phone="0905123456")
     db.session.commit()
-    guard = ratelimit.Guard([("t-fail", "addr"), ("t-fail-phone", "905123456")], NOW, 600,
-                            lambda counts: None)  # fmt: skip
+    guard = ratelimit.Guard(
+        [("t-fail", "addr"), ("t-fail-phone", "905123456")], NOW, 600, lambda counts: None
+    )
     identity = services.identity_of("+84 905 123 456", 1958, guard)
     token = point.token
     with statements(app) as seen:
-        found, occasion = services.resolve_token(token, code=None, now=NOW,
-                                                 identity=identity)  # fmt: skip
+        found, occasion = services.resolve_token(token, code=None, now=NOW, identity=identity)
     assert len(seen) == 1 and found.id == point.id
     assert len(identity.rows) == 2  # both people came, with the point
     person = services.identified(identity, commune_id=occasion.commune_id)
@@ -829,9 +834,12 @@ def test_a_phone_used_at_two_sessions_is_not_flagged(ctx):
     other = make_session(ctx["class"], NOW + timedelta(days=7))
     self_scan(ctx, ctx["an"], device_key="phone")
     services.check_in(
-        SessionOccasion(other), ctx["an"], method=Method.SELF_SCAN, now=NOW + timedelta(days=7),
+        SessionOccasion(other),
+        ctx["an"],
+        method=Method.SELF_SCAN,
+        now=NOW + timedelta(days=7),
         device_key="phone",
-    )  # fmt: skip
+    )
     assert services.shared_devices(ctx["occasion"]) == {}
     assert services.shared_devices(SessionOccasion(other)) == {}
 
@@ -945,9 +953,11 @@ def test_approving_someone_on_the_waiting_list_needs_a_free_seat(ctx):
     db.session.rollback()
     ctx["class"].capacity = 4  # a seat added: Cúc, first in line, takes it
     services.decide_join(
-        db.session.get(JoinRequest, request_id), actor=ctx["trainer"], now=NOW + 2 * SECOND,
+        db.session.get(JoinRequest, request_id),
+        actor=ctx["trainer"],
+        now=NOW + 2 * SECOND,
         approve=True,
-    )  # fmt: skip
+    )
     db.session.commit()
     assert ctx["occasion"].is_member(ctx["cuc"].id)
     assert services.record_of(ctx["occasion"], ctx["cuc"]).recorded_at == NOW
@@ -1105,8 +1115,7 @@ def test_a_link_remembers_how_and_where_and_waits_for_confirmation(ctx):
     from webapp.checkin.models import LinkMethod
 
     key, occasion = services.new_device_key(), ctx["occasion"]
-    services.remember(key=key, person=ctx["an"], now=NOW, occasion=occasion,
-                      method=LinkMethod.CODE)  # fmt: skip
+    services.remember(key=key, person=ctx["an"], now=NOW, occasion=occasion, method=LinkMethod.CODE)
     db.session.commit()
     [device] = services.new_links(occasion)
     assert (device.method, device.occasion_id, device.confirmed_at) == ("code", occasion.id, None)
@@ -1137,12 +1146,19 @@ def test_only_the_runners_confirm_or_undo_and_undo_may_mark_absent(ctx):
             services.confirm_link(device, actor=actor, now=NOW, occasion=occasion)
         assert code_of(excinfo) == "not_allowed"
     with pytest.raises(CheckinError) as excinfo:  # absent needs a reason, as any correction
-        services.undo_link(device, actor=ctx["trainer"], now=NOW, occasion=occasion,
-                           mark_absent=True, reason=" ")  # fmt: skip
+        services.undo_link(
+            device, actor=ctx["trainer"], now=NOW, occasion=occasion, mark_absent=True, reason=" "
+        )
     assert code_of(excinfo) == "reason_missing"
     db.session.rollback()
-    services.undo_link(device, actor=ctx["trainer"], now=NOW + SECOND, occasion=occasion,
-                       mark_absent=True, reason="Hàng xóm điểm danh hộ")  # fmt: skip
+    services.undo_link(
+        device,
+        actor=ctx["trainer"],
+        now=NOW + SECOND,
+        occasion=occasion,
+        mark_absent=True,
+        reason="Hàng xóm điểm danh hộ",
+    )
     db.session.commit()
     record = services.record_of(occasion, an)
     assert record.status == Status.ABSENT and record.changes[-1].reason == "Hàng xóm điểm danh hộ"

@@ -30,10 +30,14 @@ def test_mooc_certificate_defaults_to_the_course_codes(app, world, client, actio
     assert checked == {"0.1", "2.3"}  # the codes of the course the person is enrolled in
     response = actions.post(
         f"{path}/mooc",
-        {"platform": "binhdanhocvuso.gov.vn", "number": "BDHVS-2025-0042", "date": "20/11/2025",
-         "competencies": ["0.1", "2.3"]},
+        {
+            "platform": "binhdanhocvuso.gov.vn",
+            "number": "BDHVS-2025-0042",
+            "date": "20/11/2025",
+            "competencies": ["0.1", "2.3"],
+        },
         token_from=path,
-    )  # fmt: skip
+    )
     assert response.status_code == 302
     with app.app_context():
         rows = _evidence(person_id)
@@ -53,8 +57,9 @@ def test_mooc_form_errors_keep_the_page(app, world, client, actions):
         lw = learning_world.build(world)
     path = f"/people/{lw.learners['An']}/evidence"
     actions.login("organiser")
-    response = actions.post(f"{path}/mooc", {"platform": "x", "number": "", "date": "31/02/2025"},
-                            token_from=path)  # fmt: skip
+    response = actions.post(
+        f"{path}/mooc", {"platform": "x", "number": "", "date": "31/02/2025"}, token_from=path
+    )
     assert response.status_code == 422
     with app.app_context():
         assert _evidence(lw.learners["An"]) == []
@@ -76,8 +81,9 @@ def test_vneid_and_withdraw_with_who_and_when(app, world, client, actions):
             {"date": "2025-11-01"},
         )
         evidence_id = vneid.id
-    response = actions.post(f"/evidence/{evidence_id}/withdraw", {"reason": "Nhầm người"},
-                            token_from=path)  # fmt: skip
+    response = actions.post(
+        f"/evidence/{evidence_id}/withdraw", {"reason": "Nhầm người"}, token_from=path
+    )
     assert response.status_code == 302
     with app.app_context():
         (vneid,) = _evidence(person_id)

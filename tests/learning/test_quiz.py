@@ -31,8 +31,7 @@ def qw(app, world):
         nhung = make_person(village, "Nguyễn Thị Hồng Nhung", 1958)
         uot = make_person(village, "Đặng Văn Ướt", 1949)
         for key, person in (("phone-nhung", nhung), ("phone-uot", uot)):
-            db.session.add(Device(key=key, person_id=person.id, created_at=NOW,
-                                  last_used_at=NOW))  # fmt: skip
+            db.session.add(Device(key=key, person_id=person.id, created_at=NOW, last_used_at=NOW))
         db.session.commit()
         return SimpleNamespace(nhung=nhung.id, uot=uot.id, users=world.users)
 
@@ -49,8 +48,9 @@ def _csrf(page) -> str:
 def _answers(code: str, right: int) -> list[int]:
     """Choices for the quiz's questions: the first ``right`` of them right, the others wrong."""
     questions = quizzes.bank()[code].questions
-    return [q.answer if i < right else (q.answer + 1) % len(q.choices)
-            for i, q in enumerate(questions)]  # fmt: skip
+    return [
+        q.answer if i < right else (q.answer + 1) % len(q.choices) for i, q in enumerate(questions)
+    ]
 
 
 def _take(client, start_url: str, choices: list[int]):
@@ -154,8 +154,9 @@ def test_a_phone_without_people_is_sent_to_check_in(app, client, qw):
 
 def test_a_full_pass_on_the_phone_records_evidence_once(app, client, qw):
     _use_phone(app, client, "phone-nhung")
-    question_url, result_url = _take(client, f"/hoc/quiz/{CODE}?person={qw.nhung}",
-                                     _answers(CODE, 3))  # fmt: skip
+    question_url, result_url = _take(
+        client, f"/hoc/quiz/{CODE}?person={qw.nhung}", _answers(CODE, 3)
+    )
     page = client.get(result_url)
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -168,8 +169,7 @@ def test_a_full_pass_on_the_phone_records_evidence_once(app, client, qw):
     assert evidence.recorded_by_id is None and evidence.detail["score"] == 1.0
     # Reloading the result, or sending the last answer again, records nothing more.
     client.get(result_url)
-    again = client.post(question_url, data={"csrf_token": _csrf(page), "position": 2,
-                                            "choice": 0})  # fmt: skip
+    again = client.post(question_url, data={"csrf_token": _csrf(page), "position": 2, "choice": 0})
     assert again.status_code == 303 and again.headers["Location"].endswith("/result")
     assert len(_evidence(app, qw.nhung)) == 1
     # The home page now marks the quiz as passed.
@@ -181,8 +181,10 @@ def test_two_of_three_pass_and_one_of_three_fails_without_evidence(app, client, 
     _take(client, f"/hoc/quiz/1.2?person={qw.nhung}", _answers("1.2", 2))
     _take(client, f"/hoc/quiz/{CODE}?person={qw.nhung}", _answers(CODE, 1))
     with app.app_context():
-        results = {a.competency_code: (a.passed, round(a.score, 2))
-                   for a in db.session.scalars(select(QuizAttempt))}  # fmt: skip
+        results = {
+            a.competency_code: (a.passed, round(a.score, 2))
+            for a in db.session.scalars(select(QuizAttempt))
+        }
     assert results == {"1.2": (True, 0.67), CODE: (False, 0.33)}
     assert [e.competency_code for e in _evidence(app, qw.nhung)] == ["1.2"]
 
@@ -201,8 +203,10 @@ def test_a_phone_not_linked_to_the_person_is_refused(app, client, qw):
     assert page.status_code == 403
     assert 'href="/c"' in page.get_data(as_text=True)
     token = _csrf(client.get("/hoc"))
-    assert client.post(f"/hoc/quiz/{CODE}?person={qw.nhung}",
-                       data={"csrf_token": token}).status_code == 403  # fmt: skip
+    assert (
+        client.post(f"/hoc/quiz/{CODE}?person={qw.nhung}", data={"csrf_token": token}).status_code
+        == 403
+    )
     # Nhung's own phone starts an attempt; Ướt's phone cannot open or answer it.
     _use_phone(app, client, "phone-nhung")
     start = f"/hoc/quiz/{CODE}?person={qw.nhung}"
@@ -322,8 +326,7 @@ def test_helper_mode_records_the_helper(app, actions, qw):
     index = client.get(f"/people/{qw.nhung}/quiz")
     assert index.status_code == 200
     assert f"/people/{qw.nhung}/quiz/{CODE}" in index.get_data(as_text=True)
-    question_url, result_url = _take(client, f"/people/{qw.nhung}/quiz/{CODE}",
-                                     _answers(CODE, 3))  # fmt: skip
+    question_url, result_url = _take(client, f"/people/{qw.nhung}/quiz/{CODE}", _answers(CODE, 3))
     assert question_url.startswith(f"/people/{qw.nhung}/quiz/{CODE}/")
     assert client.get(result_url).status_code == 200
     attempt = _attempt(app)
@@ -378,8 +381,9 @@ def _class_of(qw, person_id: int, *, session_now: bool = False) -> int:
     course = make_course(person.commune_id, trainer.id)
     course.competency_codes = [CODE]
     course_class = make_class(course, [trainer], village_id=person.village_id)
-    db.session.add(Enrolment(course_class=course_class, person=person, status="enrolled",
-                             since=utcnow()))  # fmt: skip
+    db.session.add(
+        Enrolment(course_class=course_class, person=person, status="enrolled", since=utcnow())
+    )
     if session_now:
         make_session(course_class, (utcnow() - timedelta(minutes=20)).replace(microsecond=0))
     db.session.commit()
@@ -417,8 +421,7 @@ def test_a_pass_on_an_unconfirmed_phone_counts_once_the_trainer_confirms(app, ac
     assert "đang chờ: điện thoại chưa được xác nhận" in page
     with app.app_context():
         device = db.session.query(Device).filter_by(key="phone-nhung").one()
-        checkin.confirm_link(device, actor=db.session.get(User, qw.users["trainer"]),
-                             now=utcnow())  # fmt: skip
+        checkin.confirm_link(device, actor=db.session.get(User, qw.users["trainer"]), now=utcnow())
         db.session.commit()
         assert _missing(qw.nhung, class_id) == []  # confirming makes it count
     page = actions.client.get(f"/people/{qw.nhung}/evidence").get_data(as_text=True)
@@ -455,10 +458,18 @@ def test_a_pass_in_class_counts_at_once(app, client, qw):
         class_id = _class_of(qw, qw.nhung, session_now=True)
         session = db.session.query(ClassSession).filter_by(class_id=class_id).one()
         now = utcnow()
-        db.session.add(Attendance(occasion_kind="session", occasion_id=session.id,
-                                  person_id=qw.nhung, status="present", method="roster",
-                                  recorded_at=now, recorded_by_id=qw.users["trainer"],
-                                  updated_at=now))  # fmt: skip
+        db.session.add(
+            Attendance(
+                occasion_kind="session",
+                occasion_id=session.id,
+                person_id=qw.nhung,
+                status="present",
+                method="roster",
+                recorded_at=now,
+                recorded_by_id=qw.users["trainer"],
+                updated_at=now,
+            )
+        )
         db.session.commit()
     _use_phone(app, client, "phone-nhung")
     _, result_url = _take(client, f"/hoc/quiz/{CODE}?person={qw.nhung}", _answers(CODE, 3))
@@ -479,10 +490,18 @@ def test_checking_in_on_the_phone_is_not_being_seen_in_class(app, client, qw):
         class_id = _class_of(qw, qw.nhung, session_now=True)
         session = db.session.query(ClassSession).filter_by(class_id=class_id).one()
         now = utcnow()
-        db.session.add(Attendance(occasion_kind="session", occasion_id=session.id,
-                                  person_id=qw.nhung, status="present", method="self_scan",
-                                  recorded_at=now, device_key="phone-nhung",
-                                  updated_at=now))  # fmt: skip
+        db.session.add(
+            Attendance(
+                occasion_kind="session",
+                occasion_id=session.id,
+                person_id=qw.nhung,
+                status="present",
+                method="self_scan",
+                recorded_at=now,
+                device_key="phone-nhung",
+                updated_at=now,
+            )
+        )
         db.session.commit()
     _use_phone(app, client, "phone-nhung")
     _take(client, f"/hoc/quiz/{CODE}?person={qw.nhung}", _answers(CODE, 3))

@@ -326,13 +326,21 @@ def test_evidence_dates_and_scores_read_the_local_way(app, world, client, action
         lw = learning_world.build(world)
         person = db.session.get(Person, lw.learners["An"])
         services.record_evidence(
-            actor=None, now=NOW, person=person, competency_code="0.1", kind="mooc",
+            actor=None,
+            now=NOW,
+            person=person,
+            competency_code="0.1",
+            kind="mooc",
             detail={"platform": "binhdanhocvuso.gov.vn", "number": "N-7", "date": "2025-11-20"},
-        )  # fmt: skip
+        )
         services.record_evidence(
-            actor=None, now=NOW, person=person, competency_code="2.3", kind="quiz",
+            actor=None,
+            now=NOW,
+            person=person,
+            competency_code="2.3",
+            kind="quiz",
             detail={"score": 1.0},
-        )  # fmt: skip
+        )
         db.session.commit()
     actions.login("trainer")
     text = client.get(f"/people/{lw.learners['An']}/evidence").get_data(as_text=True)

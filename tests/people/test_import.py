@@ -14,17 +14,47 @@ from webapp.extensions import db
 from webapp.people import importer
 from webapp.people.models import Household, ImportBatch, Person, Village
 
-HEADER = ["Họ và tên", "Năm sinh", "Giới tính", "Số điện thoại", "Thôn", "Mã hộ",
-          "Nhóm đối tượng", "Khuyết tật", "VNeID mức 2", "Ngày đồng ý xử lý dữ liệu"]  # fmt: skip
+HEADER = [
+    "Họ và tên",
+    "Năm sinh",
+    "Giới tính",
+    "Số điện thoại",
+    "Thôn",
+    "Mã hộ",
+    "Nhóm đối tượng",
+    "Khuyết tật",
+    "VNeID mức 2",
+    "Ngày đồng ý xử lý dữ liệu",
+]
 
 GOOD_ROWS = [
-    ["Nguyễn Thị Hồng Nhung", 1958, "Nữ", "0905 123 456", "Thôn 1", "T1-050", "Người dân",
-     "", "12/03/2025", "01/11/2025"],
+    [
+        "Nguyễn Thị Hồng Nhung",
+        1958,
+        "Nữ",
+        "0905 123 456",
+        "Thôn 1",
+        "T1-050",
+        "Người dân",
+        "",
+        "12/03/2025",
+        "01/11/2025",
+    ],
     ["Đặng Văn Ướt", "1949", "Nam", "", "thon 1", "T1-050", "", "Khiếm thị", "Có", ""],
     ["A Thút", 2010, "Nam", "", "Thôn 2", "T2-009", "Học sinh", "", "", ""],
-    ["Y Lan", 1985, "nữ", "0386000111", "2", "", "Người lao động doanh nghiệp", "Khiếm thính",
-     "", ""],
-]  # fmt: skip
+    [
+        "Y Lan",
+        1985,
+        "nữ",
+        "0386000111",
+        "2",
+        "",
+        "Người lao động doanh nghiệp",
+        "Khiếm thính",
+        "",
+        "",
+    ],
+]
 
 
 def xlsx(rows, header=HEADER) -> bytes:

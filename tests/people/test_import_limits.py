@@ -84,8 +84,12 @@ def zip_bomb(declared_size: int | None) -> bytes:
     size = true_size if declared_size is None else declared_size
     crc = 0 if declared_size is not None else _repeated_crc(chunk, copies)
     parts = [(n, d) for n, d in _parts_of(xlsx_with_cells()) if not n.endswith("sheet1.xml")]
-    return _raw_zip([*((n, zlib.compress(d)[2:-4], zlib.crc32(d), len(d)) for n, d in parts),
-                     ("xl/worksheets/sheet1.xml", body, crc, size)])  # fmt: skip
+    return _raw_zip(
+        [
+            *((n, zlib.compress(d)[2:-4], zlib.crc32(d), len(d)) for n, d in parts),
+            ("xl/worksheets/sheet1.xml", body, crc, size),
+        ]
+    )
 
 
 def _repeated_crc(chunk: bytes, copies: int) -> int:
@@ -106,16 +110,46 @@ def _raw_zip(members) -> bytes:
     for name, data, crc, size in members:
         offset = out.tell()
         encoded = name.encode()
-        header = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(data), size,
-                             len(encoded), 0)  # fmt: skip
+        header = struct.pack(
+            "<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(data), size, len(encoded), 0
+        )
         out.write(header + encoded + data)
-        central = struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, crc, len(data),
-                              size, len(encoded), 0, 0, 0, 0, 0, offset)  # fmt: skip
+        central = struct.pack(
+            "<4s6H3L5H2L",
+            b"PK\x01\x02",
+            20,
+            20,
+            0,
+            8,
+            0,
+            0,
+            crc,
+            len(data),
+            size,
+            len(encoded),
+            0,
+            0,
+            0,
+            0,
+            0,
+            offset,
+        )
         directory.append(central + encoded)
     start = out.tell()
     out.write(b"".join(directory))
-    out.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(directory), len(directory),
-                          out.tell() - start, start, 0))  # fmt: skip
+    out.write(
+        struct.pack(
+            "<4s4H2LH",
+            b"PK\x05\x06",
+            0,
+            0,
+            len(directory),
+            len(directory),
+            out.tell() - start,
+            start,
+            0,
+        )
+    )
     return out.getvalue()
 
 

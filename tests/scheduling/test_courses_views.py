@@ -555,29 +555,64 @@ def test_province_wide_admin_chooses_the_commune(actions, plan, app, world):
 @pytest.mark.parametrize(
     ("call", "expected"),
     [
-        (lambda a, c: services.create_course(actor=a, now=NOW, commune_id=c.commune_id,
-                                             title="X", competency_codes=["1.1", "a"]),
-         "competency_invalid"),
-        (lambda a, c: services.create_course(actor=a, now=NOW, commune_id=c.commune_id,
-                                             title=" "), "title_missing"),
-        (lambda a, c: services.update_course(actor=a, now=NOW, course=c, segments=["vip"]),
-         "segment_invalid"),
-        (lambda a, c: services.create_venue(actor=a, now=NOW, commune_id=c.commune_id,
-                                            name="X", equipment=["tv"]), "equipment_invalid"),
-        (lambda a, c: services.create_class(actor=a, now=NOW, course=c, trainer_ids=[],
-                                            name="X", capacity=5, status="paused"),
-         "status_invalid"),
-        (lambda a, c: services.create_class(actor=a, now=NOW, course=c, trainer_ids=[],
-                                            name=" ", capacity=5), "class_name_missing"),
-        (lambda a, c: services.create_class(actor=a, now=NOW, course=c, trainer_ids=[],
-                                            name="X", capacity=5, accommodations=["taxi"]),
-         "accommodation_invalid"),
-        (lambda a, c: services.add_material(actor=a, now=NOW, course=c, url="https://x.org",
-                                            data=PDF), "material_both"),
-        (lambda a, c: services.add_material(actor=a, now=NOW, course=c, data=b""),
-         "material_empty"),
+        (
+            lambda a, c: services.create_course(
+                actor=a, now=NOW, commune_id=c.commune_id, title="X", competency_codes=["1.1", "a"]
+            ),
+            "competency_invalid",
+        ),
+        (
+            lambda a, c: services.create_course(
+                actor=a, now=NOW, commune_id=c.commune_id, title=" "
+            ),
+            "title_missing",
+        ),
+        (
+            lambda a, c: services.update_course(actor=a, now=NOW, course=c, segments=["vip"]),
+            "segment_invalid",
+        ),
+        (
+            lambda a, c: services.create_venue(
+                actor=a, now=NOW, commune_id=c.commune_id, name="X", equipment=["tv"]
+            ),
+            "equipment_invalid",
+        ),
+        (
+            lambda a, c: services.create_class(
+                actor=a, now=NOW, course=c, trainer_ids=[], name="X", capacity=5, status="paused"
+            ),
+            "status_invalid",
+        ),
+        (
+            lambda a, c: services.create_class(
+                actor=a, now=NOW, course=c, trainer_ids=[], name=" ", capacity=5
+            ),
+            "class_name_missing",
+        ),
+        (
+            lambda a, c: services.create_class(
+                actor=a,
+                now=NOW,
+                course=c,
+                trainer_ids=[],
+                name="X",
+                capacity=5,
+                accommodations=["taxi"],
+            ),
+            "accommodation_invalid",
+        ),
+        (
+            lambda a, c: services.add_material(
+                actor=a, now=NOW, course=c, url="https://x.org", data=PDF
+            ),
+            "material_both",
+        ),
+        (
+            lambda a, c: services.add_material(actor=a, now=NOW, course=c, data=b""),
+            "material_empty",
+        ),
     ],
-)  # fmt: skip
+)
 def test_service_rules_refuse_bad_values(app, plan, world, call, expected):
     with app.app_context():
         organiser = db.session.get(User, world.users["organiser"])
@@ -591,8 +626,12 @@ def test_village_leads_and_mentors_may_not_plan(app, plan, world):
     with app.app_context():
         for user in ("lead", "mentor"):
             with pytest.raises(DomainError) as excinfo:
-                services.create_course(actor=db.session.get(User, world.users[user]), now=NOW,
-                                       commune_id=world.commune_id, title="X")  # fmt: skip
+                services.create_course(
+                    actor=db.session.get(User, world.users[user]),
+                    now=NOW,
+                    commune_id=world.commune_id,
+                    title="X",
+                )
             assert excinfo.value.code == "not_allowed" and excinfo.value.status == 403
 
 

@@ -97,8 +97,11 @@ def test_the_exact_match_stays_automatic_and_the_look_alikes_are_listed_too(ctx)
 
 def test_matches_of_many_requests_are_found_together(ctx):
     other = make_person(ctx["v2"], "Lê Văn Tám", 1962)
-    requests = [signup(ctx), signup(ctx, name="Le Van Tam", year=1962, village=ctx["v2"]),
-                signup(ctx, name="Hồ Văn Mới", year=1970)]  # fmt: skip
+    requests = [
+        signup(ctx),
+        signup(ctx, name="Le Van Tam", year=1962, village=ctx["v2"]),
+        signup(ctx, name="Hồ Văn Mới", year=1970),
+    ]
     matches = rules.signup_matches(requests)
     assert [matches[r.id].possible for r in requests] == [[ctx["nhung"]], [other], []]
 

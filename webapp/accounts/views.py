@@ -70,9 +70,13 @@ def _remember_device(response, username: str) -> None:
     names = [username] + [n for n in _known_names() if n != username]
     value = _device_serializer().dumps(names[:DEVICE_COOKIE_NAMES])
     response.set_cookie(
-        DEVICE_COOKIE, value, max_age=DEVICE_COOKIE_DAYS * 86_400, httponly=True,
-        samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"],
-    )  # fmt: skip
+        DEVICE_COOKIE,
+        value,
+        max_age=DEVICE_COOKIE_DAYS * 86_400,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
 
 
 @bp.route("/auth/login", methods=["GET", "POST"])

@@ -21,9 +21,11 @@ class RevokeForm(BaseForm):
     reason = StringField(
         _l("Reason for revoking"),
         description=_l("Kept in the records; not shown on the public verification page."),
-        validators=[DataRequired(message=_l("Say why the certificate is revoked.")),
-                    Length(max=300)],
-    )  # fmt: skip
+        validators=[
+            DataRequired(message=_l("Say why the certificate is revoked.")),
+            Length(max=300),
+        ],
+    )
 
 
 class ReissueForm(BaseForm):

@@ -114,8 +114,9 @@ def draw_qr(pdf: FPDF, text: str, x: float, y: float, size: float) -> None:
         top = y0 - row * m
         for run in _DARK_RUN.finditer(modules, row * width, (row + 1) * width):
             start = run.start() - row * width
-            ops.append(f"{x0 + start * m:.2f} {top:.2f} {(run.end() - run.start()) * m:.2f} "
-                       f"{h:.2f} re")  # fmt: skip
+            ops.append(
+                f"{x0 + start * m:.2f} {top:.2f} {(run.end() - run.start()) * m:.2f} {h:.2f} re"
+            )
     ops.append("f Q")
     pdf._out("\n".join(ops))
 
@@ -135,9 +136,19 @@ def _fit_size(pdf: FPDF, text: str, w: float, size: float, style: str, floor: fl
     return max(floor, size * w / width * 0.995)
 
 
-def _line(pdf: FPDF, y: float, text: str, *, size: float, style: str = "", x: float = MARGIN,
-          w: float = PAGE_W - 2 * MARGIN, align: str = "C", color=INK,
-          floor: float | None = None) -> float:  # fmt: skip
+def _line(
+    pdf: FPDF,
+    y: float,
+    text: str,
+    *,
+    size: float,
+    style: str = "",
+    x: float = MARGIN,
+    w: float = PAGE_W - 2 * MARGIN,
+    align: str = "C",
+    color=INK,
+    floor: float | None = None,
+) -> float:
     """One line of text, shrunk (down to ``floor``, by default half the size) so it stays
     inside ``w``; returns the size used."""
     text = _text(text)
@@ -173,9 +184,18 @@ def _widest(pdf: FPDF, lines: list[str]) -> float:
     return max((pdf.get_string_width(line) for line in lines), default=0.0)
 
 
-def _block(pdf: FPDF, y: float, text: str, *, sizes: Iterable[float], style: str = "",
-           max_lines: int, w: float = PAGE_W - 2 * MARGIN, x: float = MARGIN,
-           leading: float = 0.5) -> float:  # fmt: skip
+def _block(
+    pdf: FPDF,
+    y: float,
+    text: str,
+    *,
+    sizes: Iterable[float],
+    style: str = "",
+    max_lines: int,
+    w: float = PAGE_W - 2 * MARGIN,
+    x: float = MARGIN,
+    leading: float = 0.5,
+) -> float:
     """``text`` centred over at most ``max_lines`` lines at the first size in ``sizes`` at which
     it fits (the last size, shrunk further to fit, otherwise); returns the y below it."""
     words = _text(text).split()
@@ -217,10 +237,18 @@ def draw_page(pdf: FPDF, s: dict) -> None:
     half = (PAGE_W - 2 * MARGIN) / 2
     left, right = MARGIN, MARGIN + half
     # Heading: the issuing committee on the left, the national motto on the right.
-    _line(pdf, MARGIN + 2, _text(s.get("committee", "")).upper(), size=11, style="B", x=left,
-          w=half - 20)  # fmt: skip
-    _line(pdf, MARGIN + 2, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size=11, style="B", x=right,
-          w=half)  # fmt: skip
+    _line(
+        pdf,
+        MARGIN + 2,
+        _text(s.get("committee", "")).upper(),
+        size=11,
+        style="B",
+        x=left,
+        w=half - 20,
+    )
+    _line(
+        pdf, MARGIN + 2, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size=11, style="B", x=right, w=half
+    )
     _line(pdf, MARGIN + 8, "Độc lập - Tự do - Hạnh phúc", size=11, style="B", x=right, w=half)
     pdf.set_draw_color(*INK)
     pdf.set_line_width(0.3)
@@ -249,21 +277,45 @@ def draw_page(pdf: FPDF, s: dict) -> None:
     # Signature block, bottom right: date and place, title, room for signature and seal, name.
     sign_x, sign_w = right + 10, half - 10
     _line(pdf, 150, s.get("date_text", ""), size=11, style="I", x=sign_x, w=sign_w)
-    _line(pdf, 157, _text(s.get("signer_title", "")).upper(), size=12, style="B", x=sign_x,
-          w=sign_w)  # fmt: skip
+    _line(
+        pdf, 157, _text(s.get("signer_title", "")).upper(), size=12, style="B", x=sign_x, w=sign_w
+    )
     _line(pdf, 184, s.get("signer_name", ""), size=12, style="B", x=sign_x, w=sign_w)
 
     # Bottom left, beside the QR: serial and framework version.
     text_x = QR_POSITION[0] + QR_SIZE + 3
     text_w = sign_x - text_x - 3
-    _line(pdf, PAGE_H - MARGIN - 32, f"Số hiệu: {s.get('serial', '')}", size=10, style="B",
-          x=text_x, w=text_w, align="L")  # fmt: skip
+    _line(
+        pdf,
+        PAGE_H - MARGIN - 32,
+        f"Số hiệu: {s.get('serial', '')}",
+        size=10,
+        style="B",
+        x=text_x,
+        w=text_w,
+        align="L",
+    )
     version = s.get("framework_version", "")
     if version:
-        _line(pdf, PAGE_H - MARGIN - 26, f"Khung năng lực số: phiên bản {version}", size=8.5,
-              x=text_x, w=text_w, align="L")  # fmt: skip
-    _line(pdf, PAGE_H - MARGIN - 20, "Quét mã QR để kiểm tra giấy chứng nhận", size=8.5,
-          style="I", x=text_x, w=text_w, align="L")  # fmt: skip
+        _line(
+            pdf,
+            PAGE_H - MARGIN - 26,
+            f"Khung năng lực số: phiên bản {version}",
+            size=8.5,
+            x=text_x,
+            w=text_w,
+            align="L",
+        )
+    _line(
+        pdf,
+        PAGE_H - MARGIN - 20,
+        "Quét mã QR để kiểm tra giấy chứng nhận",
+        size=8.5,
+        style="I",
+        x=text_x,
+        w=text_w,
+        align="L",
+    )
 
 
 #: The competencies end above the signature block's first line (y = 150 mm).

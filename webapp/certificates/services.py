@@ -219,9 +219,10 @@ def _create(eligibility, *, actor: User, now: datetime, replaces: Certificate | 
     serial = next_serial(commune, to_local(now).year)
     if valid_certificate(eligibility.person.id, course_class.id) is not None:
         raise CertificateError(
-            "already_issued", _l("%(name)s already has a valid certificate of this class."),
+            "already_issued",
+            _l("%(name)s already has a valid certificate of this class."),
             name=eligibility.person.full_name,
-        )  # fmt: skip
+        )
     certificate = Certificate(
         serial=serial,
         verify_code=secrets.token_urlsafe(12),
@@ -247,9 +248,11 @@ def _eligible(person: Person, course_class: CourseClass, now: datetime):
     eligibility = check_eligibility(person, course_class, now=now)
     if not eligibility.eligible:
         raise CertificateError(
-            "not_eligible", _l("%(name)s is not eligible yet: %(summary)s"),
-            name=person.full_name, summary=eligibility.summary,
-        )  # fmt: skip
+            "not_eligible",
+            _l("%(name)s is not eligible yet: %(summary)s"),
+            name=person.full_name,
+            summary=eligibility.summary,
+        )
     return eligibility
 
 
@@ -263,10 +266,13 @@ def issue(*, actor: User, now: datetime, person: Person, course_class: CourseCla
     ):
         raise CertificateError(
             "revoked_use_reissue",
-            _l("The certificate of %(name)s for this class was revoked. To give a new one, "
-               "re-issue it from the revoked certificate's page."),
-            status=409, name=person.full_name,
-        )  # fmt: skip
+            _l(
+                "The certificate of %(name)s for this class was revoked. To give a new one, "
+                "re-issue it from the revoked certificate's page."
+            ),
+            status=409,
+            name=person.full_name,
+        )
     certificate = _create(_eligible(person, course_class, now), actor=actor, now=now)
     db.session.flush()
     current_app.logger.info("certificate %s issued by %s", certificate.serial, actor.username)
@@ -308,8 +314,9 @@ def revoke(*, actor: User, now: datetime, certificate: Certificate, reason: str)
     return certificate
 
 
-def reissue(*, actor: User, now: datetime, certificate: Certificate,
-            reason: str = "") -> Certificate:  # fmt: skip
+def reissue(
+    *, actor: User, now: datetime, certificate: Certificate, reason: str = ""
+) -> Certificate:
     """Replace a certificate with a new one (new serial, code and snapshot, e.g. after the
     name was corrected); the old one is revoked if it is not already."""
     require_issuer(actor, certificate.commune_id)
@@ -418,8 +425,9 @@ def village_certificates(village: Village) -> list[Certificate]:
     return print_order(db.session.scalars(stmt))
 
 
-def log_prints(*, actor: User, now: datetime, certificates: Sequence[Certificate],
-               scope: str) -> str:  # fmt: skip
+def log_prints(
+    *, actor: User, now: datetime, certificates: Sequence[Certificate], scope: str
+) -> str:
     """Record one download of ``certificates`` in the print log; returns the batch id."""
     batch = secrets.token_hex(8)
     single = scope in SINGLE_SCOPES

@@ -71,8 +71,11 @@ def _refuse_revoked(certificate: Certificate):
     """A revoked certificate is not printed: a clear page (410 Gone) instead of the paper."""
     if certificate.is_valid:
         return None
-    page = render_template("certificates/revoked.html", certificate=certificate,
-                           replaced_by=services.replaced_by(certificate))  # fmt: skip
+    page = render_template(
+        "certificates/revoked.html",
+        certificate=certificate,
+        replaced_by=services.replaced_by(certificate),
+    )
     return page, 410
 
 
@@ -104,17 +107,23 @@ def class_certificates(class_id: int):
     (only the learners the user may see: a village lead, their village's)."""
     course_class = scheduling_queries.get_class(current_user, class_id)
     sees = partial(people_queries.sees_person, current_user)
-    eligibilities = [e for e in services.class_eligibility(course_class, now=utcnow())
-                     if sees(e.person)]  # fmt: skip
+    eligibilities = [
+        e for e in services.class_eligibility(course_class, now=utcnow()) if sees(e.person)
+    ]
     certificates = [c for c in services.class_certificates(course_class) if sees(c.person)]
     valid = {c.person_id: c for c in certificates if c.is_valid}
     revoked = {c.person_id: c for c in certificates if not c.is_valid and c.person_id not in valid}
     return render_template(
-        "certificates/class.html", course_class=course_class, eligibilities=eligibilities,
-        valid=valid, revoked_of=revoked, certificates=certificates,
-        framework_ready=services.framework_ready(), finished=services.is_finished(course_class),
+        "certificates/class.html",
+        course_class=course_class,
+        eligibilities=eligibilities,
+        valid=valid,
+        revoked_of=revoked,
+        certificates=certificates,
+        framework_ready=services.framework_ready(),
+        finished=services.is_finished(course_class),
         may_issue=services.can_issue(current_user, course_class),
-    )  # fmt: skip
+    )
 
 
 @bp.post("/classes/<int:class_id>/certificates/issue")
@@ -135,8 +144,14 @@ def issue(class_id: int):
         flash(error.message, "error")
         return redirect(url_for(".class_certificates", class_id=class_id))
     db.session.commit()
-    flash(_("Certificate %(serial)s issued to %(name)s.", serial=certificate.serial,
-            name=person.full_name), "success")  # fmt: skip
+    flash(
+        _(
+            "Certificate %(serial)s issued to %(name)s.",
+            serial=certificate.serial,
+            name=person.full_name,
+        ),
+        "success",
+    )
     return redirect(url_for(".class_certificates", class_id=class_id))
 
 
@@ -155,8 +170,10 @@ def issue_all(class_id: int):
         return redirect(url_for(".class_certificates", class_id=class_id))
     db.session.commit()
     if issued:
-        flash(ngettext("%(num)d certificate issued.", "%(num)d certificates issued.",
-                       len(issued)), "success")  # fmt: skip
+        flash(
+            ngettext("%(num)d certificate issued.", "%(num)d certificates issued.", len(issued)),
+            "success",
+        )
     else:
         flash(_("No learner is waiting for a certificate."), "info")
     return redirect(url_for(".class_certificates", class_id=class_id))
@@ -192,12 +209,16 @@ def detail(certificate_id: int):
     """One certificate: what it says, its status, its print log, revoke and re-issue."""
     certificate = queries.get_certificate(current_user, certificate_id)
     return render_template(
-        "certificates/detail.html", certificate=certificate, s=certificate.snapshot,
-        verify_url=verify_url(certificate), prints=services.prints_of(certificate),
-        replaced_by=services.replaced_by(certificate), revoke_form=RevokeForm(),
+        "certificates/detail.html",
+        certificate=certificate,
+        s=certificate.snapshot,
+        verify_url=verify_url(certificate),
+        prints=services.prints_of(certificate),
+        replaced_by=services.replaced_by(certificate),
+        revoke_form=RevokeForm(),
         reissue_form=ReissueForm(),
         may_issue=services.can_manage(current_user, certificate.commune_id),
-    )  # fmt: skip
+    )
 
 
 @bp.post("/certificates/<int:certificate_id>/revoke")
@@ -210,8 +231,9 @@ def revoke(certificate_id: int):
         for message in form.reason.errors:
             flash(message, "error")
         return redirect(url_for(".detail", certificate_id=certificate_id))
-    services.revoke(actor=current_user, now=utcnow(), certificate=certificate,
-                    reason=form.reason.data)  # fmt: skip
+    services.revoke(
+        actor=current_user, now=utcnow(), certificate=certificate, reason=form.reason.data
+    )
     db.session.commit()
     flash(_("Certificate %(serial)s is revoked.", serial=certificate.serial), "success")
     return redirect(url_for(".detail", certificate_id=certificate_id))
@@ -226,15 +248,22 @@ def reissue(certificate_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        new = services.reissue(actor=current_user, now=utcnow(), certificate=certificate,
-                               reason=form.reason.data or "")  # fmt: skip
+        new = services.reissue(
+            actor=current_user, now=utcnow(), certificate=certificate, reason=form.reason.data or ""
+        )
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for(".detail", certificate_id=certificate_id))
     db.session.commit()
-    flash(_("Certificate %(serial)s issued in place of %(old)s.", serial=new.serial,
-            old=certificate.serial), "success")  # fmt: skip
+    flash(
+        _(
+            "Certificate %(serial)s issued in place of %(old)s.",
+            serial=new.serial,
+            old=certificate.serial,
+        ),
+        "success",
+    )
     return redirect(url_for(".detail", certificate_id=new.id))
 
 
@@ -255,14 +284,18 @@ def print_view(certificate_id: int):
     certificate = queries.get_certificate(current_user, certificate_id)
     if refused := _refuse_revoked(certificate):
         return refused
-    services.log_prints(actor=current_user, now=utcnow(), certificates=[certificate],
-                        scope="print_view")  # fmt: skip
+    services.log_prints(
+        actor=current_user, now=utcnow(), certificates=[certificate], scope="print_view"
+    )
     db.session.commit()
     url = verify_url(certificate)
     return render_template(
-        "certificates/print.html", certificate=certificate, s=certificate.snapshot,
-        verify_url=url, qr_svg=qr.inline_svg(url, label=_("QR code to verify the certificate")),
-    )  # fmt: skip
+        "certificates/print.html",
+        certificate=certificate,
+        s=certificate.snapshot,
+        verify_url=url,
+        qr_svg=qr.inline_svg(url, label=_("QR code to verify the certificate")),
+    )
 
 
 # --- public verification -------------------------------------------------------------------
@@ -277,8 +310,9 @@ def verify(code: str):
     codes cannot be tried in bulk.
     """
     now = utcnow()
-    hits = ratelimit.hit(VERIFY_BUCKET, request.remote_addr or "-", now=now,
-                         window_seconds=VERIFY_WINDOW_SECONDS)  # fmt: skip
+    hits = ratelimit.hit(
+        VERIFY_BUCKET, request.remote_addr or "-", now=now, window_seconds=VERIFY_WINDOW_SECONDS
+    )
     db.session.commit()
     if hits > current_app.config.get("CERTIFICATE_VERIFY_MAX_PER_ADDRESS", 60):
         abort(429)

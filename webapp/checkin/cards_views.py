@@ -141,10 +141,15 @@ def class_cards(class_id: int):
     services.ensure_learner_codes(people)
     db.session.commit()
     return render_template(
-        "checkin/cards_sheet.html", people=people, title=course_class.name, total=len(people),
+        "checkin/cards_sheet.html",
+        people=people,
+        title=course_class.name,
+        total=len(people),
         back=(url_for("scheduling.class_detail", class_id=course_class.id), course_class.name),
-        per_sheet=CARDS_PER_SHEET, page=None, filter_form=None,
-    )  # fmt: skip
+        per_sheet=CARDS_PER_SHEET,
+        page=None,
+        filter_form=None,
+    )
 
 
 @bp.get("/villages/<int:village_id>/cards")
@@ -164,16 +169,26 @@ def village_cards(village_id: int):
     )
     if group:
         stmt = stmt.where(Person.target_group == group)
-    page = db.paginate(stmt, page=query_int("page", 1), per_page=CARDS_PER_PAGE,
-                       max_per_page=CARDS_PER_PAGE, error_out=False)  # fmt: skip
+    page = db.paginate(
+        stmt,
+        page=query_int("page", 1),
+        per_page=CARDS_PER_PAGE,
+        max_per_page=CARDS_PER_PAGE,
+        error_out=False,
+    )
     services.ensure_learner_codes(page.items)
     db.session.commit()
     return render_template(
-        "checkin/cards_sheet.html", people=page.items, title=village.name, total=page.total,
+        "checkin/cards_sheet.html",
+        people=page.items,
+        title=village.name,
+        total=page.total,
         back=(url_for("people.index", village=village.id), village.name),
-        per_sheet=CARDS_PER_SHEET, page=page, filter_form=form,
+        per_sheet=CARDS_PER_SHEET,
+        page=page,
+        filter_form=form,
         args={"village_id": village.id, "group": group or None},
-    )  # fmt: skip
+    )
 
 
 @bp.get("/p/<code>")
@@ -221,8 +236,9 @@ def _outcome(result: services.Result) -> Outcome:
         message = _("checked in %(time)s (late)", time=time)
     else:
         message = _("checked in %(time)s", time=time)
-    return Outcome(True, "checked_in" if result.created else "already", record.person.full_name,
-                   message)  # fmt: skip
+    return Outcome(
+        True, "checked_in" if result.created else "already", record.person.full_name, message
+    )
 
 
 def _codes_sent(form: CardScanForm) -> tuple[list[str], Method]:
@@ -230,10 +246,13 @@ def _codes_sent(form: CardScanForm) -> tuple[list[str], Method]:
     if form.photo.data:
         texts = read_photo(form.photo.data.stream)
         if not texts:
-            raise CheckinError("no_qr_in_photo", _l(
-                "No QR code could be read in this photo. Hold the card flat in good light, "
-                "let it fill most of the picture and try again, or type the learner code."
-            ))  # fmt: skip
+            raise CheckinError(
+                "no_qr_in_photo",
+                _l(
+                    "No QR code could be read in this photo. Hold the card flat in good light, "
+                    "let it fill most of the picture and try again, or type the learner code."
+                ),
+            )
         codes = [code for code in dict.fromkeys(map(learner_code_in, texts)) if code]
         if not codes:
             raise CheckinError("not_a_card", _l("This QR code is not a learner card."))
@@ -264,8 +283,14 @@ def _check_in(occasion: SessionOccasion, code: str, method: Method) -> Outcome:
 def _scan(occasion: SessionOccasion, form: CardScanForm) -> list[Outcome]:
     if not form.validate_on_submit():  # longer than any card's text or code
         if form.code.errors:
-            return [Outcome(False, "unknown_learner_code", "",
-                            _("This learner code is not known. Please check it."))]  # fmt: skip
+            return [
+                Outcome(
+                    False,
+                    "unknown_learner_code",
+                    "",
+                    _("This learner code is not known. Please check it."),
+                )
+            ]
         return [Outcome(False, "not_a_card", "", _("This QR code is not a learner card."))]
     try:
         codes, method = _codes_sent(form)
@@ -293,9 +318,14 @@ def scan(session_id: int):
     form = CardScanForm()
     if request.method == "GET":
         return render_template(
-            "checkin/scan_page.html", session=session, course_class=session.course_class,
-            occasion=occasion, form=form, now=utcnow(), outcomes=[],
-        )  # fmt: skip
+            "checkin/scan_page.html",
+            session=session,
+            course_class=session.course_class,
+            occasion=occasion,
+            form=form,
+            now=utcnow(),
+            outcomes=[],
+        )
     outcomes = _scan(occasion, form)
     if _wants_json():
         response = jsonify(results=[asdict(o) for o in outcomes])
@@ -323,6 +353,10 @@ def sheet(session_id: int):
     services.ensure_learner_codes(people)
     db.session.commit()
     return render_template(
-        "checkin/sheet.html", session=session, course_class=session.course_class,
-        people=people, blank_rows=BLANK_ROWS, now=utcnow(),
-    )  # fmt: skip
+        "checkin/sheet.html",
+        session=session,
+        course_class=session.course_class,
+        people=people,
+        blank_rows=BLANK_ROWS,
+        now=utcnow(),
+    )

@@ -36,9 +36,7 @@ def seed_attendance(commune: Commune, *, now: datetime) -> int:
                     count += _finished(occasion, session, person, trainer, i, j)
                 else:
                     count += _one(occasion, session, person, trainer, chance)
-    learners = db.session.scalars(
-        select(Person).where(Person.id.in_(_enrolled_ids(commune)))
-    ).all()  # fmt: skip
+    learners = db.session.scalars(select(Person).where(Person.id.in_(_enrolled_ids(commune)))).all()
     services.ensure_learner_codes(learners)
     return count
 

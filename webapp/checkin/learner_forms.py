@@ -12,9 +12,10 @@ class IdentifyForm(BaseForm):
     """Who is checking in: phone number and year of birth, or the learner code."""
 
     phone = StringField(
-        _l("Your phone number"), validators=[Optional(), Length(max=20)],
+        _l("Your phone number"),
+        validators=[Optional(), Length(max=20)],
         render_kw={"inputmode": "tel", "autocomplete": "tel"},
-    )  # fmt: skip
+    )
     birth_year = YearField(
         _l("Your year of birth"),
         validators=[
@@ -24,10 +25,11 @@ class IdentifyForm(BaseForm):
         render_kw={"inputmode": "numeric"},
     )
     learner_code = StringField(
-        _l("Or your learner code"), validators=[Optional(), Length(max=12)],
+        _l("Or your learner code"),
+        validators=[Optional(), Length(max=12)],
         description=_l("Six letters and digits, printed on your learner card"),
         render_kw={"autocapitalize": "characters", "autocomplete": "off"},
-    )  # fmt: skip
+    )
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):

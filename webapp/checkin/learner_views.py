@@ -71,10 +71,13 @@ def device_key() -> str | None:
 
 def _keep_device(response, key: str):
     response.set_cookie(
-        COOKIE, _signer().dumps(key),
+        COOKIE,
+        _signer().dumps(key),
         max_age=int(timedelta(days=current_app.config["CHECKIN_DEVICE_DAYS"]).total_seconds()),
-        httponly=True, samesite="Lax", secure=current_app.config["BASE_URL"].startswith("https://"),
-    )  # fmt: skip
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["BASE_URL"].startswith("https://"),
+    )
     return response
 
 
@@ -249,13 +252,15 @@ def scan(token: str, code: str | None = None):
         form = _identify_form()  # identifying, or asking to join ("ask") with the same details
         if form.validate():
             guard = _guessing_guard(now, _phone_key(form), token)
-            identity = services.identity_of(form.phone.data, form.birth_year.data, guard,
-                                            learner_code=form.learner_code.data)  # fmt: skip
+            identity = services.identity_of(
+                form.phone.data, form.birth_year.data, guard, learner_code=form.learner_code.data
+            )
             if identity is None:
                 form.form_errors.append(str(BAD_DETAILS))
     try:
-        point, occasion = services.resolve_token(token, code=code, now=now, code_checked=checked,
-                                                 linked=linked, identity=identity)  # fmt: skip
+        point, occasion = services.resolve_token(
+            token, code=code, now=now, code_checked=checked, linked=linked, identity=identity
+        )
     except CheckinError as error:
         return render_template("checkin/learner_refused.html", error=error), error.status
     other = request.values.get("other") == "1"
@@ -295,13 +300,19 @@ def scan(token: str, code: str | None = None):
     records = {p.id: services.record_of(occasion, p) for p in people}
     response = make_response(
         render_template(
-            "checkin/learner_scan.html", occasion=occasion, people=people, records=records,
-            form=form or _identify_form(), other=other or not people, error=error,
-            is_open=occasion.is_open(now), now=now,
+            "checkin/learner_scan.html",
+            occasion=occasion,
+            people=people,
+            records=records,
+            form=form or _identify_form(),
+            other=other or not people,
+            error=error,
+            is_open=occasion.is_open(now),
+            now=now,
             ticket=_ticket_signer().dumps(token) if point.rotating else None,
         ),
         status,
-    )  # fmt: skip
+    )
     return response  # a refusal remembers nothing: no link, no cookie
 
 
@@ -342,9 +353,14 @@ def _identify_and_check_in(occasion: Occasion, identity: services.Identity, key:
     new_key = key or services.new_device_key()
     method = Method.CODE_SELF if by_code else Method.SELF_SCAN
     result = services.check_in(occasion, person, method=method, now=now, device_key=new_key)
-    services.remember(key=new_key, person=person, now=now, occasion=occasion,
-                      user_agent=request.headers.get("User-Agent", ""),
-                      method=LinkMethod.CODE if by_code else LinkMethod.PHONE)  # fmt: skip
+    services.remember(
+        key=new_key,
+        person=person,
+        now=now,
+        occasion=occasion,
+        user_agent=request.headers.get("User-Agent", ""),
+        method=LinkMethod.CODE if by_code else LinkMethod.PHONE,
+    )
     response = _done_checking_in(result, now, counted_key=key)
     return _keep_device(response, new_key)
 
@@ -353,8 +369,7 @@ def _check_in(occasion: Occasion, person, key: str | None, now, *, counted_key: 
     """Check in by this phone; when the request is counted (see :func:`_done_checking_in`),
     it is counted per address and under ``counted_key`` (the phone's key, or None for a
     phone remembered by this very request)."""
-    result = services.check_in(occasion, person, method=Method.SELF_SCAN, now=now,
-                               device_key=key)  # fmt: skip
+    result = services.check_in(occasion, person, method=Method.SELF_SCAN, now=now, device_key=key)
     return _done_checking_in(result, now, counted_key=counted_key)
 
 
@@ -405,8 +420,10 @@ def _done_signer() -> URLSafeSerializer:
 
 def _to_done(value: list):
     args = request.view_args
-    return redirect(url_for(".done", token=args["token"], code=args.get("code"),
-                            r=_done_signer().dumps(value)), 303)  # fmt: skip
+    return redirect(
+        url_for(".done", token=args["token"], code=args.get("code"), r=_done_signer().dumps(value)),
+        303,
+    )
 
 
 def _done_value() -> list | None:
@@ -447,11 +464,17 @@ def done(token: str, code: str | None = None):
         )
         if join is None:
             return redirect(scan_url)
-        return render_template("checkin/learner_join_sent.html", person=join.person,
-                               scan_url=scan_url)  # fmt: skip
+        return render_template(
+            "checkin/learner_join_sent.html", person=join.person, scan_url=scan_url
+        )
     record = db.session.get(Attendance, value[0])
     if record is None or (record.occasion_kind, record.occasion_id) != where:
         return redirect(scan_url)
     occasion = services.occasion_of(record)
-    return render_template("checkin/learner_done.html", record=record, occasion=occasion,
-                           new=bool(value[1]), scan_url=scan_url)  # fmt: skip
+    return render_template(
+        "checkin/learner_done.html",
+        record=record,
+        occasion=occasion,
+        new=bool(value[1]),
+        scan_url=scan_url,
+    )

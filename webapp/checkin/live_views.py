@@ -193,8 +193,10 @@ def _new_link(occasion: SessionOccasion, device_id: int) -> Device:
     return device
 
 
-@bp.route("/sessions/<int:session_id>/links/<int:device_id>/<any(confirm, undo):decision>",
-          methods=["POST"])  # fmt: skip
+@bp.route(
+    "/sessions/<int:session_id>/links/<int:device_id>/<any(confirm, undo):decision>",
+    methods=["POST"],
+)
 @roles_required(*RUNNERS)
 def decide_link(session_id: int, device_id: int, decision: str):
     """Confirm a phone linked at this session as the person's own, or undo the link (and,
@@ -207,9 +209,14 @@ def decide_link(session_id: int, device_id: int, decision: str):
         if decision == "confirm":
             services.confirm_link(device, actor=current_user, now=now, occasion=occasion)
         else:
-            services.undo_link(device, actor=current_user, now=now, occasion=occasion,
-                               mark_absent=request.form.get("absent") == "1",
-                               reason=clean(request.form.get("reason")))  # fmt: skip
+            services.undo_link(
+                device,
+                actor=current_user,
+                now=now,
+                occasion=occasion,
+                mark_absent=request.form.get("absent") == "1",
+                reason=clean(request.form.get("reason")),
+            )
     except DomainError as error:
         db.session.rollback()
         message, category = error.message, "error"
@@ -240,8 +247,15 @@ def roster(session_id: int):
     services.ensure_learner_codes([person for person, _record in rows])
     db.session.commit()
     source = Method.PAPER if request.args.get("source") == Method.PAPER else Method.ROSTER
-    return render_template("checkin/roster.html", occasion=occasion, session=occasion.session,
-                           rows=rows, now=utcnow(), source=source, **LABELS)  # fmt: skip
+    return render_template(
+        "checkin/roster.html",
+        occasion=occasion,
+        session=occasion.session,
+        rows=rows,
+        now=utcnow(),
+        source=source,
+        **LABELS,
+    )
 
 
 @bp.route("/sessions/<int:session_id>/roster/<int:person_id>", methods=["POST"])
@@ -257,8 +271,15 @@ def mark(session_id: int, person_id: int):
         abort(400)
     source = Method(form.source.data or Method.ROSTER)
     try:
-        services.set_status(occasion, person, Status(form.status.data), actor=current_user,
-                            now=utcnow(), reason=form.reason.data or "", method=source)  # fmt: skip
+        services.set_status(
+            occasion,
+            person,
+            Status(form.status.data),
+            actor=current_user,
+            now=utcnow(),
+            reason=form.reason.data or "",
+            method=source,
+        )
     except DomainError as refused:
         db.session.rollback()
         if refused.status == 403:
@@ -268,13 +289,25 @@ def mark(session_id: int, person_id: int):
         db.session.commit()
     if htmx.is_htmx():
         record = services.record_of(occasion, person)
-        return render_template("checkin/_roster_row.html", occasion=occasion, person=person,
-                               record=record, error=error, source=source, **LABELS)  # fmt: skip
+        return render_template(
+            "checkin/_roster_row.html",
+            occasion=occasion,
+            person=person,
+            record=record,
+            error=error,
+            source=source,
+            **LABELS,
+        )
     if error:
         flash(_("%(name)s: %(message)s", name=person.full_name, message=error), "error")
     else:
-        flash(_("%(name)s: %(status)s", name=person.full_name,
-                status=STATUS_LABELS[Status(form.status.data)]))  # fmt: skip
+        flash(
+            _(
+                "%(name)s: %(status)s",
+                name=person.full_name,
+                status=STATUS_LABELS[Status(form.status.data)],
+            )
+        )
     back = url_for(
         ".roster", session_id=session_id, source=source if source == Method.PAPER else None
     )
@@ -296,8 +329,13 @@ def correct(record_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            services.correct(record, Status(form.status.data), actor=current_user, now=utcnow(),
-                             reason=form.reason.data)  # fmt: skip
+            services.correct(
+                record,
+                Status(form.status.data),
+                actor=current_user,
+                now=utcnow(),
+                reason=form.reason.data,
+            )
         except DomainError as error:
             db.session.rollback()
             if error.status == 403:
@@ -310,8 +348,14 @@ def correct(record_id: int):
             return redirect(url_for(".roster", session_id=occasion.id))
     elif request.method == "POST":
         status = 422
-    return render_template("checkin/correct.html", record=record, occasion=occasion, form=form,
-                           session=occasion.session, **LABELS), status  # fmt: skip
+    return render_template(
+        "checkin/correct.html",
+        record=record,
+        occasion=occasion,
+        form=form,
+        session=occasion.session,
+        **LABELS,
+    ), status
 
 
 # --- remembered phones ------------------------------------------------------------------------

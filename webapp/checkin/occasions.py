@@ -198,8 +198,9 @@ class SessionOccasion(Occasion):
                 )
             )
         elif status != EnrolmentStatus.ENROLLED:  # enrolled meanwhile: nothing to do
-            status = enrolment.enrol(actor=actor, now=now, course_class=self.course_class,
-                                     person=person).status  # fmt: skip
+            status = enrolment.enrol(
+                actor=actor, now=now, course_class=self.course_class, person=person
+            ).status
         return status == EnrolmentStatus.ENROLLED
 
     @classmethod

@@ -331,8 +331,9 @@ def person_record(person: Person, *, now: datetime) -> PersonRecord:
                 tally(sessions, statuses, now),
             )
         )
-    items.sort(key=lambda c: c.sessions[0][0].starts_at if c.sessions else _NOT_STARTED,
-               reverse=True)  # fmt: skip
+    items.sort(
+        key=lambda c: c.sessions[0][0].starts_at if c.sessions else _NOT_STARTED, reverse=True
+    )
     return PersonRecord(person, items)
 
 
@@ -373,8 +374,7 @@ def register_xlsx(register: Register) -> bytes:
         append(sheet, [label, value])
         sheet.cell(sheet.max_row, 1).font = BOLD
     append(sheet, [])
-    headers = ["STT", "Họ và tên", "Thôn", "Trạng thái", "Giờ đến",
-               "Cách điểm danh", "Ký tên"]  # fmt: skip
+    headers = ["STT", "Họ và tên", "Thôn", "Trạng thái", "Giờ đến", "Cách điểm danh", "Ký tên"]
     append(sheet, headers)
     header_row = sheet.max_row
     for cell in sheet[header_row]:

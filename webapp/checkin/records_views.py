@@ -76,8 +76,9 @@ def register(session_id: int):
     """A session's register: who came, when and how; printable on A4."""
     sheet = _register(session_id)
     commune = db.session.get(Commune, sheet.session.course_class.commune_id)
-    return render_template("checkin/records_register.html", register=sheet, commune=commune,
-                           now=utcnow(), **_context())  # fmt: skip
+    return render_template(
+        "checkin/records_register.html", register=sheet, commune=commune, now=utcnow(), **_context()
+    )
 
 
 @bp.get("/sessions/<int:session_id>/register.xlsx")
@@ -123,6 +124,9 @@ def person(person_id: int):
     found = people_queries.get_person(current_user, person_id) or abort(404)
     record = records.person_record(found, now=utcnow())
     return render_template(
-        "checkin/records_person.html", record=record, devices=services.devices_of(found),
-        can_revoke=current_user.role in scheduling.PLANNERS, **_context(),
-    )  # fmt: skip
+        "checkin/records_person.html",
+        record=record,
+        devices=services.devices_of(found),
+        can_revoke=current_user.role in scheduling.PLANNERS,
+        **_context(),
+    )

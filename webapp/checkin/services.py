@@ -58,8 +58,15 @@ class CheckinError(DomainError):
     pass
 
 
-def _refuse(code: str, message, *, occasion: Occasion | None = None, person_id=None,
-            status: int = 400, **params):  # fmt: skip
+def _refuse(
+    code: str,
+    message,
+    *,
+    occasion: Occasion | None = None,
+    person_id=None,
+    status: int = 400,
+    **params,
+):
     where = f"{occasion.kind}:{occasion.id}" if occasion is not None else "-"
     log.info("check-in refused code=%s occasion=%s person=%s", code, where, person_id)
     raise CheckinError(code, message, status=status, **params)
@@ -91,10 +98,13 @@ def point_for(occasion: Occasion, *, now: datetime) -> CheckinPoint:
         try:
             with db.session.begin_nested():
                 point = CheckinPoint(
-                    occasion_kind=occasion.kind, occasion_id=occasion.id,
-                    token=secrets.token_urlsafe(9), code=random_code(),
-                    secret=secrets.token_hex(16), created_at=now,
-                )  # fmt: skip
+                    occasion_kind=occasion.kind,
+                    occasion_id=occasion.id,
+                    token=secrets.token_urlsafe(9),
+                    code=random_code(),
+                    secret=secrets.token_hex(16),
+                    created_at=now,
+                )
                 db.session.add(point)
             return point
         except IntegrityError:
@@ -232,9 +242,11 @@ class Result:
 def _require_runner(actor: User | None, occasion: Occasion) -> None:
     if actor is None or not occasion.can_run(actor):
         _refuse(
-            "not_allowed", _l("Only this class's trainers or an organiser may do this."),
-            occasion=occasion, status=403,
-        )  # fmt: skip
+            "not_allowed",
+            _l("Only this class's trainers or an organiser may do this."),
+            occasion=occasion,
+            status=403,
+        )
 
 
 #: Insert unless the person has a row (the same SQL on SQLite and PostgreSQL; the unique
@@ -291,35 +303,62 @@ def check_in(
     if method in STAFF_METHODS:
         _require_runner(actor, occasion)
     if occasion.cancelled:
-        _refuse("session_cancelled", _l("This session is cancelled."), occasion=occasion,
-                person_id=person.id)  # fmt: skip
+        _refuse(
+            "session_cancelled",
+            _l("This session is cancelled."),
+            occasion=occasion,
+            person_id=person.id,
+        )
     if now < occasion.opens_at:
-        _refuse("window_not_open", _l("Check-in has not opened yet. It opens at %(time)s."),
-                occasion=occasion, person_id=person.id, time=_hhmm(occasion.opens_at))  # fmt: skip
+        _refuse(
+            "window_not_open",
+            _l("Check-in has not opened yet. It opens at %(time)s."),
+            occasion=occasion,
+            person_id=person.id,
+            time=_hhmm(occasion.opens_at),
+        )
     if method in PHONE_METHODS and now > occasion.closes_at:
-        _refuse("window_closed", _l("Check-in for this session has closed."), occasion=occasion,
-                person_id=person.id)  # fmt: skip
+        _refuse(
+            "window_closed",
+            _l("Check-in for this session has closed."),
+            occasion=occasion,
+            person_id=person.id,
+        )
     status = Status.LATE if now > occasion.late_from else Status.PRESENT
     # Members only: the occasion checks membership with the insert (one statement where it
     # can); only when no row was made is it asked why.
     new_id = occasion.insert_attendance(
         dict(
-            occasion_kind=occasion.kind, occasion_id=occasion.id, person_id=person.id,
-            status=status, method=method, recorded_at=now,
+            occasion_kind=occasion.kind,
+            occasion_id=occasion.id,
+            person_id=person.id,
+            status=status,
+            method=method,
+            recorded_at=now,
             recorded_by_id=actor.id if actor is not None else None,
-            device_key=device_key, updated_at=now,
+            device_key=device_key,
+            updated_at=now,
         ),
         _insert,
-    )  # fmt: skip
+    )
     if new_id is not None:
-        log.info("checked in occasion=%s:%s person=%s method=%s", occasion.kind, occasion.id,
-                 person.id, method)  # fmt: skip
+        log.info(
+            "checked in occasion=%s:%s person=%s method=%s",
+            occasion.kind,
+            occasion.id,
+            person.id,
+            method,
+        )
         return Result(None, created=True, record_id=new_id)
     if not occasion.is_member(person.id):
         _refuse(
-            "not_enrolled", _l("%(name)s is not enrolled in this class."), occasion=occasion,
-            person_id=person.id, status=409, name=person.full_name,
-        )  # fmt: skip
+            "not_enrolled",
+            _l("%(name)s is not enrolled in this class."),
+            occasion=occasion,
+            person_id=person.id,
+            status=409,
+            name=person.full_name,
+        )
     record = _record_of(occasion, person.id, lock=True)
     if record.status not in ATTENDED:
         # Marked absent or excused earlier, and here after all.
@@ -346,23 +385,42 @@ def set_status(
     _require_runner(actor, occasion)
     status = Status(status)
     if occasion.cancelled:
-        _refuse("session_cancelled", _l("This session is cancelled."), occasion=occasion,
-                person_id=person.id)  # fmt: skip
+        _refuse(
+            "session_cancelled",
+            _l("This session is cancelled."),
+            occasion=occasion,
+            person_id=person.id,
+        )
     if status in ATTENDED and now < occasion.opens_at:
-        _refuse("window_not_open", _l("Check-in has not opened yet. It opens at %(time)s."),
-                occasion=occasion, person_id=person.id, time=_hhmm(occasion.opens_at))  # fmt: skip
+        _refuse(
+            "window_not_open",
+            _l("Check-in has not opened yet. It opens at %(time)s."),
+            occasion=occasion,
+            person_id=person.id,
+            time=_hhmm(occasion.opens_at),
+        )
     if not occasion.is_member(person.id):
         _refuse(
-            "not_enrolled", _l("%(name)s is not enrolled in this class."), occasion=occasion,
-            person_id=person.id, status=409, name=person.full_name,
-        )  # fmt: skip
+            "not_enrolled",
+            _l("%(name)s is not enrolled in this class."),
+            occasion=occasion,
+            person_id=person.id,
+            status=409,
+            name=person.full_name,
+        )
     new_id = _insert(
         dict(
-            occasion_kind=occasion.kind, occasion_id=occasion.id, person_id=person.id,
-            status=status, method=method, recorded_at=now, recorded_by_id=actor.id,
-            device_key=None, updated_at=now,
+            occasion_kind=occasion.kind,
+            occasion_id=occasion.id,
+            person_id=person.id,
+            status=status,
+            method=method,
+            recorded_at=now,
+            recorded_by_id=actor.id,
+            device_key=None,
+            updated_at=now,
         )
-    )  # fmt: skip
+    )
     if new_id is not None:
         return db.session.get(Attendance, new_id)
     record = _record_of(occasion, person.id, lock=True)
@@ -371,37 +429,63 @@ def set_status(
         made_here = record.method == method and record.recorded_by_id == actor.id
         if not reason and not made_here:
             # Overruling what the learner's phone, a card or a colleague recorded: say why.
-            _refuse("reason_missing", _l("Please say why the record is corrected."),
-                    occasion=occasion, person_id=person.id)  # fmt: skip
+            _refuse(
+                "reason_missing",
+                _l("Please say why the record is corrected."),
+                occasion=occasion,
+                person_id=person.id,
+            )
         _change(record, status, actor=actor, now=now, method=method, reason=reason)
     return record
 
 
-def correct(record: Attendance, status: Status, *, actor: User, now: datetime,
-            reason: str) -> Attendance:  # fmt: skip
+def correct(
+    record: Attendance, status: Status, *, actor: User, now: datetime, reason: str
+) -> Attendance:
     """A staff correction of a record, with a reason (kept with who and when)."""
     occasion = occasion_of(record)
     _require_runner(actor, occasion)
     reason = nfc(reason or "").strip()
     if not reason:
-        _refuse("reason_missing", _l("Please say why the record is corrected."),
-                occasion=occasion, person_id=record.person_id)  # fmt: skip
+        _refuse(
+            "reason_missing",
+            _l("Please say why the record is corrected."),
+            occasion=occasion,
+            person_id=record.person_id,
+        )
     status = Status(status)
     if status != record.status:
         _change(record, status, actor=actor, now=now, method=Method.ROSTER, reason=reason)
     return record
 
 
-def _change(record: Attendance, status: Status, *, actor: User | None, now: datetime,
-            method: Method, reason: str) -> None:  # fmt: skip
+def _change(
+    record: Attendance,
+    status: Status,
+    *,
+    actor: User | None,
+    now: datetime,
+    method: Method,
+    reason: str,
+) -> None:
     db.session.add(
         AttendanceChange(
-            attendance=record, changed_at=now, changed_by_id=actor.id if actor else None,
-            old_status=record.status, new_status=status, method=method, reason=reason[:300],
+            attendance=record,
+            changed_at=now,
+            changed_by_id=actor.id if actor else None,
+            old_status=record.status,
+            new_status=status,
+            method=method,
+            reason=reason[:300],
         )
-    )  # fmt: skip
-    log.info("attendance %s %s -> %s by %s", record.id, record.status, status,
-             actor.username if actor else "learner")  # fmt: skip
+    )
+    log.info(
+        "attendance %s %s -> %s by %s",
+        record.id,
+        record.status,
+        status,
+        actor.username if actor else "learner",
+    )
     record.status, record.updated_at = status, now
 
 
@@ -513,9 +597,13 @@ class Identity:
         return f"identity{self._n}{self.by}", _identity_subquery(self._n, self.by), self.params()
 
 
-def identity_of(phone: str | None, birth_year: int | None,
-                guard: ratelimit.Guard | None = None, *,
-                learner_code: str | None = None) -> Identity | None:  # fmt: skip
+def identity_of(
+    phone: str | None,
+    birth_year: int | None,
+    guard: ratelimit.Guard | None = None,
+    *,
+    learner_code: str | None = None,
+) -> Identity | None:
     """The identity a learner gave (the learner code when given), or None when it cannot be
     anybody's: a number that is not a Vietnamese phone number, no year, a code of the wrong
     length."""
@@ -530,8 +618,9 @@ def identity_of(phone: str | None, birth_year: int | None,
     return Identity("phone", {**values, "birth_year": birth_year}, guard)
 
 
-def identify(*, commune_id: int, phone: str, birth_year: int | None,
-             guard: ratelimit.Guard | None = None) -> "LinkedPerson":  # fmt: skip
+def identify(
+    *, commune_id: int, phone: str, birth_year: int | None, guard: ratelimit.Guard | None = None
+) -> "LinkedPerson":
     """The person with this phone number and birth year (in the occasion's commune): their
     ``id``, ``full_name`` and ``commune_id``.
 
@@ -542,8 +631,7 @@ def identify(*, commune_id: int, phone: str, birth_year: int | None,
     if identity is None:
         if guard is not None:
             guard.check_now()
-        _refuse("identity_incomplete",
-                _l("Please give your phone number and your year of birth."))  # fmt: skip
+        _refuse("identity_incomplete", _l("Please give your phone number and your year of birth."))
     db.session.flush()  # a Core statement does not flush pending changes itself
     stmt = _identify_alone(identity._n, identity.by)
     identity.rows = db.session.connection().execute(stmt, identity.params()).all()
@@ -640,13 +728,16 @@ _REMEMBER = text(
     + ", ".join(
         f"{column} = " + _AGAIN.format(column, new)
         for column, new in (
-            ("created_at", "excluded.created_at"), ("method", "excluded.method"),
-            ("occasion_kind", "excluded.occasion_kind"), ("occasion_id", "excluded.occasion_id"),
-            ("confirmed_at", "NULL"), ("confirmed_by_id", "NULL"),
+            ("created_at", "excluded.created_at"),
+            ("method", "excluded.method"),
+            ("occasion_kind", "excluded.occasion_kind"),
+            ("occasion_id", "excluded.occasion_id"),
+            ("confirmed_at", "NULL"),
+            ("confirmed_by_id", "NULL"),
         )
     )
     + ", revoked_at = NULL, revoked_by_id = NULL RETURNING id"
-).bindparams(bindparam("now", type_=UTCDateTime))  # fmt: skip
+).bindparams(bindparam("now", type_=UTCDateTime))
 
 
 def remember(
@@ -664,11 +755,14 @@ def remember(
     the learner said who they are): the occasion's trainer then confirms or undoes it."""
     db.session.flush()  # a text statement does not flush pending changes itself
     values = {
-        "key": key, "person_id": person.id, "now": now, "user_agent": user_agent[:200],
+        "key": key,
+        "person_id": person.id,
+        "now": now,
+        "user_agent": user_agent[:200],
         "method": LinkMethod(method).value,
         "occasion_kind": occasion.kind if occasion is not None else None,
         "occasion_id": occasion.id if occasion is not None else None,
-    }  # fmt: skip
+    }
     device_id = db.session.connection().execute(_REMEMBER, values).scalar_one()
     loaded = db.session.identity_map.get(identity_key(Device, device_id))
     if loaded is not None:  # this session holds the link: it must not keep stale values
@@ -682,11 +776,12 @@ def device_people(key: str | None) -> list[Person]:
         return []
     return list(
         db.session.scalars(
-            select(Person).join(Device, Device.person_id == Person.id)
+            select(Person)
+            .join(Device, Device.person_id == Person.id)
             .where(Device.key == key, Device.revoked_at.is_(None))
             .order_by(Device.created_at)
         )
-    )  # fmt: skip
+    )
 
 
 _DEVICES = Device.__table__
@@ -724,8 +819,9 @@ def linked_person(point: Row) -> LinkedPerson | None:
     values = point._mapping
     if values.get("linked_id") is None:
         return None
-    return LinkedPerson(values["linked_id"], values["linked_full_name"],
-                        values["linked_commune_id"])  # fmt: skip
+    return LinkedPerson(
+        values["linked_id"], values["linked_full_name"], values["linked_commune_id"]
+    )
 
 
 def device_person(key: str | None, person_id: int | None) -> Row | None:
@@ -758,23 +854,31 @@ def new_links(occasion: Occasion) -> list[Device]:
         db.session.scalars(
             select(Device)
             .where(
-                Device.occasion_kind == occasion.kind, Device.occasion_id == occasion.id,
-                Device.confirmed_at.is_(None), Device.revoked_at.is_(None),
+                Device.occasion_kind == occasion.kind,
+                Device.occasion_id == occasion.id,
+                Device.confirmed_at.is_(None),
+                Device.revoked_at.is_(None),
             )
             .options(joinedload(Device.person))
             .order_by(Device.created_at, Device.id)
         )
-    )  # fmt: skip
+    )
 
 
 def _link_of(device: Device, occasion: Occasion | None) -> None:
     if device.revoked_at is not None:
-        _refuse("link_revoked", _l("This phone no longer checks in for the person."),
-                occasion=occasion, person_id=device.person_id, status=409)  # fmt: skip
+        _refuse(
+            "link_revoked",
+            _l("This phone no longer checks in for the person."),
+            occasion=occasion,
+            person_id=device.person_id,
+            status=409,
+        )
 
 
-def confirm_link(device: Device, *, actor: User, now: datetime,
-                 occasion: Occasion | None = None) -> None:  # fmt: skip
+def confirm_link(
+    device: Device, *, actor: User, now: datetime, occasion: Occasion | None = None
+) -> None:
     """Staff confirm that a phone is the person's own: its quiz passes count from now on,
     those passed before included. ``occasion``: confirmed from its live page (whose runners
     may); otherwise the caller has checked that the actor may manage the person."""
@@ -783,12 +887,23 @@ def confirm_link(device: Device, *, actor: User, now: datetime,
     _link_of(device, occasion)
     if device.confirmed_at is None:
         device.confirmed_at, device.confirmed_by_id = now, actor.id
-        log.info("phone link %s of person %s confirmed by %s", device.id, device.person_id,
-                 actor.username)  # fmt: skip
+        log.info(
+            "phone link %s of person %s confirmed by %s",
+            device.id,
+            device.person_id,
+            actor.username,
+        )
 
 
-def undo_link(device: Device, *, actor: User, now: datetime, occasion: Occasion,
-              mark_absent: bool = False, reason: str = "") -> None:  # fmt: skip
+def undo_link(
+    device: Device,
+    *,
+    actor: User,
+    now: datetime,
+    occasion: Occasion,
+    mark_absent: bool = False,
+    reason: str = "",
+) -> None:
     """Staff undo a phone's link made at ``occasion`` (not the person's phone): the phone no
     longer checks in for them and its unconfirmed quiz passes never count. With
     ``mark_absent``, the person's record here is corrected to absent, with the reason
@@ -800,8 +915,7 @@ def undo_link(device: Device, *, actor: User, now: datetime, occasion: Occasion,
         if record is not None:
             correct(record, Status.ABSENT, actor=actor, now=now, reason=reason)
     revoke(device, actor=actor, now=now)
-    log.info("phone link %s of person %s undone by %s", device.id, device.person_id,
-             actor.username)  # fmt: skip
+    log.info("phone link %s of person %s undone by %s", device.id, device.person_id, actor.username)
 
 
 def seen_by_staff_now(person_id: int, *, now: datetime) -> bool:
@@ -858,14 +972,21 @@ def shared_devices(occasion: Occasion) -> dict[str, list[int]]:
 # --- not enrolled: asking to join ------------------------------------------------------------
 
 
-def request_join(occasion: Occasion, person: Person, *, now: datetime,
-                 device_key: str | None) -> JoinRequest:  # fmt: skip
+def request_join(
+    occasion: Occasion, person: Person, *, now: datetime, device_key: str | None
+) -> JoinRequest:
     """A person who is not enrolled asks to join; the request waits on the live page."""
     if not occasion.is_open(now):
         _refuse("window_closed", _l("Check-in for this session has closed."), occasion=occasion)
     if person.commune_id != occasion.commune_id:
-        _refuse("not_enrolled", _l("%(name)s is not enrolled in this class."), occasion=occasion,
-                person_id=person.id, status=409, name=person.full_name)  # fmt: skip
+        _refuse(
+            "not_enrolled",
+            _l("%(name)s is not enrolled in this class."),
+            occasion=occasion,
+            person_id=person.id,
+            status=409,
+            name=person.full_name,
+        )
     request = db.session.scalar(
         select(JoinRequest).where(
             JoinRequest.occasion_kind == occasion.kind,
@@ -877,9 +998,12 @@ def request_join(occasion: Occasion, person: Person, *, now: datetime,
         try:
             with db.session.begin_nested():
                 request = JoinRequest(
-                    occasion_kind=occasion.kind, occasion_id=occasion.id, person_id=person.id,
-                    device_key=device_key, created_at=now,
-                )  # fmt: skip
+                    occasion_kind=occasion.kind,
+                    occasion_id=occasion.id,
+                    person_id=person.id,
+                    device_key=device_key,
+                    created_at=now,
+                )
                 db.session.add(request)
         except IntegrityError:  # the same request sent twice at once
             return db.session.scalar(
@@ -890,9 +1014,13 @@ def request_join(occasion: Occasion, person: Person, *, now: datetime,
                 )
             )
     if request.status == JoinStatus.REJECTED:
-        _refuse("join_refused", _l("The trainer has already answered your request. "
-                                   "Please talk to the trainer."),
-                occasion=occasion, person_id=person.id, status=409)  # fmt: skip
+        _refuse(
+            "join_refused",
+            _l("The trainer has already answered your request. Please talk to the trainer."),
+            occasion=occasion,
+            person_id=person.id,
+            status=409,
+        )
     return request
 
 
@@ -914,8 +1042,12 @@ def ask_to_join(occasion: Occasion, person: "LinkedPerson | None", *, now: datet
         not occasion.is_open(now) or person.commune_id != occasion.commune_id
     ):
         person = None
-    values = {"occasion_kind": occasion.kind, "occasion_id": occasion.id, "now": now,
-              "person_id": person.id if person is not None else None}  # fmt: skip
+    values = {
+        "occasion_kind": occasion.kind,
+        "occasion_id": occasion.id,
+        "now": now,
+        "person_id": person.id if person is not None else None,
+    }
     db.session.flush()  # a text statement does not flush pending changes itself
     db.session.connection().execute(_ASK_TO_JOIN, values)
 
@@ -923,13 +1055,15 @@ def ask_to_join(occasion: Occasion, person: "LinkedPerson | None", *, now: datet
 def pending_joins(occasion: Occasion) -> list[JoinRequest]:
     return list(
         db.session.scalars(
-            select(JoinRequest).where(
+            select(JoinRequest)
+            .where(
                 JoinRequest.occasion_kind == occasion.kind,
                 JoinRequest.occasion_id == occasion.id,
                 JoinRequest.status == JoinStatus.PENDING,
-            ).order_by(JoinRequest.created_at)
+            )
+            .order_by(JoinRequest.created_at)
         )
-    )  # fmt: skip
+    )
 
 
 def decide_join(request: JoinRequest, *, actor: User, now: datetime, approve: bool) -> None:
@@ -937,20 +1071,29 @@ def decide_join(request: JoinRequest, *, actor: User, now: datetime, approve: bo
     occasion = occasion_of(request)
     _require_runner(actor, occasion)
     if request.status != JoinStatus.PENDING:
-        _refuse("already_decided", _l("This request has already been answered."),
-                occasion=occasion)  # fmt: skip
+        _refuse("already_decided", _l("This request has already been answered."), occasion=occasion)
     request.status = JoinStatus.APPROVED if approve else JoinStatus.REJECTED
     request.decided_at, request.decided_by_id = now, actor.id
     if not approve:
         return
     if not occasion.admit(request.person, actor=actor, now=now):
-        _refuse("class_full", _l("The class is full. Add seats to the class first."),
-                occasion=occasion, status=409)  # fmt: skip
+        _refuse(
+            "class_full",
+            _l("The class is full. Add seats to the class first."),
+            occasion=occasion,
+            status=409,
+        )
     status = Status.LATE if request.created_at > occasion.late_from else Status.PRESENT
     _insert(
         dict(
-            occasion_kind=occasion.kind, occasion_id=occasion.id, person_id=request.person_id,
-            status=status, method=Method.SELF_SCAN, recorded_at=request.created_at,
-            recorded_by_id=actor.id, device_key=request.device_key, updated_at=now,
+            occasion_kind=occasion.kind,
+            occasion_id=occasion.id,
+            person_id=request.person_id,
+            status=status,
+            method=Method.SELF_SCAN,
+            recorded_at=request.created_at,
+            recorded_by_id=actor.id,
+            device_key=request.device_key,
+            updated_at=now,
         )
-    )  # fmt: skip
+    )

@@ -24,17 +24,26 @@ def seed_evidence(commune: Commune, *, now: datetime) -> int:
         codes = list(course_class.course.competency_codes)
         for i, person in enumerate(_learners(course_class)):
             if i == 2:
-                services.record_evidence(actor=trainer, now=last, person=person,
-                                         competency_code=ALL_COMPETENCIES,
-                                         kind=EvidenceKind.VNEID,
-                                         detail={"date": last.date().isoformat()})  # fmt: skip
+                services.record_evidence(
+                    actor=trainer,
+                    now=last,
+                    person=person,
+                    competency_code=ALL_COMPETENCIES,
+                    kind=EvidenceKind.VNEID,
+                    detail={"date": last.date().isoformat()},
+                )
                 count += 1
                 continue
             shown = codes[:-1] if i % 4 == 3 else codes
             for code in shown:
-                services.record_evidence(actor=trainer, now=last, person=person,
-                                         competency_code=code, kind=EvidenceKind.CHECKLIST,
-                                         class_id=course_class.id)  # fmt: skip
+                services.record_evidence(
+                    actor=trainer,
+                    now=last,
+                    person=person,
+                    competency_code=code,
+                    kind=EvidenceKind.CHECKLIST,
+                    class_id=course_class.id,
+                )
                 count += 1
     return count
 

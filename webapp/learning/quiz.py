@@ -107,9 +107,11 @@ def load_bank(path: Path = BANK_PATH) -> dict[str, Quiz]:
         if not isinstance(questions, list) or not questions:
             raise BankError(f"competency {code}: no questions")
         quizzes[code] = Quiz(
-            code, _text(raw.get("title"), f"competency {code} title"), language,
+            code,
+            _text(raw.get("title"), f"competency {code} title"),
+            language,
             tuple(_question(q, code, i, seen) for i, q in enumerate(questions, 1)),
-        )  # fmt: skip
+        )
     return quizzes
 
 
@@ -196,8 +198,14 @@ def _find_open(person: Person, code: str, helper: User | None, now: datetime):
     return db.session.scalars(stmt).first()
 
 
-def start(person: Person, competency_code: str, *, now: datetime, helper: User | None = None,
-          device_key: str | None = None) -> QuizAttempt:  # fmt: skip
+def start(
+    person: Person,
+    competency_code: str,
+    *,
+    now: datetime,
+    helper: User | None = None,
+    device_key: str | None = None,
+) -> QuizAttempt:
     """Begin a quiz, or resume the person's unfinished one; at most QUIZ_MAX_PER_DAY a day."""
     quiz = quiz_for(competency_code)
     attempt = _find_open(person, competency_code, helper, now)
@@ -209,10 +217,15 @@ def start(person: Person, competency_code: str, *, now: datetime, helper: User |
         raise QuizError("too_many_attempts", message, status=429)
     ratelimit.hit("quiz-person", key, now=now, window_seconds=DAY)
     attempt = QuizAttempt(
-        person_id=person.id, competency_code=competency_code,
-        questions=[q.id for q in quiz.questions], answers=[], answered=0, started_at=now,
-        helper_user_id=helper.id if helper else None, device_key=device_key,
-    )  # fmt: skip
+        person_id=person.id,
+        competency_code=competency_code,
+        questions=[q.id for q in quiz.questions],
+        answers=[],
+        answered=0,
+        started_at=now,
+        helper_user_id=helper.id if helper else None,
+        device_key=device_key,
+    )
     db.session.add(attempt)
     db.session.flush()
     return attempt
@@ -234,8 +247,9 @@ def current_question(attempt: QuizAttempt) -> Question | None:
     return questions[attempt.answered] if attempt.answered < len(questions) else None
 
 
-def answer(attempt: QuizAttempt, *, position: int, choice: int, now: datetime,
-           actor: User | None = None) -> QuizAttempt:  # fmt: skip
+def answer(
+    attempt: QuizAttempt, *, position: int, choice: int, now: datetime, actor: User | None = None
+) -> QuizAttempt:
     """Accept the answer to question ``position`` (0-based) once; the last answer finishes.
 
     Refused with ``attempt_finished`` on a finished attempt and ``stale_answer`` for any other
@@ -249,8 +263,10 @@ def answer(attempt: QuizAttempt, *, position: int, choice: int, now: datetime,
     question = questions[position]
     if not 0 <= choice < len(question.choices):
         raise QuizError("bad_choice", _l("Please choose one of the answers."), status=400)
-    answers = [*attempt.answers, {"q": question.id, "choice": choice,
-                                  "correct": choice == question.answer}]  # fmt: skip
+    answers = [
+        *attempt.answers,
+        {"q": question.id, "choice": choice, "correct": choice == question.answer},
+    ]
     values: dict = {"answers": answers, "answered": position + 1}
     if position + 1 == len(questions):
         score = sum(1 for a in answers if a["correct"]) / len(questions)
@@ -276,9 +292,14 @@ def answer(attempt: QuizAttempt, *, position: int, choice: int, now: datetime,
 
 def _finished(attempt: QuizAttempt, *, actor: User | None, now: datetime) -> None:
     """Log the result; a pass becomes quiz evidence (once: only the finishing answer gets here)."""
-    log.info("quiz %s person %s attempt %s: score %.2f %s", attempt.competency_code,
-             attempt.person_id, attempt.id, attempt.score,
-             "passed" if attempt.passed else "not passed")  # fmt: skip
+    log.info(
+        "quiz %s person %s attempt %s: score %.2f %s",
+        attempt.competency_code,
+        attempt.person_id,
+        attempt.id,
+        attempt.score,
+        "passed" if attempt.passed else "not passed",
+    )
     if not attempt.passed:
         return
     # Imported here: the learning services are a separate module that may import quizzes.
@@ -287,11 +308,16 @@ def _finished(attempt: QuizAttempt, *, actor: User | None, now: datetime) -> Non
     device_id, pending = _phone_link(attempt, now)
     try:
         learning.record_evidence(
-            actor=actor, now=now, person=attempt.person, competency_code=attempt.competency_code,
-            kind="quiz", class_id=None,
+            actor=actor,
+            now=now,
+            person=attempt.person,
+            competency_code=attempt.competency_code,
+            kind="quiz",
+            class_id=None,
             detail={"score": round(attempt.score, 4), "attempt_id": attempt.id},
-            device_id=device_id, pending=pending,
-        )  # fmt: skip
+            device_id=device_id,
+            pending=pending,
+        )
     except DomainError as refused:
         # E.g. no framework imported yet, or the competency left the framework: the learner
         # still gets the result; staff can record the evidence by hand.

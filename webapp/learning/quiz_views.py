@@ -91,8 +91,13 @@ def _start_page(flow: Flow, competency: str):
     quiz = _quiz(competency)
     if request.method == "POST":
         try:
-            attempt = quizzes.start(flow.person, competency, now=utcnow(), helper=flow.helper,
-                                    device_key=flow.device_key)  # fmt: skip
+            attempt = quizzes.start(
+                flow.person,
+                competency,
+                now=utcnow(),
+                helper=flow.helper,
+                device_key=flow.device_key,
+            )
         except QuizError as error:
             db.session.rollback()
             return _message(flow, error)
@@ -111,8 +116,9 @@ def _question_page(flow: Flow, attempt: QuizAttempt):
         if position is None or choice is None:
             abort(400)
         try:
-            quizzes.answer(attempt, position=position, choice=choice, now=utcnow(),
-                           actor=flow.helper)  # fmt: skip
+            quizzes.answer(
+                attempt, position=position, choice=choice, now=utcnow(), actor=flow.helper
+            )
             db.session.commit()
         except QuizError as error:
             db.session.rollback()
@@ -127,9 +133,13 @@ def _question_page(flow: Flow, attempt: QuizAttempt):
     except QuizError as error:
         return _message(flow, error)
     return render_template(
-        "learning/quiz_question.html", flow=flow, attempt=attempt, question=question,
-        quiz=quizzes.quiz_for(code), total=len(attempt.questions),
-    )  # fmt: skip
+        "learning/quiz_question.html",
+        flow=flow,
+        attempt=attempt,
+        question=question,
+        quiz=quizzes.quiz_for(code),
+        total=len(attempt.questions),
+    )
 
 
 def _result_page(flow: Flow, attempt: QuizAttempt):
@@ -138,9 +148,15 @@ def _result_page(flow: Flow, attempt: QuizAttempt):
         return redirect(flow.url("question", attempt.competency_code, attempt.id))
     quiz = quizzes.quiz_for(attempt.competency_code)
     asked = [(quiz.question(a["q"]), a) for a in attempt.answers]
-    return render_template("learning/quiz_result.html", flow=flow, attempt=attempt, quiz=quiz,
-                           asked=asked, total=len(attempt.questions),
-                           waits=quizzes.pass_waits_for_staff(attempt))  # fmt: skip
+    return render_template(
+        "learning/quiz_result.html",
+        flow=flow,
+        attempt=attempt,
+        quiz=quiz,
+        asked=asked,
+        total=len(attempt.questions),
+        waits=quizzes.pass_waits_for_staff(attempt),
+    )
 
 
 # --- the learner's own phone ---------------------------------------------------------------
@@ -172,9 +188,11 @@ def home():
     """The phone's people and the quizzes they can take."""
     people = checkin.device_people(device_key())
     return render_template(
-        "learning/quiz_home.html", people=people, quizzes=list(quizzes.bank().values()),
+        "learning/quiz_home.html",
+        people=people,
+        quizzes=list(quizzes.bank().values()),
         passed=quizzes.passed_codes([p.id for p in people]),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/hoc/quiz/<competency>", methods=["GET", "POST"])
@@ -226,10 +244,12 @@ def person_quizzes(person_id: int):
     """A person's quizzes to take with a helper, and their finished attempts."""
     flow = _helper_flow(person_id)
     return render_template(
-        "learning/quiz_person.html", flow=flow, quizzes=list(quizzes.bank().values()),
+        "learning/quiz_person.html",
+        flow=flow,
+        quizzes=list(quizzes.bank().values()),
         passed=quizzes.passed_codes([person_id])[person_id],
         attempts=quizzes.attempts_of(flow.person),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/people/<int:person_id>/quiz/<competency>", methods=["GET", "POST"])

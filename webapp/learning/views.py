@@ -357,8 +357,11 @@ def class_eligibility(class_id: int):
     version = _asked_version()
     if version is None:
         return render_template("learning/no_framework.html", course_class=course_class)
-    rows = [r for r in eligibility.for_class(course_class, now=utcnow(), version=version)
-            if people_queries.sees_person(current_user, r.person)]  # fmt: skip
+    rows = [
+        r
+        for r in eligibility.for_class(course_class, now=utcnow(), version=version)
+        if people_queries.sees_person(current_user, r.person)
+    ]
     return render_template(
         "learning/eligibility.html",
         course_class=course_class,

@@ -63,30 +63,54 @@ class Column:
 
 
 COLUMNS = [
-    Column("full_name", "Họ và tên", True, ("ho ten", "ho va ten", "ten", "full name"),
-           "Nguyễn Thị Hồng Nhung"),
+    Column(
+        "full_name",
+        "Họ và tên",
+        True,
+        ("ho ten", "ho va ten", "ten", "full name"),
+        "Nguyễn Thị Hồng Nhung",
+    ),
     Column("birth_year", "Năm sinh", True, ("nam sinh", "birth year", "ngay sinh"), "1958"),
     Column("sex", "Giới tính", False, ("gioi tinh", "sex", "gender"), "Nữ"),
-    Column("phone", "Số điện thoại", False, ("dien thoai", "sdt", "so dt", "phone"),
-           "0905123456"),
+    Column("phone", "Số điện thoại", False, ("dien thoai", "sdt", "so dt", "phone"), "0905123456"),
     Column("village", "Thôn", True, ("thon", "thon/lang", "village", "lang"), "Thôn Ngọc Bay"),
-    Column("household_code", "Mã hộ", False, ("ma ho", "ma ho gia dinh", "household"),
-           "T7-011"),
+    Column("household_code", "Mã hộ", False, ("ma ho", "ma ho gia dinh", "household"), "T7-011"),
     Column("poor_household", "Hộ nghèo", False, ("ho ngheo", "poor household"), ""),
-    Column("target_group", "Nhóm đối tượng", False, ("nhom doi tuong", "nhom", "group"),
-           "Người dân"),
+    Column(
+        "target_group", "Nhóm đối tượng", False, ("nhom doi tuong", "nhom", "group"), "Người dân"
+    ),
     Column("disability", "Khuyết tật", False, ("khuyet tat", "disability"), ""),
-    Column("trader_farmer", "Tiểu thương/nông dân", False,
-           ("tieu thuong/nong dan", "tieu thuong", "nong dan", "trader/farmer"), "Có"),
-    Column("ethnic_minority", "Dân tộc thiểu số", False, ("dan toc thieu so", "dtts",
-           "ethnic minority"), ""),
-    Column("vneid_level2", "VNeID mức 2", False, ("vneid muc 2", "vneid", "dinh danh muc 2"),
-           "12/03/2025"),
+    Column(
+        "trader_farmer",
+        "Tiểu thương/nông dân",
+        False,
+        ("tieu thuong/nong dan", "tieu thuong", "nong dan", "trader/farmer"),
+        "Có",
+    ),
+    Column(
+        "ethnic_minority",
+        "Dân tộc thiểu số",
+        False,
+        ("dan toc thieu so", "dtts", "ethnic minority"),
+        "",
+    ),
+    Column(
+        "vneid_level2",
+        "VNeID mức 2",
+        False,
+        ("vneid muc 2", "vneid", "dinh danh muc 2"),
+        "12/03/2025",
+    ),
     Column("digital_signature", "Chữ ký số", False, ("chu ky so", "digital signature"), ""),
-    Column("consent_on", "Ngày đồng ý xử lý dữ liệu", False,
-           ("ngay dong y xu ly du lieu", "dong y xu ly du lieu", "consent"), "01/11/2025"),
+    Column(
+        "consent_on",
+        "Ngày đồng ý xử lý dữ liệu",
+        False,
+        ("ngay dong y xu ly du lieu", "dong y xu ly du lieu", "consent"),
+        "01/11/2025",
+    ),
     Column("note", "Ghi chú", False, ("ghi chu", "note"), ""),
-]  # fmt: skip
+]
 
 GROUP_WORDS = {
     TargetGroup.PUBLIC_SECTOR: ("can bo", "cong chuc", "vien chuc", "khu vuc cong", "public"),

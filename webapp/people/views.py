@@ -50,8 +50,12 @@ def index():
         group=form.group.data if form.group.data in TARGET_GROUP_LABELS else None,
         segment=form.segment.data if form.segment.data in SEGMENT_LABELS else None,
     )
-    page = db.paginate(stmt, page=query_int("page", 1),
-                       per_page=current_app.config["PEOPLE_PER_PAGE"], error_out=False)  # fmt: skip
+    page = db.paginate(
+        stmt,
+        page=query_int("page", 1),
+        per_page=current_app.config["PEOPLE_PER_PAGE"],
+        error_out=False,
+    )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return htmx.render(
         "people/index.html",

@@ -127,14 +127,21 @@ def week():
     days = [Day(d, by_day.get(d, [])) for d in (monday + timedelta(days=i) for i in range(7))]
     args = form.args()
     return htmx.render(
-        "scheduling/calendar_week.html", "scheduling/_calendar_week.html",
-        form=form, days=days, clashes=clashes, counts=counts, today=today, monday=monday,
-        args=args, **_totals(days, clashes),
+        "scheduling/calendar_week.html",
+        "scheduling/_calendar_week.html",
+        form=form,
+        days=days,
+        clashes=clashes,
+        counts=counts,
+        today=today,
+        monday=monday,
+        args=args,
+        **_totals(days, clashes),
         prev_url=url_for(".week", week=(monday - timedelta(days=7)).isoformat(), **args),
         next_url=url_for(".week", week=(monday + timedelta(days=7)).isoformat(), **args),
         this_url=url_for(".week", **args),
         month_url=url_for(".month", month=monday.strftime("%Y-%m"), **args),
-    )  # fmt: skip
+    )
 
 
 @bp.get("/calendar/month")
@@ -158,11 +165,18 @@ def month():
     next_month = last + timedelta(days=1)
     args = form.args()
     return htmx.render(
-        "scheduling/calendar_month.html", "scheduling/_calendar_month.html",
-        form=form, weeks=weeks, first=first, clashes=clashes, counts=counts, today=today,
-        args=args, **_totals(days, clashes),
+        "scheduling/calendar_month.html",
+        "scheduling/_calendar_month.html",
+        form=form,
+        weeks=weeks,
+        first=first,
+        clashes=clashes,
+        counts=counts,
+        today=today,
+        args=args,
+        **_totals(days, clashes),
         prev_url=url_for(".month", month=prev_month.strftime("%Y-%m"), **args),
         next_url=url_for(".month", month=next_month.strftime("%Y-%m"), **args),
         this_url=url_for(".month", **args),
         week_url=url_for(".week", week=first.isoformat(), **args),
-    )  # fmt: skip
+    )

@@ -21,14 +21,31 @@ E = Equipment
 
 VENUES = [
     # (name, village index or None, address, capacity, accessibility, equipment)
-    ("Nhà văn hóa thôn Ngọc Bay", 6, "Thôn Ngọc Bay, xã Ngọk Bay", 40,
-     [A.STEP_FREE, A.GOOD_LIGHTING], [E.PROJECTOR, E.WIFI, E.LOAN_PHONES]),
-    ("Hội trường UBND xã Ngọk Bay", None, "Trung tâm xã Ngọk Bay", 80,
-     [A.STEP_FREE, A.ACCESSIBLE_TOILET, A.HEARING_LOOP, A.GOOD_LIGHTING],
-     [E.PROJECTOR, E.WIFI]),
-    ("Nhà rông thôn Kon Rờ Bàng 1", 0, "Thôn Kon Rờ Bàng 1, xã Ngọk Bay", 30,
-     [A.STEP_FREE], [E.WIFI, E.LOAN_PHONES]),
-]  # fmt: skip
+    (
+        "Nhà văn hóa thôn Ngọc Bay",
+        6,
+        "Thôn Ngọc Bay, xã Ngọk Bay",
+        40,
+        [A.STEP_FREE, A.GOOD_LIGHTING],
+        [E.PROJECTOR, E.WIFI, E.LOAN_PHONES],
+    ),
+    (
+        "Hội trường UBND xã Ngọk Bay",
+        None,
+        "Trung tâm xã Ngọk Bay",
+        80,
+        [A.STEP_FREE, A.ACCESSIBLE_TOILET, A.HEARING_LOOP, A.GOOD_LIGHTING],
+        [E.PROJECTOR, E.WIFI],
+    ),
+    (
+        "Nhà rông thôn Kon Rờ Bàng 1",
+        0,
+        "Thôn Kon Rờ Bàng 1, xã Ngọk Bay",
+        30,
+        [A.STEP_FREE],
+        [E.WIFI, E.LOAN_PHONES],
+    ),
+]
 
 COURSES = [
     {
@@ -79,13 +96,18 @@ def seed_schedule(commune: Commune, *, now: datetime) -> dict[str, int]:
     villages = list(commune.villages)
     venues = [
         services.create_venue(
-            actor=organiser, now=now, commune_id=commune.id, name=name,
-            village_id=villages[v].id if v is not None else None, address=address,
-            capacity=capacity, accessibility=[str(x) for x in access],
+            actor=organiser,
+            now=now,
+            commune_id=commune.id,
+            name=name,
+            village_id=villages[v].id if v is not None else None,
+            address=address,
+            capacity=capacity,
+            accessibility=[str(x) for x in access],
             equipment=[str(x) for x in equipment],
         )
         for name, v, address, capacity, access, equipment in VENUES
-    ]  # fmt: skip
+    ]
     courses = [
         services.create_course(actor=organiser, now=now, commune_id=commune.id, **fields)
         for fields in COURSES
@@ -93,16 +115,53 @@ def seed_schedule(commune: Commune, *, now: datetime) -> dict[str, int]:
     monday = _monday(now)
     plans = [
         # (course, trainer, venue, village, weekdays, start, end, weeks, capacity, extra)
-        (0, "gv.hoa", 0, 6, [1, 3], time(8), time(10), 4, 20,
-         {"accommodations": [Accommodation.LARGE_PRINT, Accommodation.SLOWER_PACE],
-          "assistants": "Đoàn viên Nguyễn Văn Khoa, Lê Thị Ngọc"}),
-        (1, "gv.nam", 1, None, [0, 2], time(19), time(21), 3, 25,
-         {"assistants": "Đoàn viên Phạm Minh Tú"}),
-        (2, "gv.lan", 2, 0, [5], time(8), time(10, 30), 5, 8,
-         {"accommodations": [Accommodation.ONE_TO_ONE, Accommodation.SLOWER_PACE]}),
-    ]  # fmt: skip
-    counts = {"venues": len(venues), "courses": len(courses), "classes": 0, "sessions": 0,
-              "enrolments": 0}  # fmt: skip
+        (
+            0,
+            "gv.hoa",
+            0,
+            6,
+            [1, 3],
+            time(8),
+            time(10),
+            4,
+            20,
+            {
+                "accommodations": [Accommodation.LARGE_PRINT, Accommodation.SLOWER_PACE],
+                "assistants": "Đoàn viên Nguyễn Văn Khoa, Lê Thị Ngọc",
+            },
+        ),
+        (
+            1,
+            "gv.nam",
+            1,
+            None,
+            [0, 2],
+            time(19),
+            time(21),
+            3,
+            25,
+            {"assistants": "Đoàn viên Phạm Minh Tú"},
+        ),
+        (
+            2,
+            "gv.lan",
+            2,
+            0,
+            [5],
+            time(8),
+            time(10, 30),
+            5,
+            8,
+            {"accommodations": [Accommodation.ONE_TO_ONE, Accommodation.SLOWER_PACE]},
+        ),
+    ]
+    counts = {
+        "venues": len(venues),
+        "courses": len(courses),
+        "classes": 0,
+        "sessions": 0,
+        "enrolments": 0,
+    }
     for (
         course_i,
         trainer,
@@ -117,20 +176,30 @@ def seed_schedule(commune: Commune, *, now: datetime) -> dict[str, int]:
     ) in plans:
         course = courses[course_i]
         course_class = services.create_class(
-            actor=organiser, now=now, course=course, trainer_ids=[users[trainer].id],
+            actor=organiser,
+            now=now,
+            course=course,
+            trainer_ids=[users[trainer].id],
             name=f"{course.title} – {villages[village_i].name if village_i is not None else 'xã'}",
             village_id=villages[village_i].id if village_i is not None else None,
-            capacity=capacity, target_groups=list(course.target_groups),
-            segments=list(course.segments), status=ClassStatus.OPEN, public_signup=True,
+            capacity=capacity,
+            target_groups=list(course.target_groups),
+            segments=list(course.segments),
+            status=ClassStatus.OPEN,
+            public_signup=True,
             **{k: [str(x) for x in v] if isinstance(v, list) else v for k, v in extra.items()},
-        )  # fmt: skip
+        )
         planned = expand(
             SeriesRule(first_day=monday, weekdays=weekdays, start=start, end=end, weeks=weeks)
         )
         sessions = services.add_sessions(
-            actor=users[trainer], now=now, course_class=course_class, planned=planned,
-            venue_id=venues[venue_i].id, topic=course.title,
-        )  # fmt: skip
+            actor=users[trainer],
+            now=now,
+            course_class=course_class,
+            planned=planned,
+            venue_id=venues[venue_i].id,
+            topic=course.title,
+        )
         counts["classes"] += 1
         counts["sessions"] += len(sessions)
         counts["enrolments"] += _enrol_demo_learners(course_class, course_i, organiser, now)
@@ -145,19 +214,30 @@ def _finished_class(course, users, venue, village, monday, now: datetime) -> tup
     """A class of older people that ran for four weeks last month: ready for certificates."""
     organiser, trainer = users["canbo.vhxh"], users["gv.hoa"]
     course_class = services.create_class(
-        actor=organiser, now=now, course=course, trainer_ids=[trainer.id],
-        name=f"{course.title} – {village.name} (khóa trước)", village_id=village.id,
-        capacity=12, target_groups=list(course.target_groups), segments=list(course.segments),
-        status=ClassStatus.OPEN, accommodations=[str(Accommodation.LARGE_PRINT)],
-    )  # fmt: skip
+        actor=organiser,
+        now=now,
+        course=course,
+        trainer_ids=[trainer.id],
+        name=f"{course.title} – {village.name} (khóa trước)",
+        village_id=village.id,
+        capacity=12,
+        target_groups=list(course.target_groups),
+        segments=list(course.segments),
+        status=ClassStatus.OPEN,
+        accommodations=[str(Accommodation.LARGE_PRINT)],
+    )
     rule = SeriesRule(
         first_day=monday - timedelta(weeks=6), weekdays=[2], start=time(14), end=time(16), weeks=4
     )
     planned = expand(rule)
     sessions = services.add_sessions(
-        actor=trainer, now=now, course_class=course_class, planned=planned, venue_id=venue.id,
+        actor=trainer,
+        now=now,
+        course_class=course_class,
+        planned=planned,
+        venue_id=venue.id,
         topic=course.title,
-    )  # fmt: skip
+    )
     learners = _enrol_demo_learners(course_class, 0, organiser, now)
     course_class.status = ClassStatus.FINISHED
     return len(sessions), learners

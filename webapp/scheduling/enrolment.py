@@ -161,9 +161,15 @@ def promote_waiting(course_class: CourseClass, *, now: datetime) -> list[Enrolme
 
 
 def submit_signup(
-    *, now: datetime, course_class: CourseClass, full_name: str, birth_year: int | None,
-    village_id: int | None, phone: str, consent: bool = True,
-) -> SignupRequest:  # fmt: skip
+    *,
+    now: datetime,
+    course_class: CourseClass,
+    full_name: str,
+    birth_year: int | None,
+    village_id: int | None,
+    phone: str,
+    consent: bool = True,
+) -> SignupRequest:
     """Record a request to join from the public class page (no account needed).
 
     The same request sent twice (same name, birth year and village while still pending) is
@@ -195,9 +201,15 @@ def submit_signup(
         same.phone = phone or same.phone
         db.session.flush()
         return same
-    signup = SignupRequest(course_class=course_class, full_name=clean(full_name),
-                           birth_year=birth_year, village_id=village.id, phone=phone,
-                           created_at=now, status=SignupStatus.PENDING)  # fmt: skip
+    signup = SignupRequest(
+        course_class=course_class,
+        full_name=clean(full_name),
+        birth_year=birth_year,
+        village_id=village.id,
+        phone=phone,
+        created_at=now,
+        status=SignupStatus.PENDING,
+    )
     db.session.add(signup)
     db.session.flush()
     return signup
@@ -273,19 +285,24 @@ def _candidates(signups: list[SignupRequest]) -> list[Person]:
 def _match(signup: SignupRequest, candidates: list[Person]) -> SignupMatch:
     key, folded = name_key(signup.full_name), fold(signup.full_name)
     mine = [
-        p for p in candidates
+        p
+        for p in candidates
         if p.commune_id == signup.course_class.commune_id and p.birth_year == signup.birth_year
-    ]  # fmt: skip
+    ]
     exact = next(
         (p for p in mine if p.village_id == signup.village_id and p.name_key == key), None
-    ) or next((p for p in mine if signup.phone and p.phone == signup.phone
-               and p.name_key == key), None)  # fmt: skip
+    ) or next(
+        (p for p in mine if signup.phone and p.phone == signup.phone and p.name_key == key), None
+    )
     possible = [
-        p for p in mine
+        p
+        for p in mine
         if p is not exact
-        and ((p.village_id == signup.village_id and fold(p.full_name) == folded)
-             or (signup.phone and p.phone == signup.phone))
-    ]  # fmt: skip
+        and (
+            (p.village_id == signup.village_id and fold(p.full_name) == folded)
+            or (signup.phone and p.phone == signup.phone)
+        )
+    ]
     return SignupMatch(exact, possible)
 
 
@@ -315,11 +332,17 @@ def confirm_signup(
         raise DomainError("person_other_commune", _l("This person lives in another commune."))
     person = person or match_person(signup)
     if person is None:
-        person = Person(commune_id=signup.course_class.commune_id, village_id=signup.village_id,
-                        birth_year=signup.birth_year, phone=signup.phone or None,
-                        target_group=TargetGroup.CITIZEN, created_at=now, updated_at=now,
-                        consent_on=to_local(signup.created_at).date(),  # agreed on the form
-                        consent_recorded_by_id=actor.id)  # fmt: skip
+        person = Person(
+            commune_id=signup.course_class.commune_id,
+            village_id=signup.village_id,
+            birth_year=signup.birth_year,
+            phone=signup.phone or None,
+            target_group=TargetGroup.CITIZEN,
+            created_at=now,
+            updated_at=now,
+            consent_on=to_local(signup.created_at).date(),  # agreed on the form
+            consent_recorded_by_id=actor.id,
+        )
         person.set_name(signup.full_name)
         person.refresh_search_text()
         db.session.add(person)

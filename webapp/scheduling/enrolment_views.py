@@ -50,8 +50,9 @@ def _search(course_class: CourseClass, text: str):
     return people, queries.statuses_in_class(course_class, [p.id for p in people])
 
 
-def _manage_page(course_class: CourseClass, *, status: int = 200, problem=None,
-                 withdraw_error=None):  # fmt: skip
+def _manage_page(
+    course_class: CourseClass, *, status: int = 200, problem=None, withdraw_error=None
+):
     q = clean(request.values.get("q"))
     people, in_class = _search(course_class, q)
     enrolled, waiting = queries.roster(course_class)
@@ -85,10 +86,13 @@ def _announce(enrolment: Enrolment) -> None:
         flash(_("%(name)s is enrolled.", name=name), "success")
     else:
         flash(
-            _("The class is full: %(name)s is number %(position)d on the waiting list.",
-              name=name, position=_position(enrolment)),
+            _(
+                "The class is full: %(name)s is number %(position)d on the waiting list.",
+                name=name,
+                position=_position(enrolment),
+            ),
             "success",
-        )  # fmt: skip
+        )
 
 
 # --- roster and enrolling ----------------------------------------------------------------------
@@ -118,8 +122,9 @@ def manage(class_id: int):
             person = people_queries.get_person(current_user, form.person_id.data)
             if person is None:
                 abort(404)
-            added = [rules.enrol(actor=current_user, now=now, course_class=course_class,
-                                 person=person)]  # fmt: skip
+            added = [
+                rules.enrol(actor=current_user, now=now, course_class=course_class, person=person)
+            ]
     except DomainError as error:
         db.session.rollback()
         if error.status in (403, 404):
@@ -135,15 +140,21 @@ def manage(class_id: int):
 
 def _announce_household(household, added: list[Enrolment]) -> None:
     if not added:
-        flash(_("Everyone in household %(code)s is already in this class.", code=household.code),
-              "success")  # fmt: skip
+        flash(
+            _("Everyone in household %(code)s is already in this class.", code=household.code),
+            "success",
+        )
         return
     seated = sum(1 for e in added if e.status == EnrolmentStatus.ENROLLED)
     flash(
-        _("Household %(code)s: %(enrolled)d enrolled, %(waiting)d on the waiting list.",
-          code=household.code, enrolled=seated, waiting=len(added) - seated),
+        _(
+            "Household %(code)s: %(enrolled)d enrolled, %(waiting)d on the waiting list.",
+            code=household.code,
+            enrolled=seated,
+            waiting=len(added) - seated,
+        ),
         "success",
-    )  # fmt: skip
+    )
 
 
 @bp.post("/enrolments/<int:enrolment_id>/withdraw")
@@ -158,8 +169,9 @@ def withdraw(enrolment_id: int):
         message = " ".join(map(str, form.reason.errors)) or _(
             "The form has expired; please try again."
         )
-        return _manage_page(course_class, status=422, problem=message,
-                            withdraw_error={enrolment.id: message})  # fmt: skip
+        return _manage_page(
+            course_class, status=422, problem=message, withdraw_error={enrolment.id: message}
+        )
     name = enrolment.person.full_name
     try:
         promoted = rules.unenrol(
@@ -173,8 +185,13 @@ def withdraw(enrolment_id: int):
     db.session.commit()
     flash(_("%(name)s has left the class.", name=name), "success")
     if promoted is not None:
-        flash(_("%(name)s moves up from the waiting list and now has a seat.",
-                name=promoted.person.full_name), "success")  # fmt: skip
+        flash(
+            _(
+                "%(name)s moves up from the waiting list and now has a seat.",
+                name=promoted.person.full_name,
+            ),
+            "success",
+        )
     return redirect(url_for(".manage", class_id=course_class.id))
 
 
@@ -215,8 +232,13 @@ def signup_confirm(signup_id: int):
         if person is None:
             abort(404)
     elif match.possible and match.exact is None and not form.chose_new():
-        flash(_("Choose who %(name)s is: one of the registered people shown, or a new person.",
-                name=signup.full_name), "error")  # fmt: skip
+        flash(
+            _(
+                "Choose who %(name)s is: one of the registered people shown, or a new person.",
+                name=signup.full_name,
+            ),
+            "error",
+        )
         return redirect(
             url_for(".signups", class_id=signup.class_id, _anchor=f"signup-{signup.id}")
         )

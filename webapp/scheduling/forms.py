@@ -182,8 +182,16 @@ class CourseForm(BaseForm):
             del self.commune_id
 
     def course_fields(self) -> dict:
-        names = ("title", "summary", "target_groups", "segments", "disability_types",
-                 "competency_codes", "planned_hours", "planned_sessions")  # fmt: skip
+        names = (
+            "title",
+            "summary",
+            "target_groups",
+            "segments",
+            "disability_types",
+            "competency_codes",
+            "planned_hours",
+            "planned_sessions",
+        )
         return {name: self[name].data for name in names} | {"summary": self.summary.data or ""}
 
 
@@ -271,8 +279,16 @@ class ClassForm(BaseForm):
         self.village_id.choices = options([("", _l("— none —")), *_village_choices(villages)])
 
     def class_fields(self) -> dict:
-        names = ("name", "target_groups", "segments", "village_id", "capacity",
-                 "accommodations", "status", "public_signup")  # fmt: skip
+        names = (
+            "name",
+            "target_groups",
+            "segments",
+            "village_id",
+            "capacity",
+            "accommodations",
+            "status",
+            "public_signup",
+        )
         return {name: self[name].data for name in names} | {
             "assistants": self.assistants.data or ""
         }

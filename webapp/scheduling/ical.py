@@ -13,9 +13,14 @@ CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 
 def feed(
-    name: str, sessions: list[ClassSession], *, host: str, now: datetime,
-    show_reasons: bool = True, link: Callable[[ClassSession], str] | None = None,
-) -> bytes:  # fmt: skip
+    name: str,
+    sessions: list[ClassSession],
+    *,
+    host: str,
+    now: datetime,
+    show_reasons: bool = True,
+    link: Callable[[ClassSession], str] | None = None,
+) -> bytes:
     """A calendar named ``name`` holding one event per session (cancelled ones marked).
 
     ``show_reasons=False`` leaves cancellation reasons out (public feeds: a reason may name
@@ -30,8 +35,9 @@ def feed(
     calendar.add("x-wr-timezone", TZID)
     calendar.add_component(vietnam_timezone())
     for session in sessions:
-        calendar.add_component(_event(session, host=host, now=now, show_reasons=show_reasons,
-                                      link=link))  # fmt: skip
+        calendar.add_component(
+            _event(session, host=host, now=now, show_reasons=show_reasons, link=link)
+        )
     return calendar.to_ical()
 
 
@@ -55,8 +61,14 @@ def is_off(session: ClassSession) -> bool:
     return session.is_cancelled or session.course_class.status == ClassStatus.CANCELLED
 
 
-def _event(session: ClassSession, *, host: str, now: datetime, show_reasons: bool,
-           link: Callable[[ClassSession], str] | None) -> Event:  # fmt: skip
+def _event(
+    session: ClassSession,
+    *,
+    host: str,
+    now: datetime,
+    show_reasons: bool,
+    link: Callable[[ClassSession], str] | None,
+) -> Event:
     course_class = session.course_class
     event = Event()
     event.add("uid", f"session-{session.id}@{host}")

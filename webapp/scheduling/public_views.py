@@ -135,8 +135,7 @@ def _qr(text: str) -> str:
 
 def _ics(name: str, sessions, filename: str, *, private=False, show_reasons=False, link=None):
     host = urlsplit(current_app.config["BASE_URL"]).hostname or "lopso"
-    body = ical.feed(name, sessions, host=host, now=utcnow(), show_reasons=show_reasons,
-                     link=link)  # fmt: skip
+    body = ical.feed(name, sessions, host=host, now=utcnow(), show_reasons=show_reasons, link=link)
     response = make_response(body)
     response.headers["Content-Type"] = ical.CONTENT_TYPE
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'

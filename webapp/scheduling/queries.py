@@ -103,9 +103,15 @@ def trainer_day(user: User, now: datetime) -> TrainerDay:
 
 
 def calendar_sessions(
-    user: User, start: datetime, end: datetime, *, village_id=None, trainer_id=None, group=None,
+    user: User,
+    start: datetime,
+    end: datetime,
+    *,
+    village_id=None,
+    trainer_id=None,
+    group=None,
     segment=None,
-) -> list[ClassSession]:  # fmt: skip
+) -> list[ClassSession]:
     """Sessions of the user's commune(s) in [start, end), filtered by the class's village,
     trainer, target group or segment."""
     stmt = _sessions_between(start, end).join(ClassSession.course_class)
@@ -131,10 +137,13 @@ def clashing_ids(sessions: list[ClassSession]) -> set[int]:
     """Ids of sessions that overlap another one of the same class, trainer or venue
     (cancelled sessions and sessions of cancelled classes never clash)."""
     active = sorted(
-        (s for s in sessions if not s.is_cancelled
-         and s.course_class.status != ClassStatus.CANCELLED),
+        (
+            s
+            for s in sessions
+            if not s.is_cancelled and s.course_class.status != ClassStatus.CANCELLED
+        ),
         key=lambda s: (s.starts_at, s.id),
-    )  # fmt: skip
+    )
     found = set()
     for i, a in enumerate(active):
         trainers_a = {t.id for t in a.course_class.trainers}

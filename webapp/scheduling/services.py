@@ -71,9 +71,13 @@ def _check_course_fields(fields: dict) -> None:
     checks = (
         ("target_groups", set(TargetGroup), "group_invalid", _l("Choose a target group.")),
         ("segments", set(Segment), "segment_invalid", _l("Unknown segment.")),
-        ("disability_types", set(DisabilityType), "disability_invalid",
-         _l("Unknown disability type.")),
-    )  # fmt: skip
+        (
+            "disability_types",
+            set(DisabilityType),
+            "disability_invalid",
+            _l("Unknown disability type."),
+        ),
+    )
     for name, allowed, code, message in checks:
         if name in fields:
             _check_choices(fields[name], allowed, code, message)
@@ -115,11 +119,16 @@ def _check_venue_fields(fields: dict, commune_id: int) -> None:
     if (fields.get("capacity") or 0) < 0:
         raise DomainError("capacity_invalid", _l("The capacity cannot be negative."))
     if "accessibility" in fields:
-        _check_choices(fields["accessibility"], set(Accessibility), "accessibility_invalid",
-                       _l("Unknown accessibility feature."))  # fmt: skip
+        _check_choices(
+            fields["accessibility"],
+            set(Accessibility),
+            "accessibility_invalid",
+            _l("Unknown accessibility feature."),
+        )
     if "equipment" in fields:
-        _check_choices(fields["equipment"], set(Equipment), "equipment_invalid",
-                       _l("Unknown equipment."))  # fmt: skip
+        _check_choices(
+            fields["equipment"], set(Equipment), "equipment_invalid", _l("Unknown equipment.")
+        )
 
 
 def create_venue(*, actor: User, now: datetime, commune_id: int, **fields) -> Venue:
@@ -156,9 +165,13 @@ def _check_class_fields(fields: dict, commune_id: int) -> None:
     checks = (
         ("target_groups", set(TargetGroup), "group_invalid", _l("Choose a target group.")),
         ("segments", set(Segment), "segment_invalid", _l("Unknown segment.")),
-        ("accommodations", set(Accommodation), "accommodation_invalid",
-         _l("Unknown accommodation.")),
-    )  # fmt: skip
+        (
+            "accommodations",
+            set(Accommodation),
+            "accommodation_invalid",
+            _l("Unknown accommodation."),
+        ),
+    )
     for name, allowed, code, message in checks:
         if name in fields:
             _check_choices(fields[name], allowed, code, message)
@@ -185,9 +198,14 @@ def create_class(
     ids = set(trainer_ids) | ({actor.id} if actor.role == Role.TRAINER else set())
     trainers = _trainers(ids, course.commune_id)
     course_class = CourseClass(
-        course=course, commune_id=course.commune_id, trainers=trainers, created_by_id=actor.id,
-        created_at=now, public_token=secrets.token_urlsafe(16), **fields,
-    )  # fmt: skip
+        course=course,
+        commune_id=course.commune_id,
+        trainers=trainers,
+        created_by_id=actor.id,
+        created_at=now,
+        public_token=secrets.token_urlsafe(16),
+        **fields,
+    )
     db.session.add(course_class)
     db.session.flush()
     current_app.logger.info("class %s created by %s", course_class.id, actor.username)
@@ -220,8 +238,15 @@ def _added_trainer_clashes(
     return clashes, list(concerned.values())
 
 
-def update_class(*, actor: User, now: datetime, course_class: CourseClass, trainer_ids=None,
-                 override_note: str | None = None, **fields) -> CourseClass:  # fmt: skip
+def update_class(
+    *,
+    actor: User,
+    now: datetime,
+    course_class: CourseClass,
+    trainer_ids=None,
+    override_note: str | None = None,
+    **fields,
+) -> CourseClass:
     """Change a class; a larger capacity promotes people from the waiting list.
 
     A trainer added to a class must be free at its coming sessions: a clash is refused
@@ -233,8 +258,9 @@ def update_class(*, actor: User, now: datetime, course_class: CourseClass, train
         trainers = _trainers(set(trainer_ids), course_class.commune_id)
         if fields.get("status", course_class.status) != ClassStatus.CANCELLED:
             clashes, sessions = _added_trainer_clashes(course_class, trainers, now)
-            _refuse_or_override(actor, now, clashes, override_note, sessions,
-                                message=TRAINER_CLASH_MESSAGE)  # fmt: skip
+            _refuse_or_override(
+                actor, now, clashes, override_note, sessions, message=TRAINER_CLASH_MESSAGE
+            )
         course_class.trainers = trainers
     for name, value in fields.items():
         setattr(course_class, name, value)
@@ -257,9 +283,13 @@ class Clash:
 
 
 def find_clashes(
-    course_class: CourseClass, venue_id: int | None, planned: list[PlannedSession],
-    *, ignore_session_id: int | None = None, trainer_ids: list[int] | None = None,
-) -> list[Clash]:  # fmt: skip
+    course_class: CourseClass,
+    venue_id: int | None,
+    planned: list[PlannedSession],
+    *,
+    ignore_session_id: int | None = None,
+    trainer_ids: list[int] | None = None,
+) -> list[Clash]:
     """Overlapping, not cancelled sessions of the same class, trainers or venue.
 
     ``trainer_ids``: the trainers to check (default: the class's own).
@@ -299,8 +329,7 @@ def find_clashes(
     return clashes
 
 
-def _refuse_or_override(actor, now, clashes, override_note, sessions_out, *,
-                        message=None) -> None:  # fmt: skip
+def _refuse_or_override(actor, now, clashes, override_note, sessions_out, *, message=None) -> None:
     if not clashes:
         return
     if override_note is None or actor.role not in MANAGERS:
@@ -322,9 +351,16 @@ def _refuse_or_override(actor, now, clashes, override_note, sessions_out, *,
 
 
 def add_sessions(
-    *, actor: User, now: datetime, course_class: CourseClass, planned: list[PlannedSession],
-    venue_id: int | None, topic: str = "", note: str = "", override_note: str | None = None,
-) -> list[ClassSession]:  # fmt: skip
+    *,
+    actor: User,
+    now: datetime,
+    course_class: CourseClass,
+    planned: list[PlannedSession],
+    venue_id: int | None,
+    topic: str = "",
+    note: str = "",
+    override_note: str | None = None,
+) -> list[ClassSession]:
     """Add one session or a whole series; refuse clashes unless an organiser overrides."""
     require_runner(actor, course_class)
     _check_venue(venue_id, course_class)
@@ -333,10 +369,17 @@ def add_sessions(
     # session already attached to the class but not yet added makes SQLAlchemy warn.
     clashes = find_clashes(course_class, venue_id, planned)
     sessions = [
-        ClassSession(course_class=course_class, venue_id=venue_id, starts_at=p.starts_at,
-                     ends_at=p.ends_at, topic=clean(topic), note=note or "", created_at=now)
+        ClassSession(
+            course_class=course_class,
+            venue_id=venue_id,
+            starts_at=p.starts_at,
+            ends_at=p.ends_at,
+            topic=clean(topic),
+            note=note or "",
+            created_at=now,
+        )
         for p in planned
-    ]  # fmt: skip
+    ]
     _refuse_or_override(actor, now, clashes, override_note, sessions)
     db.session.add_all(sessions)
     db.session.flush()
@@ -360,9 +403,16 @@ def _check_venue(venue_id: int | None, course_class: CourseClass) -> None:
 
 
 def update_session(
-    *, actor: User, now: datetime, session: ClassSession, planned: PlannedSession,
-    venue_id: int | None, topic: str, note: str, override_note: str | None = None,
-) -> ClassSession:  # fmt: skip
+    *,
+    actor: User,
+    now: datetime,
+    session: ClassSession,
+    planned: PlannedSession,
+    venue_id: int | None,
+    topic: str,
+    note: str,
+    override_note: str | None = None,
+) -> ClassSession:
     """Move or change one session (same clash rules as adding)."""
     require_runner(actor, session.course_class)
     if session.is_cancelled:
@@ -427,8 +477,11 @@ def sniff_material(data: bytes) -> tuple[str, str] | None:
 
 
 #: Other usual spellings of each type's extension, kept as the uploader wrote them.
-MATERIAL_EXTENSION_ALIASES = {".jpg": {"jpg", "jpeg", "jpe", "jfif"}, ".pdf": {"pdf"},
-                              ".png": {"png"}}  # fmt: skip
+MATERIAL_EXTENSION_ALIASES = {
+    ".jpg": {"jpg", "jpeg", "jpe", "jfif"},
+    ".pdf": {"pdf"},
+    ".png": {"png"},
+}
 #: What looks like a file extension (anything else after a dot is part of the name).
 FILE_EXTENSION = re.compile(r"[A-Za-z0-9]{1,8}")
 
@@ -452,16 +505,27 @@ def material_download_name(material: CourseMaterial) -> str:
     """The name an uploaded file is downloaded under, with its checked type's extension
     (also for files kept before names were corrected on upload)."""
     extension = next(
-        (ext for _, content_type, ext in MATERIAL_SIGNATURES
-         if content_type == material.content_type), None,
-    )  # fmt: skip
+        (
+            ext
+            for _, content_type, ext in MATERIAL_SIGNATURES
+            if content_type == material.content_type
+        ),
+        None,
+    )
     return _material_filename(material.filename, extension) if extension else material.filename
 
 
 def add_material(
-    *, actor: User, now: datetime, course: Course, title: str = "", url: str = "",
-    filename: str | None = None, data: bytes | None = None, max_bytes: int | None = None,
-) -> CourseMaterial:  # fmt: skip
+    *,
+    actor: User,
+    now: datetime,
+    course: Course,
+    title: str = "",
+    url: str = "",
+    filename: str | None = None,
+    data: bytes | None = None,
+    max_bytes: int | None = None,
+) -> CourseMaterial:
     """Attach a link or an uploaded PDF/JPEG/PNG file to a course. Files are kept in the
     database (every app host serves them); their type is checked by their first bytes."""
     require_planner(actor, course.commune_id)
@@ -474,8 +538,11 @@ def add_material(
         if not data:
             raise DomainError("material_empty", _l("The file is empty."))
         if len(data) > limit:
-            raise DomainError("material_too_large", _l("The file is larger than %(mb)s MB."),
-                              mb=f"{limit / 1024 / 1024:g}")  # fmt: skip
+            raise DomainError(
+                "material_too_large",
+                _l("The file is larger than %(mb)s MB."),
+                mb=f"{limit / 1024 / 1024:g}",
+            )
         kind = sniff_material(data)
         if kind is None:
             raise DomainError("material_type", _l("Upload a PDF, JPEG or PNG file."))
@@ -485,14 +552,16 @@ def add_material(
     elif url:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 500:
-            raise DomainError("material_url_invalid",
-                              _l("Give a web address starting with https://"))  # fmt: skip
+            raise DomainError(
+                "material_url_invalid", _l("Give a web address starting with https://")
+            )
         material.url = url
     else:
         raise DomainError("material_missing", _l("Give a link or choose a file."))
     material.title = (title or material.filename or url)[:200]
     db.session.add(material)
     db.session.flush()
-    current_app.logger.info("material %s added to course %s by %s", material.id, course.id,
-                            actor.username)  # fmt: skip
+    current_app.logger.info(
+        "material %s added to course %s by %s", material.id, course.id, actor.username
+    )
     return material

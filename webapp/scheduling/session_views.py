@@ -112,10 +112,15 @@ def create(class_id: int):
     if form.validate_on_submit():
         try:
             session = services.add_sessions(
-                actor=current_user, now=utcnow(), course_class=course_class,
-                planned=[form.planned()], venue_id=form.venue_id.data, topic=form.topic.data,
-                note=form.note.data, override_note=form.override_note_for_service(),
-            )[0]  # fmt: skip
+                actor=current_user,
+                now=utcnow(),
+                course_class=course_class,
+                planned=[form.planned()],
+                venue_id=form.venue_id.data,
+                topic=form.topic.data,
+                note=form.note.data,
+                override_note=form.override_note_for_service(),
+            )[0]
         except DomainError as error:
             clashes, status = _show_error(form, error)
         else:
@@ -125,9 +130,13 @@ def create(class_id: int):
     elif form.is_submitted():
         status = 422
     return render_template(
-        "scheduling/session_form.html", form=form, course_class=course_class, session=None,
-        clashes=clashes, can_override=_can_override(),
-    ), status  # fmt: skip
+        "scheduling/session_form.html",
+        form=form,
+        course_class=course_class,
+        session=None,
+        clashes=clashes,
+        can_override=_can_override(),
+    ), status
 
 
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
@@ -141,9 +150,14 @@ def edit(session_id: int):
         return redirect(url_for(".detail", session_id=session.id))
     if request.method == "GET":
         start, end = to_local(session.starts_at), to_local(session.ends_at)
-        current = SimpleNamespace(day=start.date(), start=start.time(), end=end.time(),
-                                  venue_id=session.venue_id, topic=session.topic,
-                                  note=session.note)  # fmt: skip
+        current = SimpleNamespace(
+            day=start.date(),
+            start=start.time(),
+            end=end.time(),
+            venue_id=session.venue_id,
+            topic=session.topic,
+            note=session.note,
+        )
         form = SessionForm(obj=current, venues=_venues(course_class))
     else:
         form = SessionForm(venues=_venues(course_class))
@@ -151,10 +165,15 @@ def edit(session_id: int):
     if form.validate_on_submit():
         try:
             services.update_session(
-                actor=current_user, now=utcnow(), session=session, planned=form.planned(),
-                venue_id=form.venue_id.data, topic=form.topic.data, note=form.note.data,
+                actor=current_user,
+                now=utcnow(),
+                session=session,
+                planned=form.planned(),
+                venue_id=form.venue_id.data,
+                topic=form.topic.data,
+                note=form.note.data,
                 override_note=form.override_note_for_service(),
-            )  # fmt: skip
+            )
         except DomainError as error:
             clashes, status = _show_error(form, error)
             session = db.session.get(ClassSession, session_id)  # reloaded after the rollback
@@ -165,9 +184,13 @@ def edit(session_id: int):
     elif form.is_submitted():
         status = 422
     return render_template(
-        "scheduling/session_form.html", form=form, course_class=session.course_class,
-        session=session, clashes=clashes, can_override=_can_override(),
-    ), status  # fmt: skip
+        "scheduling/session_form.html",
+        form=form,
+        course_class=session.course_class,
+        session=session,
+        clashes=clashes,
+        can_override=_can_override(),
+    ), status
 
 
 # --- a weekly series --------------------------------------------------------------------------
@@ -188,10 +211,14 @@ def series(class_id: int):
             planned = expand(form.rule())
             if request.form.get("action") == "save":
                 sessions = services.add_sessions(
-                    actor=current_user, now=utcnow(), course_class=course_class,
-                    planned=planned, venue_id=form.venue_id.data, topic=form.topic.data,
+                    actor=current_user,
+                    now=utcnow(),
+                    course_class=course_class,
+                    planned=planned,
+                    venue_id=form.venue_id.data,
+                    topic=form.topic.data,
                     override_note=form.override_note_for_service(),
-                )  # fmt: skip
+                )
                 db.session.commit()
                 flash(
                     ngettext(
@@ -209,11 +236,15 @@ def series(class_id: int):
     elif form.is_submitted():
         status = 422
     response = htmx.render(
-        "scheduling/session_series.html", "scheduling/_series_form.html",
-        form=form, course_class=course_class, planned=planned, clashes=clashes,
+        "scheduling/session_series.html",
+        "scheduling/_series_form.html",
+        form=form,
+        course_class=course_class,
+        planned=planned,
+        clashes=clashes,
         clash_days=[d.strftime("%d/%m") for d in sorted({c.planned.local_day for c in clashes})],
         can_override=_can_override(),
-    )  # fmt: skip
+    )
     return response, _status_for(status)
 
 

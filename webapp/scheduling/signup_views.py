@@ -68,9 +68,10 @@ def class_page(token: str):
     if request.method == "GET" and session.pop(THANKS_KEY, None) == token:
         return render_template("public/signup_thanks.html", course_class=course_class)
     villages = db.session.scalars(
-        select(Village).where(Village.commune_id == course_class.commune_id)
+        select(Village)
+        .where(Village.commune_id == course_class.commune_id)
         .order_by(Village.position, Village.name)
-    ).all()  # fmt: skip
+    ).all()
     form = SignupForm(villages=villages)
     status = 200
     if request.method == "POST":
@@ -80,10 +81,14 @@ def class_page(token: str):
         if form.validate_on_submit():
             try:
                 rules.submit_signup(
-                    now=now, course_class=course_class, full_name=form.full_name.data,
-                    birth_year=form.birth_year.data, village_id=form.village_id.data or None,
-                    phone=form.phone.data or "", consent=form.consent.data,
-                )  # fmt: skip
+                    now=now,
+                    course_class=course_class,
+                    full_name=form.full_name.data,
+                    birth_year=form.birth_year.data,
+                    village_id=form.village_id.data or None,
+                    phone=form.phone.data or "",
+                    consent=form.consent.data,
+                )
             except DomainError as error:
                 db.session.rollback()
                 if error.status == 404:

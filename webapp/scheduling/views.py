@@ -140,9 +140,11 @@ def course_new():
     if form.validate_on_submit():
         try:
             course = services.create_course(
-                actor=current_user, now=utcnow(), commune_id=_home_commune(form, communes),
+                actor=current_user,
+                now=utcnow(),
+                commune_id=_home_commune(form, communes),
                 **form.course_fields(),
-            )  # fmt: skip
+            )
         except DomainError as error:
             _refused(form, error)
         else:
@@ -207,10 +209,15 @@ def material_add(course_id: int):
         upload = form.file.data
         try:
             material = services.add_material(
-                actor=current_user, now=utcnow(), course=course, title=form.title.data,
-                url=form.url.data or "", filename=upload.filename if upload else None,
-                data=upload.stream.read(limit + 1) if upload else None, max_bytes=limit,
-            )  # fmt: skip
+                actor=current_user,
+                now=utcnow(),
+                course=course,
+                title=form.title.data,
+                url=form.url.data or "",
+                filename=upload.filename if upload else None,
+                data=upload.stream.read(limit + 1) if upload else None,
+                max_bytes=limit,
+            )
         except DomainError as error:
             _refused(form, error)
         else:
@@ -263,9 +270,11 @@ def venue_new():
     if form.validate_on_submit():
         try:
             venue = services.create_venue(
-                actor=current_user, now=utcnow(), commune_id=_home_commune(form, communes),
+                actor=current_user,
+                now=utcnow(),
+                commune_id=_home_commune(form, communes),
                 **form.venue_fields(),
-            )  # fmt: skip
+            )
         except DomainError as error:
             _refused(form, error)
         else:
@@ -324,8 +333,11 @@ def _class_form(commune_id: int | None, course_class: CourseClass | None = None,
     trainers = queries.commune_trainers(commune_id)
     if course_class is not None:  # keep trainers no longer active on the list, still ticked
         trainers += [t for t in course_class.trainers if t not in trainers]
-    courses = [c for c in queries.visible_courses(current_user)
-               if commune_id is None or c.commune_id == commune_id]  # fmt: skip
+    courses = [
+        c
+        for c in queries.visible_courses(current_user)
+        if commune_id is None or c.commune_id == commune_id
+    ]
     return ClassForm(courses=courses, trainers=trainers, villages=_villages(commune_id), **kwargs)
 
 
@@ -350,9 +362,12 @@ def class_new():
         chosen = queries.get_course(current_user, form.course_id.data)
         try:
             course_class = services.create_class(
-                actor=current_user, now=utcnow(), course=chosen,
-                trainer_ids=form.trainers.data or [], **form.class_fields(),
-            )  # fmt: skip
+                actor=current_user,
+                now=utcnow(),
+                course=chosen,
+                trainer_ids=form.trainers.data or [],
+                **form.class_fields(),
+            )
         except DomainError as error:
             _refused(form, error)
         else:
@@ -401,8 +416,9 @@ def class_detail(class_id: int):
 def class_edit(class_id: int):
     """Change a class, including its status (open, running, finished, cancelled)."""
     course_class = queries.get_class(current_user, class_id, for_running=True)
-    form = _class_form(course_class.commune_id, course_class,
-                       obj=course_class if request.method == "GET" else None)  # fmt: skip
+    form = _class_form(
+        course_class.commune_id, course_class, obj=course_class if request.method == "GET" else None
+    )
     del form.course_id  # a class stays with its course
     clashes = []
     if request.method == "GET":
@@ -410,10 +426,13 @@ def class_edit(class_id: int):
     elif form.validate_on_submit():
         try:
             services.update_class(
-                actor=current_user, now=utcnow(), course_class=course_class,
-                trainer_ids=form.trainers.data or [], **form.class_fields(),
+                actor=current_user,
+                now=utcnow(),
+                course_class=course_class,
+                trainer_ids=form.trainers.data or [],
+                **form.class_fields(),
                 override_note=form.override_note_for_service(),
-            )  # fmt: skip
+            )
         except DomainError as error:
             _refused(form, error)
             clashes = getattr(error, "clashes", [])
@@ -422,6 +441,9 @@ def class_edit(class_id: int):
             flash(_("Changes to the class saved."), "success")
             return redirect(url_for(".class_detail", class_id=course_class.id))
     return render_template(
-        "scheduling/class_form.html", form=form, course_class=course_class, clashes=clashes,
+        "scheduling/class_form.html",
+        form=form,
+        course_class=course_class,
+        clashes=clashes,
         can_override=current_user.role in MANAGERS,
-    ), _status(form)  # fmt: skip
+    ), _status(form)

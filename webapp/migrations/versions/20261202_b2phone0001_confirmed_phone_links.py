@@ -31,7 +31,7 @@ def upgrade():
         batch_op.create_foreign_key(
             batch_op.f("fk_checkin_devices_confirmed_by_id_users"), "users",
             ["confirmed_by_id"], ["id"],
-        )  # fmt: skip
+        )
         batch_op.create_index(
             "ix_checkin_devices_occasion", ["occasion_kind", "occasion_id"], unique=False
         )
@@ -43,7 +43,7 @@ def upgrade():
         batch_op.create_foreign_key(
             batch_op.f("fk_evidence_device_id_checkin_devices"), "checkin_devices",
             ["device_id"], ["id"],
-        )  # fmt: skip
+        )
         batch_op.create_index(batch_op.f("ix_evidence_device_id"), ["device_id"], unique=False)
 
 
