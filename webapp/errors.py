@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import db
+from webapp.security import safe_next
 
 
 class DomainError(Exception):
@@ -86,8 +87,6 @@ def _render(status: int, title: str, message: str | None, back: str | None = Non
 
 def _back_to() -> str:
     """Where to send someone whose form could not be accepted: the page the form was on."""
-    from webapp.site import safe_next
-
     referrer = urlsplit(request.referrer or "")
     if referrer.netloc == request.host and referrer.path:
         query = f"?{referrer.query}" if referrer.query else ""

@@ -7,14 +7,23 @@
   only hashed, never stored or shown).
 - WTForms' own messages ("Not a valid integer value." …) are translated through our
   catalogues: WTForms ships no Vietnamese.
+- :func:`attempt` is how a view runs a state change: commit when the service returns; when a
+  rule refuses (:class:`~webapp.errors.DomainError`), roll back, let 403/404 become error
+  pages, and keep the message for the page (on the form, as a flash, or in a fragment).
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import flash
 from flask_babel import get_translations, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
+from webapp.errors import DomainError
+from webapp.extensions import db
 from webapp.text import clean, clean_lines
 
 
@@ -101,6 +110,63 @@ class BaseForm(FlaskForm):
 
         def get_translations(self, form):
             return TRANSLATIONS
+
+
+class Refusal:
+    """What :func:`attempt` saw: false when the change was committed, true when refused."""
+
+    error: DomainError | None = None
+
+    def __bool__(self) -> bool:
+        return self.error is not None
+
+    @property
+    def message(self) -> str | None:
+        return None if self.error is None else self.error.message
+
+    @property
+    def status(self) -> int:
+        """The rule's status when refused (400, 409, 422, 429 …), else 200."""
+        return 200 if self.error is None else self.error.status
+
+
+@contextmanager
+def attempt(form: FlaskForm | None = None, *, flashed: bool = False) -> Iterator[Refusal]:
+    """Run one state change as a unit of work; the view's single place to refuse.
+
+    ``with attempt(form) as refused: service(...)`` commits when the block ends normally. When
+    the block raises a :class:`DomainError` the session is rolled back and, for 403 and 404,
+    the error goes on to the error handler (an error page, or an htmx fragment). Any other
+    refusal is swallowed and kept on the yielded :class:`Refusal` — and put in
+    ``form.form_errors`` (its status on the form, see :func:`page_status`) when a form is given,
+    or flashed as an error when ``flashed``. After the block, ``if refused:`` tells the view
+    which page to answer with.
+    """
+    outcome = Refusal()
+    try:
+        yield outcome
+    except DomainError as error:
+        db.session.rollback()
+        if error.status in (403, 404):
+            raise
+        outcome.error = error
+        if form is not None:
+            form.form_errors.append(error.message)
+            form.refusal_status = error.status
+        if flashed:
+            flash(error.message, "error")
+    else:
+        db.session.commit()
+
+
+def page_status(form: FlaskForm, refused: Refusal | None = None) -> int:
+    """The status of a page that shows ``form``: the rule's for a refused change, 422 for a
+    form with mistakes, else 200."""
+    if refused:
+        return refused.status
+    if getattr(form, "refusal_status", None):
+        return form.refusal_status
+    return 422 if form.errors else 200
 
 
 def _wtforms_messages() -> None:  # pragma: no cover — never called; marks the msgids

@@ -2,6 +2,8 @@
 page of a signed-in user, and no learner's page reached by a token, is kept by a cache or
 the browser's history."""
 
+from urllib.parse import urlsplit
+
 from flask import Flask, current_app, request
 from flask_login import current_user
 
@@ -88,3 +90,12 @@ def init_app(app: Flask) -> None:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         cache_headers(response)
         return response
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """``target`` when it is a path on this site, else ``fallback`` (no open redirects)."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return fallback

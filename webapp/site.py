@@ -1,7 +1,5 @@
 """Pages that belong to no single domain: home, health check, language switch."""
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
@@ -9,6 +7,7 @@ from sqlalchemy import text
 from webapp.extensions import db
 from webapp.i18n import LANG_COOKIE
 from webapp.permissions import Role, public
+from webapp.security import safe_next
 
 bp = Blueprint("site", __name__)
 
@@ -33,15 +32,6 @@ def healthz():
     """200 when the app can reach its database."""
     db.session.execute(text("SELECT 1"))
     return {"status": "ok"}
-
-
-def safe_next(target: str | None, fallback: str) -> str:
-    """``target`` when it is a path on this site, else ``fallback`` (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
-            return target
-    return fallback
 
 
 @bp.post("/language")

@@ -21,7 +21,7 @@ from webapp.errors import DomainError
 from webapp.extensions import db, login_manager
 from webapp.forms import options
 from webapp.permissions import ALL_STAFF, MANAGERS, ROLE_LABELS, Role, public, roles_required
-from webapp.site import safe_next
+from webapp.security import safe_next
 from webapp.timeutil import utcnow
 
 bp = Blueprint("accounts", __name__)
