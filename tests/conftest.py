@@ -4,6 +4,7 @@ TEST_DATABASE_URL is set), emptied after every test."""
 import os
 import re
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from flask import Flask
@@ -14,6 +15,7 @@ from sqlalchemy.pool import NullPool
 from webapp import create_app
 from webapp.config import database_url
 from webapp.extensions import db
+from webapp.timeutil import utcnow as _REAL_UTCNOW
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 IN_CI = bool(os.environ.get("CI"))
@@ -137,3 +139,34 @@ def pytest_sessionfinish(session, exitstatus):
     if IN_CI and reporter is not None and reporter.stats.get("skipped") and exitstatus == 0:
         reporter.write_line("CI: tests were skipped; failing the run (see -rs).", red=True)
         session.exitstatus = 1
+
+
+class Clock:
+    """The time every view and service of the app sees, set by a test."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def set(self, now: datetime) -> datetime:
+        self.now = now
+        return now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(app: Flask, monkeypatch) -> Clock:
+    """Fake the clock in one place: every ``webapp`` module that took ``utcnow`` from
+    ``webapp.timeutil`` calls this clock instead, for this test. It starts at the real time;
+    ``clock.set(moment)`` moves it (an aware UTC datetime)."""
+    import sys
+
+    from webapp import timeutil
+
+    fake = Clock(timeutil.utcnow())
+    monkeypatch.setattr(timeutil, "utcnow", fake)
+    for name, module in list(sys.modules.items()):
+        if name.startswith("webapp.") and getattr(module, "utcnow", None) is _REAL_UTCNOW:
+            monkeypatch.setattr(module, "utcnow", fake)
+    return fake
