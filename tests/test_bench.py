@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow  # each runs a bench/ script in a subprocess
 
 
 def test_import_benchmark_runs_and_prints_json():

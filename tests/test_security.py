@@ -25,6 +25,9 @@ def test_post_without_csrf_token_is_refused(client, world):
         "/auth/login", data={"username": "organiser", "password": "password-123"}
     )
     assert response.status_code == 400
+    assert "Biểu mẫu đã hết hạn" in response.get_data(as_text=True)
+    people = client.get("/people")  # nobody was signed in
+    assert people.status_code == 302 and people.headers["Location"].startswith("/auth/login")
 
 
 def test_logged_in_post_without_token_is_refused_and_writes_nothing(actions, world, app):
@@ -224,7 +227,8 @@ def test_after_sign_out_back_cannot_show_a_personal_page_from_the_cache(app, wor
     page = actions.client.get("/people")
     assert "no-store" in page.headers["Cache-Control"]
     actions.logout()
-    assert actions.client.get("/people").status_code == 302
+    again = actions.client.get("/people")
+    assert again.status_code == 302 and again.headers["Location"].startswith("/auth/login")
 
 
 @pytest.fixture

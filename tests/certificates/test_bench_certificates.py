@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent.parent
+
+pytestmark = pytest.mark.slow  # runs bench/certificates.py in a subprocess
 
 
 def test_certificate_benchmark_runs_and_prints_json(tmp_path):

@@ -5,10 +5,10 @@ from datetime import timedelta
 
 from tests.factories import make_class, make_course, make_person, make_session
 from webapp.accounts.models import User
-from webapp.checkin import services
+from webapp.checkin import phones, services
 from webapp.checkin.occasions import SessionOccasion
 from webapp.extensions import db
-from webapp.people.models import Village
+from webapp.people.models import Person, Village
 from webapp.scheduling.models import Enrolment
 from webapp.timeutil import utcnow
 
@@ -43,7 +43,7 @@ def build(world, *, starts_in=timedelta(minutes=-10)) -> CheckinWorld:
         learners[name] = person.id
     outsider = make_person(village, "Lê Văn Tám", 1970, phone="0911222333")
     point = services.point_for(SessionOccasion(session), now=now)
-    people = [db.session.get(services.Person, i) for i in learners.values()]
-    services.ensure_learner_codes([outsider, *people])
+    people = [db.session.get(Person, i) for i in learners.values()]
+    phones.ensure_learner_codes([outsider, *people])
     db.session.commit()
     return CheckinWorld(session.id, course_class.id, point.token, point.code, learners, outsider.id)

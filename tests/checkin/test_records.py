@@ -14,7 +14,7 @@ import pytest
 from tests.factories import NOW, make_class, make_course, make_person, make_session, make_venue
 from tests.sql import statements
 from webapp.accounts.models import User
-from webapp.checkin import records, records_views
+from webapp.checkin import records
 from webapp.checkin.models import Attendance, Method, OccasionKind, Status
 from webapp.extensions import db
 from webapp.people.models import Person, Village
@@ -91,10 +91,11 @@ def _record(session_id: int, person_id: int, status: str, at: datetime, method=M
 
 
 @pytest.fixture
-def book(app, world, client, monkeypatch) -> Book:
-    """Four sessions (two held, one cancelled, one coming) and four learners, one withdrawn."""
+def book(app, world, client, clock) -> Book:
+    """Four sessions (two held, one cancelled, one coming) and four learners, one withdrawn;
+    the app's clock at NOW."""
     client.set_cookie("lang", "en")
-    monkeypatch.setattr(records_views, "utcnow", lambda: NOW)
+    clock.set(NOW)
     with app.app_context():
         v1, v2 = (db.session.get(Village, i) for i in world.village_ids)
         trainer = db.session.get(User, world.users["trainer"])

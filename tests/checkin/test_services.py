@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tests.factories import NOW, make_class, make_course, make_person, make_session, make_user
 from webapp import qr
 from webapp.accounts.models import User
-from webapp.checkin import services
+from webapp.checkin import phones, services
 from webapp.checkin.models import (
     Attendance,
     AttendanceChange,
@@ -476,7 +476,7 @@ def test_point_for_is_made_once(ctx):
 
 def test_resolve_token_finds_the_occasion(ctx):
     point = services.point_for(ctx["occasion"], now=NOW)
-    found, occasion = services.resolve_token(point.token, code=None, now=NOW)
+    found, occasion, _rows = services.resolve_token(point.token, code=None, now=NOW)
     assert found.id == point.id
     assert (occasion.kind, occasion.id) == ("session", ctx["session"].id)
 
@@ -494,20 +494,24 @@ def test_resolve_token_reads_who_the_learner_says_they_are_with_the_point(app, c
     guard = ratelimit.Guard(
         [("t-fail", "addr"), ("t-fail-phone", "905123456")], NOW, 600, lambda counts: None
     )
-    identity = services.identity_of("+84 905 123 456", 1958, guard)
+    identity = phones.parse_identity("+84 905 123 456", 1958, guard)
     token = point.token
     with statements(app) as seen:
-        found, occasion = services.resolve_token(token, code=None, now=NOW, identity=identity)
+        found, occasion, people = services.resolve_token(
+            token, code=None, now=NOW, joined=identity.joined()
+        )
     assert len(seen) == 1 and found.id == point.id
-    assert len(identity.rows) == 2  # both people came, with the point
-    person = services.identified(identity, commune_id=occasion.commune_id)
+    assert len(people) == 2  # both people came, with the point
+    person = phones.choose_person(identity, people, commune_id=occasion.commune_id)
     assert (person.id, person.full_name) == (ctx["an"].id, "Nguyễn Văn An")
     # Nobody with this number and year: one row all the same (the guard's counts).
-    nobody = services.identity_of("0905123456", 1990, guard)
-    services.resolve_token(point.token, code=None, now=NOW, identity=nobody)
-    assert len(nobody.rows) == 1
+    nobody = phones.parse_identity("0905123456", 1990, guard)
+    nobody_rows = services.resolve_token(
+        point.token, code=None, now=NOW, joined=nobody.joined()
+    ).rows
+    assert len(nobody_rows) == 1
     with pytest.raises(CheckinError) as excinfo:
-        services.identified(nobody, commune_id=occasion.commune_id)
+        phones.choose_person(nobody, nobody_rows, commune_id=occasion.commune_id)
     assert code_of(excinfo) == "not_identified"
 
 
@@ -525,12 +529,12 @@ def test_the_guard_is_checked_before_the_person_is_given(ctx):
         raise RuntimeError("too many")
 
     guard = ratelimit.Guard([("t-fail", "addr")], NOW, 600, check)
-    identity = services.identity_of("0905123456", 1958, guard)
-    services.resolve_token(point.token, code=None, now=NOW, identity=identity)
+    identity = phones.parse_identity("0905123456", 1958, guard)
+    found = services.resolve_token(point.token, code=None, now=NOW, joined=identity.joined())
     with pytest.raises(RuntimeError):
-        services.identified(identity, commune_id=ctx["commune"].id)
+        phones.choose_person(identity, found.rows, commune_id=ctx["commune"].id)
     assert seen == [[1]]
-    assert services.identity_of("0905", 1958) is None  # too short: the caller refuses it
+    assert phones.parse_identity("0905", 1958) is None  # too short: the caller refuses it
 
 
 def test_an_unknown_token_is_refused(ctx):
@@ -547,10 +551,10 @@ def test_rotating_mode_accepts_this_step_and_the_previous_one(ctx):
     shown = services.current_code(point, NOW)
     assert shown == services.rotating_code(point, step) != point.code
     for code in (shown, shown.lower(), services.rotating_code(point, step - 1)):
-        assert services.resolve_token(point.token, code=code, now=NOW)[0].id == point.id
+        assert services.resolve_token(point.token, code=code, now=NOW).point.id == point.id
     # A minute later the code just shown still works; two steps on it does not.
     minute = timedelta(seconds=services.STEP_SECONDS)
-    assert services.resolve_token(point.token, code=shown, now=NOW + minute)[0].id == point.id
+    assert services.resolve_token(point.token, code=shown, now=NOW + minute).point.id == point.id
     for code, now in (
         (services.rotating_code(point, step - 2), NOW),
         (shown, NOW + 2 * minute),
@@ -684,10 +688,10 @@ def test_the_qr_stays_small_with_the_default_base_url(app, ctx):
 # --- learners identify themselves ---------------------------------------------------------------
 
 
-def test_identify_by_phone_and_birth_year(ctx):
+def test_find_person_by_phone_and_birth_year(ctx):
     commune_id = ctx["commune"].id
     for phone in ("0905123456", "0905 123 456", "+84 905 123 456", "84905123456", "0905.123.456"):
-        assert services.identify(commune_id=commune_id, phone=phone, birth_year=1958).id == (
+        assert phones.find_person(commune_id=commune_id, phone=phone, birth_year=1958).id == (
             ctx["an"].id
         )
 
@@ -695,13 +699,13 @@ def test_identify_by_phone_and_birth_year(ctx):
 @pytest.mark.parametrize(
     ("phone", "birth_year"), [("", 1958), ("0905", 1958), ("0905123456", None), ("0905123456", 0)]
 )
-def test_identify_needs_the_phone_and_the_birth_year(ctx, phone, birth_year):
+def test_find_person_needs_the_phone_and_the_birth_year(ctx, phone, birth_year):
     with pytest.raises(CheckinError) as excinfo:
-        services.identify(commune_id=ctx["commune"].id, phone=phone, birth_year=birth_year)
+        phones.find_person(commune_id=ctx["commune"].id, phone=phone, birth_year=birth_year)
     assert code_of(excinfo) == "identity_incomplete"
 
 
-def test_identify_finds_nobody(ctx):
+def test_find_person_finds_nobody(ctx):
     world = ctx["world"]
     for commune_id, phone, year in (
         (world.commune_id, "0905123456", 1959),  # wrong year
@@ -709,24 +713,24 @@ def test_identify_finds_nobody(ctx):
         (world.other_commune_id, "0905123456", 1958),  # another commune's session
     ):
         with pytest.raises(CheckinError) as excinfo:
-            services.identify(commune_id=commune_id, phone=phone, birth_year=year)
+            phones.find_person(commune_id=commune_id, phone=phone, birth_year=year)
         assert code_of(excinfo) == "not_identified"  # the one refusal that names nobody
 
 
-def test_identify_refuses_to_guess_between_two_people(ctx):
+def test_find_person_refuses_to_guess_between_two_people(ctx):
     make_person(ctx["v1"], "Nguyễn Văn Anh", 1958, phone="0905123456")  # twin sharing a phone
     with pytest.raises(CheckinError) as excinfo:
-        services.identify(commune_id=ctx["commune"].id, phone="0905123456", birth_year=1958)
+        phones.find_person(commune_id=ctx["commune"].id, phone="0905123456", birth_year=1958)
     assert code_of(excinfo) == "not_identified"
     assert "Anh" not in str(excinfo.value.message) and "An" not in str(excinfo.value.message)
 
 
 @pytest.mark.parametrize("stored", ["84905123456", "905123456", "0905123456"])
-def test_identify_finds_numbers_stored_before_they_were_canonical(ctx, stored):
+def test_find_person_finds_numbers_stored_before_they_were_canonical(ctx, stored):
     ctx["an"].phone = stored  # a +84 list, or a spreadsheet that dropped the zero
     db.session.flush()
     for typed in ("0905 123 456", "+84905123456", "905123456"):
-        found = services.identify(commune_id=ctx["commune"].id, phone=typed, birth_year=1958)
+        found = phones.find_person(commune_id=ctx["commune"].id, phone=typed, birth_year=1958)
         assert found.id == ctx["an"].id
 
 
@@ -736,35 +740,36 @@ def test_with_the_point_the_member_of_the_class_is_chosen(ctx):
     point = services.point_for(ctx["occasion"], now=NOW)
     other = make_person(ctx["v1"], "Nguyễn Văn Anh", 1958, phone="0905123456")
     db.session.commit()
-    identity = services.identity_of("0905123456", 1958)
-    services.resolve_token(point.token, code=None, now=NOW, identity=identity)
-    assert services.identified(identity, commune_id=ctx["commune"].id).id == ctx["an"].id
-    assert services.join_candidate(identity, commune_id=ctx["commune"].id) is None
+    identity = phones.parse_identity("0905123456", 1958)
+    found = services.resolve_token(point.token, code=None, now=NOW, joined=identity.joined())
+    commune_id = ctx["commune"].id
+    assert phones.choose_person(identity, found.rows, commune_id=commune_id).id == ctx["an"].id
+    assert phones.join_candidate(identity, found.rows, commune_id=commune_id) is None
     other.phone = "0905000111"
     db.session.commit()
-    alone = services.identity_of("0905000111", 1958)
-    services.resolve_token(point.token, code=None, now=NOW, identity=alone)
+    alone = phones.parse_identity("0905000111", 1958)
+    found = services.resolve_token(point.token, code=None, now=NOW, joined=alone.joined())
     with pytest.raises(CheckinError) as excinfo:
-        services.identified(alone, commune_id=ctx["commune"].id)
+        phones.choose_person(alone, found.rows, commune_id=commune_id)
     assert code_of(excinfo) == "not_identified"
-    assert services.join_candidate(alone, commune_id=ctx["commune"].id).id == other.id
+    assert phones.join_candidate(alone, found.rows, commune_id=commune_id).id == other.id
 
 
 def test_learner_codes_are_given_once_and_found_however_typed(ctx):
     an, binh = ctx["an"], ctx["binh"]
-    services.ensure_learner_codes([an, binh])
+    phones.ensure_learner_codes([an, binh])
     db.session.commit()
     code = an.learner_code
     assert len(code) == 6 and set(code) <= set(services.ALPHABET) and code != binh.learner_code
-    services.ensure_learner_codes([an])
+    phones.ensure_learner_codes([an])
     assert an.learner_code == code
     for typed in (code, code.lower(), f" {code[:3]}-{code[3:]} "):
-        assert services.person_by_learner_code(typed).id == an.id
-    assert services.person_by_learner_code(code, commune_id=ctx["commune"].id).id == an.id
+        assert phones.person_by_learner_code(typed).id == an.id
+    assert phones.person_by_learner_code(code, commune_id=ctx["commune"].id).id == an.id
 
 
 def test_unknown_learner_codes_are_refused(ctx):
-    services.ensure_learner_codes([ctx["an"]])
+    phones.ensure_learner_codes([ctx["an"]])
     code = ctx["an"].learner_code
     other = "ACDEFG" if code != "ACDEFG" else "GFEDCA"
     for typed, commune_id in (
@@ -774,7 +779,7 @@ def test_unknown_learner_codes_are_refused(ctx):
         (code, ctx["world"].other_commune_id),  # a card of another commune
     ):
         with pytest.raises(CheckinError) as excinfo:
-            services.person_by_learner_code(typed, commune_id=commune_id)
+            phones.person_by_learner_code(typed, commune_id=commune_id)
         assert code_of(excinfo) == "unknown_learner_code"
 
 
@@ -782,36 +787,36 @@ def test_unknown_learner_codes_are_refused(ctx):
 
 
 def test_remember_links_a_phone_to_a_family(ctx):
-    key = services.new_device_key()
+    key = phones.new_device_key()
     assert len(key) <= 32
-    services.remember(key=key, person=ctx["an"], now=NOW, user_agent="Mozilla/5.0 " + "x" * 300)
-    services.remember(key=key, person=ctx["binh"], now=NOW + SECOND)
-    services.remember(key=key, person=ctx["an"], now=NOW + timedelta(days=1))  # again: no new row
+    phones.remember(key=key, person=ctx["an"], now=NOW, user_agent="Mozilla/5.0 " + "x" * 300)
+    phones.remember(key=key, person=ctx["binh"], now=NOW + SECOND)
+    phones.remember(key=key, person=ctx["an"], now=NOW + timedelta(days=1))  # again: no new row
     db.session.commit()
-    assert [p.id for p in services.device_people(key)] == [ctx["an"].id, ctx["binh"].id]
+    assert [p.id for p in phones.device_people(key)] == [ctx["an"].id, ctx["binh"].id]
     assert rows(Device) == 2
-    device = services.devices_of(ctx["an"])[0]
+    device = phones.devices_of(ctx["an"])[0]
     assert device.last_used_at == NOW + timedelta(days=1) and device.created_at == NOW
     assert len(device.user_agent) == 200
-    assert services.device_people(None) == [] and services.device_people("") == []
-    assert services.device_people("another-phone") == []
+    assert phones.device_people(None) == [] and phones.device_people("") == []
+    assert phones.device_people("another-phone") == []
 
 
 def test_forget_and_revoke_stop_a_phone(ctx):
-    key = services.new_device_key()
+    key = phones.new_device_key()
     for person in (ctx["an"], ctx["binh"]):
-        services.remember(key=key, person=person, now=NOW)
-    services.forget(key=key, person_id=ctx["an"].id, now=NOW + SECOND)
+        phones.remember(key=key, person=person, now=NOW)
+    phones.forget(key=key, person_id=ctx["an"].id, now=NOW + SECOND)
     db.session.commit()
-    assert [p.id for p in services.device_people(key)] == [ctx["binh"].id]
-    (device,) = services.devices_of(ctx["binh"])
-    services.revoke(device, actor=ctx["trainer"], now=NOW + 2 * SECOND)
+    assert [p.id for p in phones.device_people(key)] == [ctx["binh"].id]
+    (device,) = phones.devices_of(ctx["binh"])
+    phones.revoke(device, actor=ctx["trainer"], now=NOW + 2 * SECOND)
     db.session.commit()
-    assert services.device_people(key) == []
+    assert phones.device_people(key) == []
     assert device.revoked_at == NOW + 2 * SECOND and device.revoked_by_id == ctx["trainer"].id
     # Identifying again on the same phone brings the link back.
-    services.remember(key=key, person=ctx["binh"], now=NOW + 3 * SECOND)
-    assert [p.id for p in services.device_people(key)] == [ctx["binh"].id]
+    phones.remember(key=key, person=ctx["binh"], now=NOW + 3 * SECOND)
+    assert [p.id for p in phones.device_people(key)] == [ctx["binh"].id]
     assert device.revoked_at is None and device.revoked_by_id is None
     assert rows(Device) == 2
 
@@ -819,13 +824,13 @@ def test_forget_and_revoke_stop_a_phone(ctx):
 def test_one_phone_checking_in_two_people_is_flagged(ctx):
     dung = make_person(ctx["v1"], "Phạm Dũng", 1957)
     enrolments.enrol(actor=ctx["trainer"], now=NOW, course_class=ctx["class"], person=dung)
-    assert services.shared_devices(ctx["occasion"]) == {}
+    assert phones.shared_devices(ctx["occasion"]) == {}
     self_scan(ctx, ctx["an"], device_key="family-phone")
     self_scan(ctx, dung, device_key="own-phone")
-    assert services.shared_devices(ctx["occasion"]) == {}
+    assert phones.shared_devices(ctx["occasion"]) == {}
     self_scan(ctx, ctx["binh"], device_key="family-phone")
     by_trainer(ctx, ctx["binh"])  # already in: still one row
-    shared = services.shared_devices(ctx["occasion"])
+    shared = phones.shared_devices(ctx["occasion"])
     assert list(shared) == ["family-phone"]
     assert sorted(shared["family-phone"]) == sorted([ctx["an"].id, ctx["binh"].id])
 
@@ -840,8 +845,8 @@ def test_a_phone_used_at_two_sessions_is_not_flagged(ctx):
         now=NOW + timedelta(days=7),
         device_key="phone",
     )
-    assert services.shared_devices(ctx["occasion"]) == {}
-    assert services.shared_devices(SessionOccasion(other)) == {}
+    assert phones.shared_devices(ctx["occasion"]) == {}
+    assert phones.shared_devices(SessionOccasion(other)) == {}
 
 
 # --- asking to join -----------------------------------------------------------------------------
@@ -1114,44 +1119,44 @@ def test_many_simultaneous_requests_to_join_make_one(app, ctx):
 def test_a_link_remembers_how_and_where_and_waits_for_confirmation(ctx):
     from webapp.checkin.models import LinkMethod
 
-    key, occasion = services.new_device_key(), ctx["occasion"]
-    services.remember(key=key, person=ctx["an"], now=NOW, occasion=occasion, method=LinkMethod.CODE)
+    key, occasion = phones.new_device_key(), ctx["occasion"]
+    phones.remember(key=key, person=ctx["an"], now=NOW, occasion=occasion, method=LinkMethod.CODE)
     db.session.commit()
-    [device] = services.new_links(occasion)
+    [device] = phones.new_links(occasion)
     assert (device.method, device.occasion_id, device.confirmed_at) == ("code", occasion.id, None)
-    services.confirm_link(device, actor=ctx["trainer"], now=NOW + SECOND, occasion=occasion)
+    phones.confirm_link(device, actor=ctx["trainer"], now=NOW + SECOND, occasion=occasion)
     db.session.commit()
-    assert device.confirmed_by_id == ctx["trainer"].id and services.new_links(occasion) == []
+    assert device.confirmed_by_id == ctx["trainer"].id and phones.new_links(occasion) == []
     # Used again: still confirmed. Undone and made again: a new link, to confirm again.
-    services.remember(key=key, person=ctx["an"], now=NOW + 2 * SECOND, occasion=occasion)
+    phones.remember(key=key, person=ctx["an"], now=NOW + 2 * SECOND, occasion=occasion)
     db.session.commit()
     assert device.confirmed_at == NOW + SECOND and device.method == "code"
-    services.revoke(device, actor=ctx["trainer"], now=NOW + 3 * SECOND)
-    services.remember(key=key, person=ctx["an"], now=NOW + 4 * SECOND, occasion=occasion)
+    phones.revoke(device, actor=ctx["trainer"], now=NOW + 3 * SECOND)
+    phones.remember(key=key, person=ctx["an"], now=NOW + 4 * SECOND, occasion=occasion)
     db.session.commit()
     assert (device.confirmed_at, device.confirmed_by_id, device.method) == (None, None, "phone")
-    assert device.created_at == NOW + 4 * SECOND and services.new_links(occasion) == [device]
+    assert device.created_at == NOW + 4 * SECOND and phones.new_links(occasion) == [device]
 
 
 def test_only_the_runners_confirm_or_undo_and_undo_may_mark_absent(ctx):
     occasion, an = ctx["occasion"], ctx["an"]
-    key = services.new_device_key()
+    key = phones.new_device_key()
     services.check_in(occasion, an, method=Method.SELF_SCAN, now=NOW, device_key=key)
-    services.remember(key=key, person=an, now=NOW, occasion=occasion)
+    phones.remember(key=key, person=an, now=NOW, occasion=occasion)
     db.session.commit()
-    [device] = services.new_links(occasion)
+    [device] = phones.new_links(occasion)
     for who in ("mentor", "other_organiser"):
         actor = ctx[who]
         with pytest.raises(CheckinError) as excinfo:
-            services.confirm_link(device, actor=actor, now=NOW, occasion=occasion)
+            phones.confirm_link(device, actor=actor, now=NOW, occasion=occasion)
         assert code_of(excinfo) == "not_allowed"
     with pytest.raises(CheckinError) as excinfo:  # absent needs a reason, as any correction
-        services.undo_link(
+        phones.undo_link(
             device, actor=ctx["trainer"], now=NOW, occasion=occasion, mark_absent=True, reason=" "
         )
     assert code_of(excinfo) == "reason_missing"
     db.session.rollback()
-    services.undo_link(
+    phones.undo_link(
         device,
         actor=ctx["trainer"],
         now=NOW + SECOND,
@@ -1162,9 +1167,9 @@ def test_only_the_runners_confirm_or_undo_and_undo_may_mark_absent(ctx):
     db.session.commit()
     record = services.record_of(occasion, an)
     assert record.status == Status.ABSENT and record.changes[-1].reason == "Hàng xóm điểm danh hộ"
-    assert device.revoked_by_id == ctx["trainer"].id and services.device_people(key) == []
+    assert device.revoked_by_id == ctx["trainer"].id and phones.device_people(key) == []
     with pytest.raises(CheckinError) as excinfo:
-        services.confirm_link(device, actor=ctx["trainer"], now=NOW, occasion=occasion)
+        phones.confirm_link(device, actor=ctx["trainer"], now=NOW, occasion=occasion)
     assert code_of(excinfo) == "link_revoked"
 
 
@@ -1172,7 +1177,7 @@ def test_asking_to_join_is_one_statement_whoever_asks(app, ctx):
     from tests.sql import statements
 
     occasion = ctx["occasion"]
-    cuc = services.LinkedPerson(ctx["cuc"].id, "Cúc", ctx["cuc"].commune_id)
+    cuc = phones.LinkedPerson(ctx["cuc"].id, "Cúc", ctx["cuc"].commune_id)
     for person in (cuc, None, cuc):
         with statements(app) as seen:
             services.ask_to_join(occasion, person, now=NOW + 10 * 60 * SECOND)

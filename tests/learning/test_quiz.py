@@ -402,7 +402,7 @@ def _missing(person_id: int, class_id: int) -> list[str]:
 
 def test_a_pass_on_an_unconfirmed_phone_counts_once_the_trainer_confirms(app, actions, client, qw):
     from webapp.accounts.models import User
-    from webapp.checkin import services as checkin
+    from webapp.checkin import phones as checkin
     from webapp.timeutil import utcnow
 
     with app.app_context():
@@ -430,7 +430,7 @@ def test_a_pass_on_an_unconfirmed_phone_counts_once_the_trainer_confirms(app, ac
 
 def test_a_pass_on_an_undone_phone_never_counts(app, actions, client, qw):
     from webapp.accounts.models import User
-    from webapp.checkin import services as checkin
+    from webapp.checkin import phones as checkin
     from webapp.timeutil import utcnow
 
     with app.app_context():

@@ -53,10 +53,6 @@ def build_plan(world) -> Plan:
 
 
 @pytest.fixture(name="frozen")
-def _frozen(monkeypatch):
-    """Views see NOW as the current time."""
-    from webapp.scheduling import calendar_views, public_views, session_views
-
-    for module in (calendar_views, public_views, session_views):
-        monkeypatch.setattr(module, "utcnow", lambda: NOW)
-    return NOW
+def _frozen(clock):
+    """Every view and service sees NOW as the current time."""
+    return clock.set(NOW)

@@ -14,12 +14,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from webapp.accounts import services
+from webapp.accounts import queries, services
 from webapp.accounts.forms import DisableUserForm, LoginForm, ResetPasswordForm, UserForm
 from webapp.accounts.models import User
 from webapp.errors import DomainError
 from webapp.extensions import db, login_manager
-from webapp.forms import options
+from webapp.forms import attempt, options
 from webapp.permissions import ALL_STAFF, MANAGERS, ROLE_LABELS, Role, public, roles_required
 from webapp.security import safe_next
 from webapp.timeutil import utcnow
@@ -135,43 +135,24 @@ def user_list():
     )
 
 
-def _managed_user(user_id: int) -> User:
-    """An account the manager sees (else 404) and may change (else 403)."""
-    user = db.session.scalar(services.users_visible_to(current_user).where(User.id == user_id))
-    if user is None:
-        abort(404)
-    if not services.can_manage(current_user, user.role, user.commune_id):
-        abort(403)
-    return user
-
-
-def _refused(error: DomainError):
-    db.session.rollback()
-    flash(error.message, "error")
-    return redirect(url_for("accounts.user_list"))
-
-
 @bp.route("/users/<int:user_id>/disable", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
 def user_disable(user_id: int):
     """Disable an account (with a reason): it can no longer sign in, its sessions end now."""
-    user = _managed_user(user_id)
+    user = queries.get_managed_user(current_user, user_id)
     form = DisableUserForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as refused:
             services.disable_user(
                 actor=current_user, user=user, now=utcnow(), reason=form.reason.data or ""
             )
-        except DomainError as error:
-            form.form_errors.append(error.message)
-        else:
-            db.session.commit()
+        if not refused:
             flash(
                 _("Account %(name)s disabled; its sessions have ended.", name=user.username),
                 "success",
             )
             return redirect(url_for("accounts.user_list"))
-    status = 400 if form.errors or form.form_errors else 200
+    status = 400 if form.errors else 200
     return render_template("accounts/disable.html", form=form, user=user), status
 
 
@@ -179,13 +160,11 @@ def user_disable(user_id: int):
 @roles_required(*MANAGERS)
 def user_enable(user_id: int):
     """Let a disabled account sign in again."""
-    user = _managed_user(user_id)
-    try:
+    user = queries.get_managed_user(current_user, user_id)
+    with attempt(flashed=True) as refused:
         services.enable_user(actor=current_user, user=user, now=utcnow())
-    except DomainError as error:
-        return _refused(error)
-    db.session.commit()
-    flash(_("Account %(name)s can sign in again.", name=user.username), "success")
+    if not refused:
+        flash(_("Account %(name)s can sign in again.", name=user.username), "success")
     return redirect(url_for("accounts.user_list"))
 
 
@@ -193,7 +172,7 @@ def user_enable(user_id: int):
 @roles_required(*MANAGERS)
 def user_sign_out(user_id: int):
     """End every session of an account (a lost phone, a shared computer left signed in)."""
-    user = _managed_user(user_id)
+    user = queries.get_managed_user(current_user, user_id)
     services.sign_out_everywhere(actor=current_user, user=user, now=utcnow())
     db.session.commit()
     if user.id == current_user.id:
@@ -226,7 +205,7 @@ def user_new():
     """Create an account for a trainer, mentor, village lead (or, for admins, anyone)."""
     form = _user_form()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as refused:
             user = services.create_user(
                 actor=current_user,
                 now=utcnow(),
@@ -238,13 +217,10 @@ def user_new():
                 village_id=form.village_id.data,
                 province_wide=form.province_wide.data and current_user.role == Role.ADMIN,
             )
-        except DomainError as error:
-            form.form_errors.append(error.message)
-        else:
-            db.session.commit()
+        if not refused:
             flash(_("Account %(name)s created.", name=user.username), "success")
             return redirect(url_for("accounts.user_list"))
-    status = 400 if form.errors or form.form_errors else 200
+    status = 400 if form.errors else 200
     return render_template("accounts/user_form.html", form=form), status
 
 
@@ -252,9 +228,7 @@ def user_new():
 @roles_required(*MANAGERS)
 def user_password(user_id: int):
     """Set a new password for an account the manager is responsible for."""
-    user = db.session.scalar(services.users_visible_to(current_user).where(User.id == user_id))
-    if user is None:
-        abort(404)
+    user = queries.get_visible_user(current_user, user_id) or abort(404)
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
@@ -269,5 +243,5 @@ def user_password(user_id: int):
                 login_user(user)  # their other sessions end; this one goes on
             flash(_("New password set for %(name)s.", name=user.username), "success")
             return redirect(url_for("accounts.user_list"))
-    status = 400 if form.errors or form.form_errors else 200
+    status = 400 if form.errors else 200
     return render_template("accounts/password.html", form=form, user=user), status

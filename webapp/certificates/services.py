@@ -21,9 +21,9 @@ from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.people.models import Commune, Person, Village
 from webapp.permissions import MANAGERS
+from webapp.scheduling.access import PLANNERS, in_commune
 from webapp.scheduling.enrolment import is_enrolled
 from webapp.scheduling.models import ClassStatus, CourseClass
-from webapp.scheduling.services import PLANNERS
 from webapp.text import clean, nfc
 from webapp.timeutil import to_local
 
@@ -83,7 +83,7 @@ def competency_names(version) -> dict[str, str]:
 
 def can_manage(actor: User, commune_id: int) -> bool:
     """Managers of the commune issue, revoke and re-issue its certificates."""
-    return actor.role in ISSUERS and actor.works_in(commune_id)
+    return actor.role in ISSUERS and in_commune(actor, commune_id)
 
 
 def can_issue(actor: User, course_class: CourseClass) -> bool:
@@ -93,7 +93,7 @@ def can_issue(actor: User, course_class: CourseClass) -> bool:
 
 def can_print_class(actor: User, course_class: CourseClass) -> bool:
     """Whether ``actor`` may download all the class's certificates in one PDF."""
-    return actor.role in CLASS_PRINTERS and actor.works_in(course_class.commune_id)
+    return actor.role in CLASS_PRINTERS and in_commune(actor, course_class.commune_id)
 
 
 def is_finished(course_class: CourseClass) -> bool:

@@ -7,16 +7,7 @@ Every PDF download and print view is written to the print log.
 
 from functools import partial
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -25,20 +16,19 @@ from webapp import qr, ratelimit
 from webapp.certificates import pdf, queries, services
 from webapp.certificates.forms import IssueAllForm, IssueForm, ReissueForm, RevokeForm
 from webapp.certificates.models import Certificate
-from webapp.errors import DomainError
 from webapp.extensions import db
+from webapp.forms import attempt
+from webapp.ids import row_id
 from webapp.learning.eligibility import hours_text
 from webapp.people import queries as people_queries
 from webapp.people.models import Village
 from webapp.permissions import MANAGERS, PEOPLE_READERS, public, roles_required
 from webapp.scheduling import queries as scheduling_queries
-from webapp.scheduling.ids import ids_beyond_range_not_found, row_id
+from webapp.scheduling.access import PLANNERS
 from webapp.scheduling.models import CourseClass
-from webapp.scheduling.services import PLANNERS
 from webapp.timeutil import utcnow
 
 bp = Blueprint("certificates", __name__)
-ids_beyond_range_not_found(bp)
 
 VERIFY_BUCKET = "certificate_verify"
 VERIFY_WINDOW_SECONDS = 600
@@ -135,23 +125,19 @@ def issue(class_id: int):
     person = people_queries.get_person(current_user, row_id(form.person_id.data) or 0)
     if not form.validate_on_submit() or person is None:
         abort(400)
-    try:
+    with attempt(flashed=True) as refused:
         certificate = services.issue(
             actor=current_user, now=utcnow(), person=person, course_class=course_class
         )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for(".class_certificates", class_id=class_id))
-    db.session.commit()
-    flash(
-        _(
-            "Certificate %(serial)s issued to %(name)s.",
-            serial=certificate.serial,
-            name=person.full_name,
-        ),
-        "success",
-    )
+    if not refused:
+        flash(
+            _(
+                "Certificate %(serial)s issued to %(name)s.",
+                serial=certificate.serial,
+                name=person.full_name,
+            ),
+            "success",
+        )
     return redirect(url_for(".class_certificates", class_id=class_id))
 
 
@@ -162,14 +148,11 @@ def issue_all(class_id: int):
     course_class = scheduling_queries.get_class(current_user, class_id)
     if not IssueAllForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt(flashed=True) as refused:
         issued = services.issue_all(actor=current_user, now=utcnow(), course_class=course_class)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for(".class_certificates", class_id=class_id))
-    db.session.commit()
-    if issued:
+    if refused:
+        pass
+    elif issued:
         flash(
             ngettext("%(num)d certificate issued.", "%(num)d certificates issued.", len(issued)),
             "success",
@@ -203,15 +186,19 @@ def village_pdf(village_id: int):
 # --- one certificate -----------------------------------------------------------------------
 
 
+def _certificate_page(template: str, certificate: Certificate, **context) -> str:
+    """A page of one certificate: the record, and as ``s`` what it says (frozen at issue)."""
+    return render_template(template, certificate=certificate, s=certificate.snapshot, **context)
+
+
 @bp.get("/certificates/<int:certificate_id>")
 @roles_required(*PEOPLE_READERS)
 def detail(certificate_id: int):
     """One certificate: what it says, its status, its print log, revoke and re-issue."""
     certificate = queries.get_certificate(current_user, certificate_id)
-    return render_template(
+    return _certificate_page(
         "certificates/detail.html",
-        certificate=certificate,
-        s=certificate.snapshot,
+        certificate,
         verify_url=verify_url(certificate),
         prints=services.prints_of(certificate),
         replaced_by=services.replaced_by(certificate),
@@ -247,15 +234,12 @@ def reissue(certificate_id: int):
     form = ReissueForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    with attempt(flashed=True) as refused:
         new = services.reissue(
             actor=current_user, now=utcnow(), certificate=certificate, reason=form.reason.data or ""
         )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if refused:
         return redirect(url_for(".detail", certificate_id=certificate_id))
-    db.session.commit()
     flash(
         _(
             "Certificate %(serial)s issued in place of %(old)s.",
@@ -289,10 +273,9 @@ def print_view(certificate_id: int):
     )
     db.session.commit()
     url = verify_url(certificate)
-    return render_template(
+    return _certificate_page(
         "certificates/print.html",
-        certificate=certificate,
-        s=certificate.snapshot,
+        certificate,
         verify_url=url,
         qr_svg=qr.inline_svg(url, label=_("QR code to verify the certificate")),
     )
@@ -321,9 +304,7 @@ def verify(code: str):
         page = render_template("certificates/verify_unknown.html")
         response = current_app.make_response((page, 404))
     else:
-        page = render_template(
-            "certificates/verify.html", certificate=certificate, s=certificate.snapshot
-        )
+        page = _certificate_page("certificates/verify.html", certificate)
         response = current_app.make_response(page)
     response.headers["X-Robots-Tag"] = "noindex"
     response.headers["Cache-Control"] = "no-store"

@@ -26,28 +26,27 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from webapp import htmx, qr
-from webapp.checkin import services
+from webapp.checkin import phones, services
 from webapp.checkin.forms import CardFilterForm, CardScanForm
 from webapp.checkin.models import Method, Status
 from webapp.checkin.occasions import SessionOccasion
 from webapp.checkin.services import CheckinError
 from webapp.extensions import db
+from webapp.forms import attempt
 from webapp.ids import query_int
 from webapp.people import queries as people_queries
 from webapp.people.models import Person, Village
 from webapp.permissions import MANAGERS, Role, public, roles_required
 from webapp.scheduling import queries as scheduling_queries
 from webapp.scheduling import services as scheduling
-from webapp.scheduling.ids import ids_beyond_range_not_found
-from webapp.scheduling.models import CourseClass, Enrolment, EnrolmentStatus
+from webapp.scheduling.models import ClassSession, CourseClass, Enrolment, EnrolmentStatus
 from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("checkin_cards", __name__)
-ids_beyond_range_not_found(bp)
 
 #: Who prints a village's cards: planners of the commune and the village's own lead.
 # A village's cards carry every villager's learner code (a credential): the commune's
@@ -137,19 +136,9 @@ def _enrolled(course_class: CourseClass, *, by_village: bool) -> list[Person]:
 def class_cards(class_id: int):
     """Printable QR cards of a class's enrolled learners (A4, ten cards a page)."""
     course_class = scheduling_queries.get_class(current_user, class_id, for_running=True)
-    people = _enrolled(course_class, by_village=True)
-    services.ensure_learner_codes(people)
-    db.session.commit()
-    return render_template(
-        "checkin/cards_sheet.html",
-        people=people,
-        title=course_class.name,
-        total=len(people),
-        back=(url_for("scheduling.class_detail", class_id=course_class.id), course_class.name),
-        per_sheet=CARDS_PER_SHEET,
-        page=None,
-        filter_form=None,
-    )
+    people = _with_codes(_enrolled(course_class, by_village=True))
+    back = (url_for("scheduling.class_detail", class_id=course_class.id), course_class.name)
+    return _cards_sheet(people, title=course_class.name, total=len(people), back=back)
 
 
 @bp.get("/villages/<int:village_id>/cards")
@@ -161,33 +150,55 @@ def village_cards(village_id: int):
         abort(404)
     form = CardFilterForm(request.args)
     group = form.group.data if form.validate() and form.group.data else ""
+    page = db.paginate(
+        _villagers(village, group),
+        page=query_int("page", 1),
+        per_page=CARDS_PER_PAGE,
+        max_per_page=CARDS_PER_PAGE,
+        error_out=False,
+    )
+    return _cards_sheet(
+        _with_codes(page.items),
+        title=village.name,
+        total=page.total,
+        back=(url_for("people.index", village=village.id), village.name),
+        page=page,
+        filter_form=form,
+        args={"village_id": village.id, "group": group or None},
+    )
+
+
+def _villagers(village: Village, group: str) -> Select:
+    """Everyone in the village (of one target group, when given), in name order."""
     stmt = (
         select(Person)
         .where(Person.village_id == village.id)
         .options(selectinload(Person.village))
         .order_by(Person.sort_key, Person.birth_year, Person.id)
     )
-    if group:
-        stmt = stmt.where(Person.target_group == group)
-    page = db.paginate(
-        stmt,
-        page=query_int("page", 1),
-        per_page=CARDS_PER_PAGE,
-        max_per_page=CARDS_PER_PAGE,
-        error_out=False,
-    )
-    services.ensure_learner_codes(page.items)
+    return stmt.where(Person.target_group == group) if group else stmt
+
+
+def _with_codes(people: list[Person]) -> list[Person]:
+    """``people``, each with a learner code (given now where missing, and committed): the
+    cards and the sign-in sheet print them."""
+    phones.ensure_learner_codes(people)
     db.session.commit()
+    return people
+
+
+def _cards_sheet(people: list[Person], *, title: str, total: int, back, **paging) -> str:
+    """The printable sheets of ``people``'s cards (``paging``: the page of a village's cards,
+    its filter form and the arguments of its links)."""
+    paging = {"page": None, "filter_form": None, **paging}
     return render_template(
         "checkin/cards_sheet.html",
-        people=page.items,
-        title=village.name,
-        total=page.total,
-        back=(url_for("people.index", village=village.id), village.name),
+        people=people,
+        title=title,
+        total=total,
+        back=back,
         per_sheet=CARDS_PER_SHEET,
-        page=page,
-        filter_form=form,
-        args={"village_id": village.id, "group": group or None},
+        **paging,
     )
 
 
@@ -268,15 +279,14 @@ def _codes_sent(form: CardScanForm) -> tuple[list[str], Method]:
 
 
 def _check_in(occasion: SessionOccasion, code: str, method: Method) -> Outcome:
-    try:
-        person = services.person_by_learner_code(code, commune_id=occasion.commune_id)
+    """Check in the person of one learner code (committed), or say why not."""
+    with attempt() as refused:
+        person = phones.person_by_learner_code(code, commune_id=occasion.commune_id)
         result = services.check_in(
             occasion, person, method=method, actor=current_user, now=utcnow()
         )
-    except CheckinError as error:
-        db.session.rollback()
-        return Outcome(False, error.code, "", error.message)
-    db.session.commit()
+    if refused:
+        return Outcome(False, refused.error.code, "", refused.message)
     return _outcome(result)
 
 
@@ -317,16 +327,14 @@ def scan(session_id: int):
     occasion = SessionOccasion(session)
     form = CardScanForm()
     if request.method == "GET":
-        return render_template(
-            "checkin/scan_page.html",
-            session=session,
-            course_class=session.course_class,
-            occasion=occasion,
-            form=form,
-            now=utcnow(),
-            outcomes=[],
-        )
-    outcomes = _scan(occasion, form)
+        page = "checkin/scan_page.html"
+        return _session_page(page, session, occasion=occasion, form=form, outcomes=[])
+    return _scan_answer(_scan(occasion, form), session_id)
+
+
+def _scan_answer(outcomes: list[Outcome], session_id: int):
+    """What the scan page's script (JSON), an htmx form (the result fragment) or a plain form
+    (messages on the page again) gets back."""
     if _wants_json():
         response = jsonify(results=[asdict(o) for o in outcomes])
     elif htmx.is_htmx():
@@ -349,14 +357,12 @@ def scan(session_id: int):
 def sheet(session_id: int):
     """A printable sign-in sheet of the session's learners, entered afterwards on the roster."""
     session = scheduling_queries.get_session(current_user, session_id, for_running=True)
-    people = _enrolled(session.course_class, by_village=False)
-    services.ensure_learner_codes(people)
-    db.session.commit()
+    people = _with_codes(_enrolled(session.course_class, by_village=False))
+    return _session_page("checkin/sheet.html", session, people=people, blank_rows=BLANK_ROWS)
+
+
+def _session_page(template: str, session: ClassSession, **context) -> str:
+    """A page of one session: with the session, its class and the time."""
     return render_template(
-        "checkin/sheet.html",
-        session=session,
-        course_class=session.course_class,
-        people=people,
-        blank_rows=BLANK_ROWS,
-        now=utcnow(),
+        template, session=session, course_class=session.course_class, now=utcnow(), **context
     )

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from webapp.checkin import services
+from webapp.checkin import phones, services
 from webapp.checkin.models import Method, Status
 from webapp.checkin.occasions import SessionOccasion
 from webapp.extensions import db
@@ -37,7 +37,7 @@ def seed_attendance(commune: Commune, *, now: datetime) -> int:
                 else:
                     count += _one(occasion, session, person, trainer, chance)
     learners = db.session.scalars(select(Person).where(Person.id.in_(_enrolled_ids(commune)))).all()
-    services.ensure_learner_codes(learners)
+    phones.ensure_learner_codes(learners)
     return count
 
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from webapp import htmx, qr
-from webapp.checkin import services
+from webapp.checkin import phones, services
 from webapp.checkin.learner_forms import CorrectForm, MarkForm
 from webapp.checkin.models import (
     LINK_METHOD_LABELS,
@@ -21,21 +21,18 @@ from webapp.checkin.models import (
     Method,
     Status,
 )
-from webapp.checkin.occasions import SessionOccasion
-from webapp.errors import DomainError
+from webapp.checkin.occasions import SessionOccasion, at_occasion
 from webapp.extensions import db
-from webapp.forms import BaseForm
+from webapp.forms import BaseForm, Refusal, attempt, page_status
 from webapp.people import queries as people_queries
 from webapp.people.models import DISABILITY_LABELS, Person
 from webapp.permissions import roles_required
 from webapp.scheduling import queries as scheduling_queries
 from webapp.scheduling import services as scheduling
-from webapp.scheduling.ids import ids_beyond_range_not_found
 from webapp.text import clean
 from webapp.timeutil import utcnow
 
 bp = Blueprint("checkin_live", __name__)
-ids_beyond_range_not_found(bp)
 
 RUNNERS = scheduling.PLANNERS
 LABELS = {
@@ -58,11 +55,7 @@ def roster_rows(occasion: SessionOccasion) -> list[tuple[Person, Attendance | No
     ).all()
     records = {
         r.person_id: r
-        for r in db.session.scalars(
-            select(Attendance).where(
-                Attendance.occasion_kind == occasion.kind, Attendance.occasion_id == occasion.id
-            )
-        )
+        for r in db.session.scalars(select(Attendance).where(at_occasion(Attendance, occasion)))
     }
     return [(person, records.get(person.id)) for person in people]
 
@@ -70,7 +63,7 @@ def roster_rows(occasion: SessionOccasion) -> list[tuple[Person, Attendance | No
 def _panel_context(occasion: SessionOccasion, now, error: str | None = None) -> dict:
     rows = roster_rows(occasion)
     names = {person.id: person.full_name for person, _record in rows}
-    shared = services.shared_devices(occasion)
+    shared = phones.shared_devices(occasion)
     return dict(
         occasion=occasion,
         session=occasion.session,
@@ -82,7 +75,7 @@ def _panel_context(occasion: SessionOccasion, now, error: str | None = None) -> 
         missing=[(p, r) for p, r in rows if r is None or not r.attended],
         total=len(rows),
         joins=services.pending_joins(occasion),
-        links=services.new_links(occasion),
+        links=phones.new_links(occasion),
         link_labels=LINK_METHOD_LABELS,
         shared=[[names.get(i, "?") for i in ids] for ids in shared.values()],
         is_open=occasion.is_open(now),
@@ -123,9 +116,25 @@ def live(session_id: int):
 @roles_required(*RUNNERS)
 def panel(session_id: int):
     """The live list (polled by htmx every few seconds)."""
-    occasion = _occasion(session_id)
-    context = _panel_context(occasion, utcnow())
+    return _panel(_occasion(session_id))
+
+
+def _panel(occasion: SessionOccasion, error: str | None = None) -> str:
+    """The live list, as polled (with the count, out of band), and ``error`` above it."""
+    context = _panel_context(occasion, utcnow(), error=error)
     return render_template("checkin/_live_panel.html", oob=True, **context)
+
+
+def _answer(occasion: SessionOccasion, refused: Refusal, done: str):
+    """After a decision on the live page: the live list again for htmx (with the refusal, if
+    any), else the live page with a message (the refusal's, or ``done``)."""
+    if htmx.is_htmx():
+        return _panel(occasion, error=refused.message)
+    if refused:
+        flash(refused.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for(".live", session_id=occasion.id))
 
 
 @bp.route("/sessions/<int:session_id>/live/qr")
@@ -161,26 +170,13 @@ def decide_join(session_id: int, request_id: int):
     BaseForm().validate_on_submit() or abort(400)
     approve = request.form.get("decision") == "approve"
     name = join.person.full_name
-    try:
+    with attempt() as refused:
         services.decide_join(join, actor=current_user, now=utcnow(), approve=approve)
-    except DomainError as error:
-        db.session.rollback()
-        message, category = error.message, "error"
-    else:
-        db.session.commit()
-        message, category = (
-            (
-                _("%(name)s joined the class and is checked in.", name=name)
-                if approve
-                else _("The request of %(name)s was turned down.", name=name)
-            ),
-            "success",
+    if approve:
+        return _answer(
+            occasion, refused, _("%(name)s joined the class and is checked in.", name=name)
         )
-    if htmx.is_htmx():
-        context = _panel_context(occasion, utcnow(), error=message if category == "error" else None)
-        return render_template("checkin/_live_panel.html", oob=True, **context)
-    flash(message, category)
-    return redirect(url_for(".live", session_id=session_id))
+    return _answer(occasion, refused, _("The request of %(name)s was turned down.", name=name))
 
 
 # --- phones linked at this session: confirm or undo -------------------------------------------
@@ -205,11 +201,11 @@ def decide_link(session_id: int, device_id: int, decision: str):
     device = _new_link(occasion, device_id)
     BaseForm().validate_on_submit() or abort(400)
     name, now = device.person.full_name, utcnow()
-    try:
+    with attempt() as refused:
         if decision == "confirm":
-            services.confirm_link(device, actor=current_user, now=now, occasion=occasion)
+            phones.confirm_link(device, actor=current_user, now=now, occasion=occasion)
         else:
-            services.undo_link(
+            phones.undo_link(
                 device,
                 actor=current_user,
                 now=now,
@@ -217,22 +213,9 @@ def decide_link(session_id: int, device_id: int, decision: str):
                 mark_absent=request.form.get("absent") == "1",
                 reason=clean(request.form.get("reason")),
             )
-    except DomainError as error:
-        db.session.rollback()
-        message, category = error.message, "error"
-    else:
-        db.session.commit()
-        message = (
-            _("The phone of %(name)s is confirmed.", name=name)
-            if decision == "confirm"
-            else _("That phone no longer checks in for %(name)s.", name=name)
-        )
-        category = "success"
-    if htmx.is_htmx():
-        context = _panel_context(occasion, utcnow(), error=message if category == "error" else None)
-        return render_template("checkin/_live_panel.html", oob=True, **context)
-    flash(message, category)
-    return redirect(url_for(".live", session_id=session_id))
+    if decision == "confirm":
+        return _answer(occasion, refused, _("The phone of %(name)s is confirmed.", name=name))
+    return _answer(occasion, refused, _("That phone no longer checks in for %(name)s.", name=name))
 
 
 # --- the roster ---------------------------------------------------------------------------------
@@ -244,7 +227,7 @@ def roster(session_id: int):
     """Everyone expected, one tap to mark present, late, absent or excused."""
     occasion = _occasion(session_id)
     rows = roster_rows(occasion)
-    services.ensure_learner_codes([person for person, _record in rows])
+    phones.ensure_learner_codes([person for person, _record in rows])
     db.session.commit()
     source = Method.PAPER if request.args.get("source") == Method.PAPER else Method.ROSTER
     return render_template(
@@ -261,57 +244,56 @@ def roster(session_id: int):
 @bp.route("/sessions/<int:session_id>/roster/<int:person_id>", methods=["POST"])
 @roles_required(*RUNNERS)
 def mark(session_id: int, person_id: int):
+    """One tap on the roster: the person's status (a correction of an earlier record needs a
+    reason); the row again for htmx, else the roster with a message."""
     occasion = _occasion(session_id)
     person = db.session.get(Person, person_id)
     if person is None or person.commune_id != occasion.commune_id:
         abort(404)
     form = MarkForm()
-    error = None
     if not form.validate_on_submit():
         abort(400)
-    source = Method(form.source.data or Method.ROSTER)
-    try:
+    source, status = Method(form.source.data or Method.ROSTER), Status(form.status.data)
+    with attempt() as refused:
         services.set_status(
             occasion,
             person,
-            Status(form.status.data),
+            status,
             actor=current_user,
             now=utcnow(),
             reason=form.reason.data or "",
             method=source,
         )
-    except DomainError as refused:
-        db.session.rollback()
-        if refused.status == 403:
-            raise
-        error = refused.message
-    else:
-        db.session.commit()
     if htmx.is_htmx():
-        record = services.record_of(occasion, person)
-        return render_template(
-            "checkin/_roster_row.html",
-            occasion=occasion,
-            person=person,
-            record=record,
-            error=error,
-            source=source,
-            **LABELS,
-        )
-    if error:
-        flash(_("%(name)s: %(message)s", name=person.full_name, message=error), "error")
+        return _roster_row(occasion, person, source, refused.message)
+    return _back_to_roster(occasion, person, source, refused, status)
+
+
+def _back_to_roster(
+    occasion: SessionOccasion, person: Person, source: Method, refused: Refusal, status: Status
+):
+    """The roster again, at the person's row, with what became of the tap."""
+    if refused:
+        flash(_("%(name)s: %(message)s", name=person.full_name, message=refused.message), "error")
     else:
-        flash(
-            _(
-                "%(name)s: %(status)s",
-                name=person.full_name,
-                status=STATUS_LABELS[Status(form.status.data)],
-            )
-        )
+        flash(_("%(name)s: %(status)s", name=person.full_name, status=STATUS_LABELS[status]))
     back = url_for(
-        ".roster", session_id=session_id, source=source if source == Method.PAPER else None
+        ".roster", session_id=occasion.id, source=source if source == Method.PAPER else None
     )
     return redirect(back + f"#person-{person.id}")
+
+
+def _roster_row(occasion: SessionOccasion, person: Person, source: Method, error: str | None):
+    """The person's row of the roster, with their record (and ``error`` on it)."""
+    return render_template(
+        "checkin/_roster_row.html",
+        occasion=occasion,
+        person=person,
+        record=services.record_of(occasion, person),
+        error=error,
+        source=source,
+        **LABELS,
+    )
 
 
 # --- corrections ------------------------------------------------------------------------------
@@ -326,9 +308,8 @@ def correct(record_id: int):
         abort(404)
     occasion = _occasion(record.occasion_id)
     form = CorrectForm(obj=record) if request.method == "GET" else CorrectForm()
-    status = 200
     if form.validate_on_submit():
-        try:
+        with attempt(form) as refused:
             services.correct(
                 record,
                 Status(form.status.data),
@@ -336,26 +317,18 @@ def correct(record_id: int):
                 now=utcnow(),
                 reason=form.reason.data,
             )
-        except DomainError as error:
-            db.session.rollback()
-            if error.status == 403:
-                raise
-            form.form_errors.append(error.message)
-            status = error.status
-        else:
-            db.session.commit()
+        if not refused:
             flash(_("The record of %(name)s was corrected.", name=record.person.full_name))
             return redirect(url_for(".roster", session_id=occasion.id))
-    elif request.method == "POST":
-        status = 422
-    return render_template(
+    page = render_template(
         "checkin/correct.html",
         record=record,
         occasion=occasion,
         form=form,
         session=occasion.session,
         **LABELS,
-    ), status
+    )
+    return page, page_status(form)
 
 
 # --- remembered phones ------------------------------------------------------------------------
@@ -370,13 +343,9 @@ def confirm_device(device_id: int):
     if device is None or people_queries.get_person(current_user, device.person_id) is None:
         abort(404)
     BaseForm().validate_on_submit() or abort(400)
-    try:
-        services.confirm_link(device, actor=current_user, now=utcnow())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+    with attempt(flashed=True) as refused:
+        phones.confirm_link(device, actor=current_user, now=utcnow())
+    if not refused:
         flash(_("The phone of %(name)s is confirmed.", name=device.person.full_name))
     return redirect(url_for("checkin_records.person", person_id=device.person_id))
 
@@ -389,7 +358,7 @@ def revoke_device(device_id: int):
     if device is None or people_queries.get_person(current_user, device.person_id) is None:
         abort(404)
     BaseForm().validate_on_submit() or abort(400)
-    services.revoke(device, actor=current_user, now=utcnow())
+    phones.revoke(device, actor=current_user, now=utcnow())
     db.session.commit()
     flash(_("That phone can no longer check in for %(name)s.", name=device.person.full_name))
     return redirect(url_for("checkin_records.person", person_id=device.person_id))

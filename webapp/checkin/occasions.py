@@ -160,10 +160,7 @@ class SessionOccasion(Occasion):
         return (
             select(Person.id)
             .join(Enrolment, Enrolment.person_id == Person.id)
-            .where(
-                Enrolment.class_id == self.class_id,
-                Enrolment.status == EnrolmentStatus.ENROLLED,
-            )
+            .where(_enrolled(self.class_id))
         )
 
     def is_member(self, person_id: int) -> bool:
@@ -246,11 +243,18 @@ class SessionOccasion(Occasion):
 # pending), so a change made earlier in the transaction is seen.
 _E, _P = Enrolment.__table__, CheckinPoint.__table__
 _S, _C = ClassSession.__table__, CourseClass.__table__
-_IS_MEMBER = select(_E.c.person_id).where(
-    _E.c.class_id == bindparam("class_id"),
-    _E.c.person_id == bindparam("person_id"),
-    _E.c.status == EnrolmentStatus.ENROLLED,
-)
+
+
+def _enrolled(class_id, person_id=None):
+    """Who is a member of a session: enrolled in its class (not waiting, not withdrawn), the
+    rule of :func:`webapp.scheduling.enrolment.is_enrolled`, as a condition on the
+    enrolments table (``class_id``, ``person_id``: values, bound parameters or columns; no
+    person: everyone enrolled)."""
+    of_person = () if person_id is None else (_E.c.person_id == person_id,)
+    return and_(_E.c.class_id == class_id, *of_person, _E.c.status == EnrolmentStatus.ENROLLED)
+
+
+_IS_MEMBER = select(_E.c.person_id).where(_enrolled(bindparam("class_id"), bindparam("person_id")))
 #: The attendance row, inserted only when the person is enrolled in the class and has no row
 #: for the session yet (the unique constraint decides between racing requests); the new id.
 #: The same SQL on SQLite and PostgreSQL (the NULL-able user id is cast: PostgreSQL would take
@@ -289,18 +293,16 @@ def _member_of_class(person_id):
     """Whether the person found is enrolled in the point's class (``identity_member``), read
     with the point: a learner's refused identification costs the same query whoever they
     are."""
-    return (
-        exists()
-        .where(
-            _E.c.class_id == _C.c.id,
-            _E.c.person_id == person_id,
-            _E.c.status == EnrolmentStatus.ENROLLED,
-        )
-        .label("identity_member")
-    )
+    return exists().where(_enrolled(_C.c.id, person_id)).label("identity_member")
 
 
 KINDS: dict[str, type[Occasion]] = {SessionOccasion.kind: SessionOccasion}
+
+
+def at_occasion(model, occasion: Occasion):
+    """The condition that a row of ``model`` (attendance, a check-in point, a request to join,
+    a phone's link) belongs to ``occasion``."""
+    return and_(model.occasion_kind == occasion.kind, model.occasion_id == occasion.id)
 
 
 def load(kind: str, occasion_id: int) -> Occasion | None:

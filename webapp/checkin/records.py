@@ -35,21 +35,20 @@ from webapp.timeutil import format_date, to_local
 MARKS = {Status.PRESENT: "✓", Status.LATE: "M", Status.ABSENT: "V", Status.EXCUSED: "P"}
 NOT_RECORDED_MARK = "–"
 
-# The spreadsheets are in Vietnamese whatever the page language (like the import template).
-VI_STATUS = {
+#: The spreadsheets' words, in Vietnamese whatever the page language (like the import
+#: template): a status, and how it was recorded.
+VI_WORDS = {
     Status.PRESENT: "Có mặt",
     Status.LATE: "Đi muộn",
     Status.ABSENT: "Vắng",
     Status.EXCUSED: "Vắng có phép",
-}
-VI_NOT_RECORDED = "Chưa ghi"
-VI_METHOD = {
     Method.SELF_SCAN: "Tự quét mã",
     Method.ROSTER: "Danh sách",
     Method.CARD: "Thẻ học viên",
     Method.CODE: "Mã học viên",
     Method.PAPER: "Sổ giấy",
 }
+VI_NOT_RECORDED = "Chưa ghi"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -104,9 +103,7 @@ def _learners(class_id: int, recorded_ids, viewer: User | None) -> list[tuple[Pe
     """The class's enrolled learners, and anyone with a record among ``recorded_ids`` sessions
     (withdrawn since), in Vietnamese name order, with their enrolment status; only those the
     ``viewer`` may see (a village lead: their village's), everyone for None."""
-    recorded = select(Attendance.person_id).where(
-        Attendance.occasion_kind == OccasionKind.SESSION, Attendance.occasion_id.in_(recorded_ids)
-    )
+    recorded = _session_records(recorded_ids).with_only_columns(Attendance.person_id)
     stmt = (
         select(Person, Enrolment.status)
         .outerjoin(
@@ -387,15 +384,15 @@ def register_xlsx(register: Register) -> bytes:
                 number,
                 line.person.full_name,
                 line.person.village.name,
-                VI_STATUS.get(line.status, VI_NOT_RECORDED) if record else VI_NOT_RECORDED,
+                VI_WORDS.get(line.status, VI_NOT_RECORDED) if record else VI_NOT_RECORDED,
                 to_local(line.arrived_at).strftime("%H:%M") if line.arrived_at else "",
-                VI_METHOD.get(record.method, record.method) if record else "",
+                VI_WORDS.get(record.method, record.method) if record else "",
                 "",
             ],
         )
     append(sheet, [])
     for status in Status:
-        append(sheet, ["", VI_STATUS[status], register.totals[status]])
+        append(sheet, ["", VI_WORDS[status], register.totals[status]])
     append(sheet, ["", VI_NOT_RECORDED, register.totals[None]])
     sheet.freeze_panes = sheet.cell(header_row + 1, 1)
     _widths(sheet, [12, 30, 16, 16, 10, 18, 18])
@@ -445,7 +442,7 @@ def class_grid_xlsx(grid: ClassGrid) -> bytes:
     legend = book.create_sheet("Ký hiệu")
     append(legend, ["Ký hiệu", "Nghĩa"])
     for status, mark in MARKS.items():
-        append(legend, [mark, VI_STATUS[status]])
+        append(legend, [mark, VI_WORDS[status]])
     append(legend, [NOT_RECORDED_MARK, VI_NOT_RECORDED])
     append(legend, ["(hủy)", "Buổi học đã hủy: không tính"])
     append(legend, ["", "Buổi chưa diễn ra không được tính vào tỉ lệ"])

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, render_template
 from flask_babel import format_decimal, format_percent
 from flask_login import current_user
 
-from webapp.checkin import records, services
+from webapp.checkin import phones, records
 from webapp.checkin.models import METHOD_LABELS, STATUS_LABELS
 from webapp.extensions import db
 from webapp.people import queries as people_queries
@@ -19,13 +19,11 @@ from webapp.people.models import Commune
 from webapp.permissions import PEOPLE_READERS, roles_required
 from webapp.scheduling import queries as scheduling_queries
 from webapp.scheduling import services as scheduling
-from webapp.scheduling.ids import ids_beyond_range_not_found
 from webapp.scheduling.models import CLASS_STATUS_LABELS
 from webapp.text import fold
 from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("checkin_records", __name__)
-ids_beyond_range_not_found(bp)
 
 READERS = PEOPLE_READERS
 
@@ -126,7 +124,7 @@ def person(person_id: int):
     return render_template(
         "checkin/records_person.html",
         record=record,
-        devices=services.devices_of(found),
+        devices=phones.devices_of(found),
         can_revoke=current_user.role in scheduling.PLANNERS,
         **_context(),
     )

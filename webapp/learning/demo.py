@@ -10,9 +10,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from webapp.learning import services
+from webapp.learning.eligibility import enrolled_learners
 from webapp.learning.models import ALL_COMPETENCIES, EvidenceKind
 from webapp.people.models import Commune, Person
-from webapp.scheduling.models import ClassStatus, CourseClass, Enrolment, EnrolmentStatus
+from webapp.scheduling.models import ClassStatus, CourseClass
 
 
 def seed_evidence(commune: Commune, *, now: datetime) -> int:
@@ -21,31 +22,24 @@ def seed_evidence(commune: Commune, *, now: datetime) -> int:
     for course_class in classes:
         trainer = course_class.trainers[0]
         last = max(s.ends_at for s in course_class.sessions)
-        codes = list(course_class.course.competency_codes)
         for i, person in enumerate(_learners(course_class)):
-            if i == 2:
+            for code, kind, where in _shown(course_class, i, last):
                 services.record_evidence(
-                    actor=trainer,
-                    now=last,
-                    person=person,
-                    competency_code=ALL_COMPETENCIES,
-                    kind=EvidenceKind.VNEID,
-                    detail={"date": last.date().isoformat()},
-                )
-                count += 1
-                continue
-            shown = codes[:-1] if i % 4 == 3 else codes
-            for code in shown:
-                services.record_evidence(
-                    actor=trainer,
-                    now=last,
-                    person=person,
-                    competency_code=code,
-                    kind=EvidenceKind.CHECKLIST,
-                    class_id=course_class.id,
+                    actor=trainer, now=last, person=person, competency_code=code, kind=kind, **where
                 )
                 count += 1
     return count
+
+
+def _shown(course_class: CourseClass, i: int, last: datetime) -> list[tuple[str, str, dict]]:
+    """What the ``i``-th learner showed: (code, kind, class_id or detail) of each evidence."""
+    if i == 2:
+        return [
+            (ALL_COMPETENCIES, EvidenceKind.VNEID, {"detail": {"date": last.date().isoformat()}})
+        ]
+    codes = list(course_class.course.competency_codes)
+    shown = codes[:-1] if i % 4 == 3 else codes
+    return [(code, EvidenceKind.CHECKLIST, {"class_id": course_class.id}) for code in shown]
 
 
 def db_classes(commune: Commune) -> list[CourseClass]:
@@ -61,16 +55,5 @@ def db_classes(commune: Commune) -> list[CourseClass]:
 
 
 def _learners(course_class: CourseClass) -> list[Person]:
-    from webapp.extensions import db
-
-    return list(
-        db.session.scalars(
-            select(Person)
-            .join(Enrolment, Enrolment.person_id == Person.id)
-            .where(
-                Enrolment.class_id == course_class.id,
-                Enrolment.status == EnrolmentStatus.ENROLLED,
-            )
-            .order_by(Person.id)
-        )
-    )
+    """The class's learners in the order they were registered (the demo's own order)."""
+    return sorted(enrolled_learners(course_class), key=lambda person: person.id)

@@ -2,15 +2,9 @@
 
 from datetime import date
 
-from wtforms import IntegerField, SelectMultipleField, StringField, TextAreaField, widgets
-from wtforms.validators import (
-    DataRequired,
-    InputRequired,
-    Length,
-    NumberRange,
-    Optional,
-    ValidationError,
-)
+from wtforms import IntegerField, SelectMultipleField, StringField, TextAreaField, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.forms import BaseForm
 from webapp.i18n import lazy_text as _l
@@ -45,8 +39,8 @@ class EvidenceDate:
 
 
 class CheckboxesField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class RulesForm(BaseForm):

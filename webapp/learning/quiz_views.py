@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from webapp import forms
 from webapp.accounts.models import User
-from webapp.checkin import services as checkin
+from webapp.checkin import phones
 from webapp.checkin.learner_views import device_key
 from webapp.extensions import db
 from webapp.ids import query_int, row_id
@@ -22,12 +23,10 @@ from webapp.learning.quiz import QuizAttempt, QuizError
 from webapp.people import queries as people_queries
 from webapp.people.models import Person
 from webapp.permissions import Role, public, roles_required
-from webapp.scheduling.ids import ids_beyond_range_not_found
-from webapp.scheduling.services import PLANNERS
+from webapp.scheduling.access import PLANNERS
 from webapp.timeutil import utcnow
 
 bp = Blueprint("quiz", __name__)
-ids_beyond_range_not_found(bp)
 
 #: Staff who may sit with a learner through a quiz.
 HELPERS = PLANNERS | {Role.MENTOR}
@@ -88,9 +87,9 @@ def _quiz(competency: str) -> quizzes.Quiz:
 
 def _start_page(flow: Flow, competency: str):
     """The quiz's name, its length and a start button; starting resumes an unfinished one."""
-    quiz = _quiz(competency)
+    quiz = _quiz(competency)  # the 404 comes here: start() then refuses only too many a day
     if request.method == "POST":
-        try:
+        with forms.attempt() as refused:
             attempt = quizzes.start(
                 flow.person,
                 competency,
@@ -98,34 +97,38 @@ def _start_page(flow: Flow, competency: str):
                 helper=flow.helper,
                 device_key=flow.device_key,
             )
-        except QuizError as error:
-            db.session.rollback()
-            return _message(flow, error)
-        db.session.commit()
+        if refused:
+            return _message(flow, refused.error)
         return redirect(flow.url("question", competency, attempt.id), 303)
     passed = competency in quizzes.passed_codes([flow.person.id])[flow.person.id]
     return render_template("learning/quiz_start.html", flow=flow, quiz=quiz, passed=passed)
+
+
+def _answer(flow: Flow, attempt: QuizAttempt):
+    """Accept the posted answer, then show where the attempt is (a replayed form included)."""
+    code = attempt.competency_code
+    position = query_int("position", low=0)
+    choice = query_int("choice", low=0)
+    if position is None or choice is None:
+        abort(400)
+    try:
+        with forms.attempt() as refused:
+            quizzes.answer(
+                attempt, position=position, choice=choice, now=utcnow(), actor=flow.helper
+            )
+    except QuizError as gone:  # 404, re-raised by attempt(): the quiz has left the bank
+        return _message(flow, gone)
+    if refused and refused.error.code not in REPLAYED:
+        return _message(flow, refused.error)
+    page = "result" if attempt.finished else "question"
+    return redirect(flow.url(page, code, attempt.id), 303)
 
 
 def _question_page(flow: Flow, attempt: QuizAttempt):
     """GET: the current question. POST: accept its answer, then show where the attempt is."""
     code = attempt.competency_code
     if request.method == "POST":
-        position = query_int("position", low=0)
-        choice = query_int("choice", low=0)
-        if position is None or choice is None:
-            abort(400)
-        try:
-            quizzes.answer(
-                attempt, position=position, choice=choice, now=utcnow(), actor=flow.helper
-            )
-            db.session.commit()
-        except QuizError as error:
-            db.session.rollback()
-            if error.code not in REPLAYED:
-                return _message(flow, error)
-        page = "result" if attempt.finished else "question"
-        return redirect(flow.url(page, code, attempt.id), 303)
+        return _answer(flow, attempt)
     if attempt.finished:
         return redirect(flow.url("result", code, attempt.id))
     try:
@@ -169,7 +172,7 @@ def _refuse_device():
 
 def _learner_flow(person_id: int | None) -> Flow:
     key = device_key()
-    person = next((p for p in checkin.device_people(key) if p.id == person_id), None)
+    person = next((p for p in phones.device_people(key) if p.id == person_id), None)
     if person is None:
         _refuse_device()
     return Flow(person, device_key=key)
@@ -186,7 +189,7 @@ def _learner_attempt(competency: str, attempt_id: int) -> tuple[Flow, QuizAttemp
 @public
 def home():
     """The phone's people and the quizzes they can take."""
-    people = checkin.device_people(device_key())
+    people = phones.device_people(device_key())
     return render_template(
         "learning/quiz_home.html",
         people=people,

@@ -24,7 +24,7 @@ from webapp.learning.models import (
 )
 from webapp.people.models import Person, TargetGroup
 from webapp.permissions import MANAGERS
-from webapp.scheduling import services as scheduling
+from webapp.scheduling.access import PLANNERS, in_commune, require_runner
 from webapp.scheduling.enrolment import is_enrolled
 from webapp.scheduling.models import CourseClass
 
@@ -126,9 +126,9 @@ def person_evidence(person: Person) -> list[Evidence]:
 
 def can_record_for(actor: User, person: Person) -> bool:
     """Planners of the person's commune, and the village lead of the person's village."""
-    if not actor.works_in(person.commune_id):
+    if not in_commune(actor, person.commune_id):
         return False
-    if actor.role in scheduling.PLANNERS:
+    if actor.role in PLANNERS:
         return True
     return actor.village_id is not None and actor.village_id == person.village_id
 
@@ -170,7 +170,7 @@ def toggle_checklist(
 
     Returns the evidence now in force, or None when the tick was withdrawn.
     """
-    scheduling.require_runner(actor, course_class)
+    require_runner(actor, course_class)
     if not is_enrolled(person, course_class):
         raise LearningError("not_enrolled", _l("This person is not enrolled in the class."))
     if competency_code not in checklist_codes(course_class, framework.current_version()):

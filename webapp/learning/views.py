@@ -10,8 +10,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from webapp import htmx
-from webapp.errors import DomainError
 from webapp.extensions import db
+from webapp.forms import attempt
+from webapp.ids import row_id
 from webapp.learning import eligibility, framework, services
 from webapp.learning.forms import GroupRuleForm, MoocForm, RulesForm, VneidForm, WithdrawForm
 from webapp.learning.models import EVIDENCE_KIND_LABELS, Evidence, EvidenceKind
@@ -19,16 +20,14 @@ from webapp.people import queries as people_queries
 from webapp.people.models import TARGET_GROUP_LABELS, Person, TargetGroup
 from webapp.permissions import ALL_STAFF, MANAGERS, PEOPLE_READERS, Role, roles_required
 from webapp.scheduling import queries as scheduling_queries
-from webapp.scheduling import services as scheduling
-from webapp.scheduling.ids import ids_beyond_range_not_found, row_id
+from webapp.scheduling.access import PLANNERS
 from webapp.scheduling.models import CourseClass, Enrolment, EnrolmentStatus
 from webapp.timeutil import format_date, utcnow
 
 bp = Blueprint("learning", __name__)
-ids_beyond_range_not_found(bp)
 
-RUNNERS = scheduling.PLANNERS
-RECORDERS = scheduling.PLANNERS | {Role.VILLAGE_LEAD}
+RUNNERS = PLANNERS
+RECORDERS = PLANNERS | {Role.VILLAGE_LEAD}
 LABELS = {"kind_labels": EVIDENCE_KIND_LABELS, "group_labels": TARGET_GROUP_LABELS}
 
 
@@ -85,6 +84,21 @@ def _rule_forms(version, formdata=None) -> dict[str, GroupRuleForm]:
     return forms
 
 
+def _rules_submitted(form: RulesForm, groups: dict[str, GroupRuleForm]) -> bool:
+    """Whether the note and every group's rule were posted valid (each form is validated, so
+    that each shows its own mistakes)."""
+    valid = form.validate_on_submit()
+    return all([g.validate() for g in groups.values()]) and valid
+
+
+def _posted_rules(groups: dict[str, GroupRuleForm]) -> dict[str, tuple]:
+    """Target group -> (required codes, min attendance %, min hours), as services want them."""
+    return {
+        group: (g.required.data or [], g.min_attendance_pct.data, g.min_hours.data)
+        for group, g in groups.items()
+    }
+
+
 @bp.route("/framework/rules", methods=["GET", "POST"])
 @roles_required(*MANAGERS)
 def rules():
@@ -92,34 +106,22 @@ def rules():
     base = framework.current_version() or abort(404)
     form = RulesForm()
     groups = _rule_forms(base, request.form if request.method == "POST" else None)
-    if request.method == "POST":
-        valid = form.validate_on_submit()
-        valid = all([g.validate() for g in groups.values()]) and valid
-        if valid:
-            new_rules = {
-                group: (g.required.data or [], g.min_attendance_pct.data, g.min_hours.data)
-                for group, g in groups.items()
-            }
-            try:
-                version = services.publish_rules(
-                    actor=current_user,
-                    now=utcnow(),
-                    base=base,
-                    rules=new_rules,
-                    note=form.note.data,
-                )
-            except DomainError as error:
-                db.session.rollback()
-                if error.status == 403:
-                    raise
-                form.form_errors.append(error.message)
-            else:
-                db.session.commit()
-                flash(
-                    _("Version %(number)d of the framework is published.", number=version.number),
-                    "success",
-                )
-                return redirect(url_for(".framework_page"))
+    if request.method == "POST" and _rules_submitted(form, groups):
+        with attempt(form) as refused:
+            version = services.publish_rules(
+                actor=current_user,
+                now=utcnow(),
+                base=base,
+                rules=_posted_rules(groups),
+                note=form.note.data,
+            )
+        if not refused:
+            flash(
+                _("Version %(number)d of the framework is published.", number=version.number),
+                "success",
+            )
+            return redirect(url_for(".framework_page"))
+    # Every page that comes back after a post is 422 (a mistake or a refused rule alike).
     status = 422 if request.method == "POST" else 200
     return render_template(
         "learning/rules.html", form=form, groups=groups, version=base, **LABELS
@@ -127,19 +129,6 @@ def rules():
 
 
 # --- the trainer's practical checklist ---------------------------------------------------------
-
-
-def _learners(course_class: CourseClass) -> list[Person]:
-    return list(
-        db.session.scalars(
-            select(Person)
-            .join(Enrolment, Enrolment.person_id == Person.id)
-            .where(
-                Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED
-            )
-            .order_by(Person.sort_key, Person.id)
-        )
-    )
 
 
 def _cell_id(person_id: int, code: str) -> str:
@@ -159,8 +148,23 @@ def checklist(class_id: int):
         version=version,
         codes=services.checklist_codes(course_class, version),
         names=names,
-        learners=_learners(course_class),
+        learners=eligibility.enrolled_learners(course_class),
         marks=services.checklist_marks(course_class),
+        cell_id=_cell_id,
+    )
+
+
+def _checklist_cell(course_class: CourseClass, person: Person, code: str, error: str | None):
+    """One cell of the checklist as it is now, for htmx to swap in (with why a tap was
+    refused, if it was)."""
+    return render_template(
+        "learning/_checklist_cell.html",
+        course_class=course_class,
+        person=person,
+        code=code,
+        mark=services.checklist_marks(course_class).get((person.id, code)),
+        names=framework.competency_names(framework.current_version()),
+        error=error,
         cell_id=_cell_id,
     )
 
@@ -171,15 +175,12 @@ def checklist_toggle(class_id: int):
     """Tick or untick one cell (htmx swaps the cell; without JS the page comes back)."""
     course_class = scheduling_queries.get_class(current_user, class_id, for_running=True)
     WithdrawForm().validate_on_submit() or abort(400)
-    person_id = row_id(request.form.get("person_id"))
-    if person_id is None:
-        abort(400)
+    person_id = row_id(request.form.get("person_id")) or abort(400)
     person = db.session.get(Person, person_id)
     code = request.form.get("code", "")
     if person is None or person.commune_id != course_class.commune_id:
         abort(404)
-    error = None
-    try:
+    with attempt() as refused:
         services.toggle_checklist(
             actor=current_user,
             now=utcnow(),
@@ -187,28 +188,10 @@ def checklist_toggle(class_id: int):
             person=person,
             competency_code=code,
         )
-    except DomainError as refused:
-        db.session.rollback()
-        if refused.status == 403:
-            raise
-        error = refused.message
-    else:
-        db.session.commit()
     if htmx.is_htmx():
-        mark = services.checklist_marks(course_class).get((person.id, code))
-        names = framework.competency_names(framework.current_version())
-        return render_template(
-            "learning/_checklist_cell.html",
-            course_class=course_class,
-            person=person,
-            code=code,
-            mark=mark,
-            names=names,
-            error=error,
-            cell_id=_cell_id,
-        )
-    if error:
-        flash(_("%(name)s: %(message)s", name=person.full_name, message=error), "error")
+        return _checklist_cell(course_class, person, code, refused.message)
+    if refused:
+        flash(_("%(name)s: %(message)s", name=person.full_name, message=refused.message), "error")
     return redirect(url_for(".checklist", class_id=class_id) + f"#row-{person.id}")
 
 
@@ -332,15 +315,11 @@ def withdraw(evidence_id: int):
     form = WithdrawForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    with attempt(flashed=True) as refused:
         services.withdraw_evidence(
             actor=current_user, now=utcnow(), evidence=evidence, reason=form.reason.data or ""
         )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+    if not refused:
         flash(_("The evidence is withdrawn."), "success")
     return redirect(url_for(".person_evidence", person_id=person.id))
 

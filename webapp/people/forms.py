@@ -3,14 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import (
-    DataRequired,
-    InputRequired,
-    Length,
-    NumberRange,
-    Optional,
-    ValidationError,
-)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.forms import BaseForm, ParsedTextField, YearField, options
 from webapp.people.models import (
@@ -19,9 +12,10 @@ from webapp.people.models import (
     SEX_LABELS,
     TARGET_GROUP_LABELS,
 )
+from webapp.people.names import FullName
 from webapp.people.services import phone_problem
 from webapp.phone import normalise_phone
-from webapp.timeutil import parse_date
+from webapp.timeutil import format_date, parse_date
 
 
 def _optional_choice(value):
@@ -32,12 +26,8 @@ class VietnameseDateField(ParsedTextField):
     """A date typed as dd/mm/yyyy (the way people here write it)."""
 
     message = _l("Write the date as dd/mm/yyyy, for example 05/08/2025.")
-
-    def parse(self, text):
-        return parse_date(text)
-
-    def format(self, value):
-        return value.strftime("%d/%m/%Y")
+    parse = staticmethod(parse_date)
+    format = staticmethod(format_date)  # a date: dd/mm/yyyy
 
 
 class NameAndBirthYearForm(BaseForm):
@@ -45,7 +35,7 @@ class NameAndBirthYearForm(BaseForm):
 
     full_name = StringField(
         _l("Full name"),
-        validators=[DataRequired(_l("Enter the full name.")), Length(max=120)],
+        validators=[FullName()],
         description=_l("Family name, middle name and given name, with accents"),
     )
     birth_year = YearField(

@@ -4,8 +4,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp.errors import DomainError
-from webapp.extensions import db
+from webapp.forms import attempt
 from webapp.people import importer, queries
 from webapp.people.forms import ImportForm
 from webapp.permissions import MANAGERS, roles_required
@@ -23,7 +22,7 @@ def upload():
     form = ImportForm(communes=queries.communes_for(current_user))
     if form.validate_on_submit():
         upload = form.file.data
-        try:
+        with attempt(form) as refused:
             batch = importer.stage(
                 actor=current_user,
                 now=utcnow(),
@@ -31,15 +30,9 @@ def upload():
                 filename=upload.filename or "",
                 content=upload.read(),
             )
-        except DomainError as error:
-            db.session.rollback()
-            if error.status == 403:
-                raise
-            form.form_errors.append(error.message)
-        else:
-            db.session.commit()
+        if not refused:
             return redirect(url_for("imports.preview", token=batch.token))
-    status = 400 if form.errors or form.form_errors else 200
+    status = 400 if form.errors else 200
     return render_template("people/import_upload.html", form=form, columns=importer.COLUMNS), status
 
 
@@ -86,14 +79,8 @@ def preview(token: str):
 def commit(token: str):
     """Write all rows in one transaction, or none."""
     batch = queries.get_import_batch(current_user, token) or abort(404)
-    try:
+    with attempt(flashed=True) as refused:
         written = importer.commit(actor=current_user, now=utcnow(), batch=batch)
-    except DomainError as error:
-        db.session.rollback()
-        if error.status == 403:
-            raise
-        flash(error.message, "error")
-        return redirect(url_for("imports.preview", token=token))
-    db.session.commit()
-    flash(_("%(count)d people have been added to the registry.", count=written), "success")
+    if not refused:
+        flash(_("%(count)d people have been added to the registry.", count=written), "success")
     return redirect(url_for("imports.preview", token=token))

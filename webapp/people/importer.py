@@ -19,7 +19,7 @@ import posixpath
 import re
 import secrets
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from xml.etree import ElementTree
@@ -44,6 +44,7 @@ from webapp.people.models import (
     TargetGroup,
     Village,
 )
+from webapp.people.names import check_full_name
 from webapp.people.services import PersonInput, birth_year_problem
 from webapp.permissions import MANAGERS
 from webapp.phone import phone_or_none
@@ -51,66 +52,10 @@ from webapp.text import clean, fold, name_key, name_sort_key
 from webapp.timeutil import format_date, parse_date
 
 # --- the columns ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str  # as written in the template
-    required: bool = False
-    aliases: tuple[str, ...] = ()  # other headers people write (compared without accents)
-    example: str = ""
-
-
-COLUMNS = [
-    Column(
-        "full_name",
-        "Họ và tên",
-        True,
-        ("ho ten", "ho va ten", "ten", "full name"),
-        "Nguyễn Thị Hồng Nhung",
-    ),
-    Column("birth_year", "Năm sinh", True, ("nam sinh", "birth year", "ngay sinh"), "1958"),
-    Column("sex", "Giới tính", False, ("gioi tinh", "sex", "gender"), "Nữ"),
-    Column("phone", "Số điện thoại", False, ("dien thoai", "sdt", "so dt", "phone"), "0905123456"),
-    Column("village", "Thôn", True, ("thon", "thon/lang", "village", "lang"), "Thôn Ngọc Bay"),
-    Column("household_code", "Mã hộ", False, ("ma ho", "ma ho gia dinh", "household"), "T7-011"),
-    Column("poor_household", "Hộ nghèo", False, ("ho ngheo", "poor household"), ""),
-    Column(
-        "target_group", "Nhóm đối tượng", False, ("nhom doi tuong", "nhom", "group"), "Người dân"
-    ),
-    Column("disability", "Khuyết tật", False, ("khuyet tat", "disability"), ""),
-    Column(
-        "trader_farmer",
-        "Tiểu thương/nông dân",
-        False,
-        ("tieu thuong/nong dan", "tieu thuong", "nong dan", "trader/farmer"),
-        "Có",
-    ),
-    Column(
-        "ethnic_minority",
-        "Dân tộc thiểu số",
-        False,
-        ("dan toc thieu so", "dtts", "ethnic minority"),
-        "",
-    ),
-    Column(
-        "vneid_level2",
-        "VNeID mức 2",
-        False,
-        ("vneid muc 2", "vneid", "dinh danh muc 2"),
-        "12/03/2025",
-    ),
-    Column("digital_signature", "Chữ ký số", False, ("chu ky so", "digital signature"), ""),
-    Column(
-        "consent_on",
-        "Ngày đồng ý xử lý dữ liệu",
-        False,
-        ("ngay dong y xu ly du lieu", "dong y xu ly du lieu", "consent"),
-        "01/11/2025",
-    ),
-    Column("note", "Ghi chú", False, ("ghi chu", "note"), ""),
-]
+#
+# Each column names the parser of its cells: ``parse(text, column, context)`` returns the
+# value, or raises ValueError whose message is the row's problem (the value is then None).
+# The cells were cleaned when the file was read (see :func:`_cell`).
 
 GROUP_WORDS = {
     TargetGroup.PUBLIC_SECTOR: ("can bo", "cong chuc", "vien chuc", "khu vuc cong", "public"),
@@ -130,6 +75,290 @@ DISABILITY_EXAMPLES = "Khiếm thị; Khiếm thính; Vận động; Trí tuệ;
 SEX_WORDS = {"nam": Sex.MALE, "male": Sex.MALE, "nu": Sex.FEMALE, "female": Sex.FEMALE}
 YES = {"co", "x", "yes", "1", "true", "da co", "roi"}
 NO = {"", "khong", "no", "0", "false", "chua"}
+_TARGET_GROUPS = frozenset(TargetGroup)
+_DISABILITY_TYPES = frozenset(DisabilityType)
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What checking a row needs besides its cells: the commune's villages (by folded name,
+    see :func:`_village_index`) and the time of the check."""
+
+    villages: dict[str, Village]
+    now: datetime
+
+
+def _pick(text: str, words: dict) -> str | None:
+    folded = fold(text)
+    if folded in {fold(str(k)) for k in words}:
+        return folded
+    padded = f" {' '.join(folded.replace(',', ' ').replace('/', ' ').split())} "
+    for value, keys in words.items():
+        if any(f" {k} " in padded for k in keys):
+            return value
+    return None
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _as_written(text: str, column: "Column", context: CheckContext) -> str:
+    return text
+
+
+def _full_name(text: str, column: "Column", context: CheckContext) -> str:
+    return check_full_name(text)
+
+
+def _birth_year(text: str, column: "Column", context: CheckContext) -> int:
+    """A year, or a date of birth (its year)."""
+    year = None
+    if text:
+        try:
+            year = int(text)
+        except ValueError:
+            try:
+                year = parse_date(text).year
+            except ValueError:
+                raise ValueError(_l("Birth year “%(value)s” is not a year.", value=text)) from None
+    problem = birth_year_problem(year, now=context.now)
+    if problem:
+        raise ValueError(problem)
+    return year
+
+
+def _village(text: str, column: "Column", context: CheckContext) -> Village:
+    if not text:
+        raise ValueError(_l("The village is missing."))
+    village = context.villages.get(fold(text))
+    if village is None:
+        raise ValueError(_l("Unknown village “%(value)s”.", value=text))
+    return village
+
+
+def _phone(text: str, column: "Column", context: CheckContext) -> str:
+    # A "General" cell turns 0905123456 into the number 905123456: it gets its 0 back.
+    phone = phone_or_none(text)
+    if phone is None:
+        raise ValueError(
+            _l(
+                "Phone number “%(value)s” is not a Vietnamese number: write its 10 digits, "
+                "for example 0905 123 456.",
+                value=_shorten(text),
+            )
+        )
+    return phone
+
+
+def _sex(text: str, column: "Column", context: CheckContext) -> str | None:
+    if not text:
+        return None
+    sex = SEX_WORDS.get(fold(text))
+    if sex is None:
+        raise ValueError(_l("Sex “%(value)s”: write Nam or Nữ.", value=text))
+    return sex
+
+
+def _target_group(text: str, column: "Column", context: CheckContext) -> str:
+    if not text:
+        return TargetGroup.CITIZEN
+    group = _pick(text, GROUP_WORDS)
+    if group not in _TARGET_GROUPS:
+        raise ValueError(
+            _l(
+                "Unknown target group “%(value)s” (use: %(choices)s).",
+                value=text,
+                choices=GROUP_EXAMPLES,
+            )
+        )
+    return group
+
+
+def _disability(text: str, column: "Column", context: CheckContext) -> str | None:
+    folded = fold(text)
+    if folded in NO:
+        return None
+    disability = _pick(text, DISABILITY_WORDS)
+    if disability in _DISABILITY_TYPES:
+        return disability
+    if folded in YES:
+        return DisabilityType.OTHER
+    raise ValueError(
+        _l(
+            "Unknown disability type “%(value)s” (use: %(choices)s).",
+            value=text,
+            choices=DISABILITY_EXAMPLES,
+        )
+    )
+
+
+def _yes_or_empty(text: str, column: "Column", context: CheckContext) -> bool:
+    folded = fold(text)
+    if folded in YES:
+        return True
+    if folded in NO:
+        return False
+    raise ValueError(_l("%(column)s: write Có or leave it empty.", column=column.header))
+
+
+def _yes_or_date(text: str, column: "Column", context: CheckContext) -> tuple[bool, date | None]:
+    """'Có' / 'x' / a date dd/mm/yyyy / empty -> (flag, date)."""
+    folded = fold(text)
+    if folded in NO:
+        return False, None
+    if folded in YES:
+        return True, None
+    try:
+        return True, parse_date(text)
+    except ValueError:
+        raise ValueError(
+            _l(
+                "%(column)s: “%(value)s” is neither Có/Không nor a date dd/mm/yyyy.",
+                column=column.header,
+                value=text,
+            )
+        ) from None
+
+
+def _consent_date(text: str, column: "Column", context: CheckContext) -> date | None:
+    if not text:
+        return None
+    try:
+        return parse_date(text)
+    except ValueError:
+        raise ValueError(
+            _l("Consent date “%(value)s” is not a date dd/mm/yyyy.", value=text)
+        ) from None
+
+
+def _note(text: str, column: "Column", context: CheckContext) -> str:
+    return text[:2000]
+
+
+Parser = Callable[[str, "Column", CheckContext], object]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str  # as written in the template
+    required: bool = False
+    aliases: tuple[str, ...] = ()  # other headers people write (compared without accents)
+    example: str = ""
+    parse: Parser = _as_written  # the cell's text -> its value (ValueError: the problem)
+
+
+COLUMNS = [
+    Column(
+        "full_name",
+        "Họ và tên",
+        True,
+        ("ho ten", "ho va ten", "ten", "full name"),
+        "Nguyễn Thị Hồng Nhung",
+        _full_name,
+    ),
+    Column(
+        "birth_year",
+        "Năm sinh",
+        True,
+        ("nam sinh", "birth year", "ngay sinh"),
+        "1958",
+        _birth_year,
+    ),
+    Column("sex", "Giới tính", False, ("gioi tinh", "sex", "gender"), "Nữ", _sex),
+    Column(
+        "phone",
+        "Số điện thoại",
+        False,
+        ("dien thoai", "sdt", "so dt", "phone"),
+        "0905123456",
+        _phone,
+    ),
+    Column(
+        "village",
+        "Thôn",
+        True,
+        ("thon", "thon/lang", "village", "lang"),
+        "Thôn Ngọc Bay",
+        _village,
+    ),
+    Column("household_code", "Mã hộ", False, ("ma ho", "ma ho gia dinh", "household"), "T7-011"),
+    Column("poor_household", "Hộ nghèo", False, ("ho ngheo", "poor household"), "", _yes_or_empty),
+    Column(
+        "target_group",
+        "Nhóm đối tượng",
+        False,
+        ("nhom doi tuong", "nhom", "group"),
+        "Người dân",
+        _target_group,
+    ),
+    Column("disability", "Khuyết tật", False, ("khuyet tat", "disability"), "", _disability),
+    Column(
+        "trader_farmer",
+        "Tiểu thương/nông dân",
+        False,
+        ("tieu thuong/nong dan", "tieu thuong", "nong dan", "trader/farmer"),
+        "Có",
+        _yes_or_empty,
+    ),
+    Column(
+        "ethnic_minority",
+        "Dân tộc thiểu số",
+        False,
+        ("dan toc thieu so", "dtts", "ethnic minority"),
+        "",
+        _yes_or_empty,
+    ),
+    Column(
+        "vneid_level2",
+        "VNeID mức 2",
+        False,
+        ("vneid muc 2", "vneid", "dinh danh muc 2"),
+        "12/03/2025",
+        _yes_or_date,
+    ),
+    Column(
+        "digital_signature",
+        "Chữ ký số",
+        False,
+        ("chu ky so", "digital signature"),
+        "",
+        _yes_or_date,
+    ),
+    Column(
+        "consent_on",
+        "Ngày đồng ý xử lý dữ liệu",
+        False,
+        ("ngay dong y xu ly du lieu", "dong y xu ly du lieu", "consent"),
+        "01/11/2025",
+        _consent_date,
+    ),
+    Column("note", "Ghi chú", False, ("ghi chu", "note"), "", _note),
+]
+
+# The order a row's cells are checked in, so its problems are listed in this order (the
+# template's order is another).
+CHECK_ORDER = [
+    next(c for c in COLUMNS if c.key == key)
+    for key in (
+        "full_name",
+        "birth_year",
+        "village",
+        "phone",
+        "sex",
+        "target_group",
+        "disability",
+        "trader_farmer",
+        "ethnic_minority",
+        "poor_household",
+        "vneid_level2",
+        "digital_signature",
+        "consent_on",
+        "household_code",
+        "note",
+    )
+]
 
 
 TEXT_COLUMNS = {"phone", "household_code"}  # codes: formatted as text in the template
@@ -477,158 +706,76 @@ def _village_index(commune_id: int) -> dict[str, Village]:
     return index
 
 
-def _pick(text: str, words: dict) -> str | None:
-    folded = fold(text)
-    if folded in {fold(str(k)) for k in words}:
-        return folded
-    padded = f" {' '.join(folded.replace(',', ' ').replace('/', ' ').split())} "
-    for value, keys in words.items():
-        if any(f" {k} " in padded for k in keys):
-            return value
+def _when(value) -> date | None:
+    """The date of a parsed cell: of a (flag, date) pair, or the date itself (None: none)."""
+    return value[1] if isinstance(value, tuple) else value
+
+
+def _future_date(values: dict, context: CheckContext):
+    """Said once, whichever of the dates is in the future."""
+    today = context.now.date()
+    for key in ("vneid_level2", "digital_signature", "consent_on"):
+        on = _when(values[key])
+        if on is not None and on > today:
+            return _l("A date cannot be in the future.")
     return None
 
 
-def _flag_and_date(text: str, row: Row, label) -> tuple[bool, date | None]:
-    """'Có' / 'x' / a date dd/mm/yyyy / empty -> (flag, date)."""
-    folded = fold(text)
-    if folded in NO:
-        return False, None
-    if folded in YES:
-        return True, None
-    try:
-        return True, parse_date(text)
-    except ValueError:
-        row.problems.append(
-            _l(
-                "%(column)s: “%(value)s” is neither Có/Không nor a date dd/mm/yyyy.",
-                column=label,
-                value=text,
-            )
-        )
-        return False, None
+def _household_code_length(values: dict, context: CheckContext):
+    if len(values["household_code"]) > 40:
+        return _l("The household code is too long (at most 40 characters).")
+    return None
 
 
-def _shorten(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _poor_household_code(values: dict, context: CheckContext):
+    if values["poor_household"] and not values["household_code"]:
+        return _l("Hộ nghèo needs the household number (Mã hộ).")
+    return None
 
 
-def _check_row(row: Row, villages: dict[str, Village], now: datetime) -> None:
-    v = row.values
-    problems = row.problems
-    name = v.get("full_name", "")
-    if not name:
-        problems.append(_l("Full name is missing."))
-    elif len(name) > 120:
-        problems.append(_l("The name is too long (at most 120 characters)."))
-    year = None
-    year_text = v.get("birth_year", "")
-    if year_text:
+# The checks of several cells of a row, after those of each cell, in this order.
+ROW_CHECKS = (_future_date, _household_code_length, _poor_household_code)
+
+
+def _person_input(values: dict) -> PersonInput:
+    vneid, vneid_on = values["vneid_level2"]
+    signature, signature_on = values["digital_signature"]
+    return PersonInput(
+        full_name=values["full_name"],
+        birth_year=values["birth_year"],
+        village_id=values["village"].id,
+        target_group=values["target_group"],
+        household_code=values["household_code"],
+        sex=values["sex"],
+        phone=values["phone"],
+        disability=values["disability"],
+        trader_farmer=values["trader_farmer"],
+        ethnic_minority=values["ethnic_minority"],
+        vneid_level2=vneid,
+        vneid_level2_on=vneid_on,
+        digital_signature=signature,
+        digital_signature_on=signature_on,
+        consent_on=values["consent_on"],
+        note=values["note"],
+    )
+
+
+def _check_row(row: Row, context: CheckContext) -> None:
+    """Put the row's problems on it, or, when it has none, what it says (``row.data``)."""
+    cells = row.values
+    values = {}
+    for column in CHECK_ORDER:
         try:
-            year = int(year_text)
-        except ValueError:
-            try:
-                year = parse_date(year_text).year
-            except ValueError:
-                problems.append(_l("Birth year “%(value)s” is not a year.", value=year_text))
-                year = -1
-    if year != -1:
-        problem = birth_year_problem(year, now=now)
+            values[column.key] = column.parse(cells.get(column.key, ""), column, context)
+        except ValueError as problem:
+            row.problems.append(problem.args[0])
+            values[column.key] = None
+    for row_check in ROW_CHECKS:
+        problem = row_check(values, context)
         if problem:
-            problems.append(problem)
-    village_text = v.get("village", "")
-    village = villages.get(fold(village_text)) if village_text else None
-    if not village_text:
-        problems.append(_l("The village is missing."))
-    elif village is None:
-        problems.append(_l("Unknown village “%(value)s”.", value=village_text))
-    # A "General" cell turns 0905123456 into the number 905123456: it gets its 0 back.
-    phone = phone_or_none(v.get("phone", ""))
-    if phone is None:
-        problems.append(
-            _l(
-                "Phone number “%(value)s” is not a Vietnamese number: write its 10 digits, "
-                "for example 0905 123 456.",
-                value=_shorten(v["phone"]),
-            )
-        )
-    sex = None
-    if v.get("sex"):
-        sex = SEX_WORDS.get(fold(v["sex"]))
-        if sex is None:
-            problems.append(_l("Sex “%(value)s”: write Nam or Nữ.", value=v["sex"]))
-    group = TargetGroup.CITIZEN
-    if v.get("target_group"):
-        group = _pick(v["target_group"], GROUP_WORDS)
-        if group not in set(TargetGroup):
-            problems.append(
-                _l(
-                    "Unknown target group “%(value)s” (use: %(choices)s).",
-                    value=v["target_group"],
-                    choices=GROUP_EXAMPLES,
-                )
-            )
-    disability = None
-    if fold(v.get("disability", "")) not in NO:
-        disability = _pick(v["disability"], DISABILITY_WORDS)
-        if disability not in set(DisabilityType):
-            if fold(v["disability"]) in YES:
-                disability = DisabilityType.OTHER
-            else:
-                problems.append(
-                    _l(
-                        "Unknown disability type “%(value)s” (use: %(choices)s).",
-                        value=v["disability"],
-                        choices=DISABILITY_EXAMPLES,
-                    )
-                )
-    flags = {}
-    for key, label in (
-        ("trader_farmer", "Tiểu thương/nông dân"),
-        ("ethnic_minority", "Dân tộc thiểu số"),
-        ("poor_household", "Hộ nghèo"),
-    ):
-        folded = fold(v.get(key, ""))
-        flags[key] = folded in YES
-        if folded not in YES | NO:
-            problems.append(_l("%(column)s: write Có or leave it empty.", column=label))
-    vneid, vneid_on = _flag_and_date(v.get("vneid_level2", ""), row, "VNeID mức 2")
-    signature, signature_on = _flag_and_date(v.get("digital_signature", ""), row, "Chữ ký số")
-    consent_on = None
-    if v.get("consent_on"):
-        try:
-            consent_on = parse_date(v["consent_on"])
-        except ValueError:
-            problems.append(
-                _l("Consent date “%(value)s” is not a date dd/mm/yyyy.", value=v["consent_on"])
-            )
-    for on in (vneid_on, signature_on, consent_on):
-        if on is not None and on > now.date():
-            problems.append(_l("A date cannot be in the future."))
-            break
-    household_code = v.get("household_code", "")
-    if len(household_code) > 40:
-        problems.append(_l("The household code is too long (at most 40 characters)."))
-    if flags["poor_household"] and not household_code:
-        problems.append(_l("Hộ nghèo needs the household number (Mã hộ)."))
-    if not problems:
-        row.data = PersonInput(
-            full_name=name,
-            birth_year=year,
-            village_id=village.id,
-            target_group=group,
-            household_code=household_code,
-            sex=sex,
-            phone=phone or "",
-            disability=disability,
-            trader_farmer=flags["trader_farmer"],
-            ethnic_minority=flags["ethnic_minority"],
-            vneid_level2=vneid,
-            vneid_level2_on=vneid_on,
-            digital_signature=signature,
-            digital_signature_on=signature_on,
-            consent_on=consent_on,
-            note=v.get("note", "")[:2000],
-        )
+            row.problems.append(problem)
+    if not row.problems:
+        row.data = _person_input(values)
 
 
 def _check_against_registry(report: Report, commune_id: int, villages: dict) -> None:
@@ -719,10 +866,11 @@ def check(batch: ImportBatch, *, now: datetime) -> Report:
         )
     keys = parsed["columns"]
     villages = _village_index(batch.commune_id)
+    context = CheckContext(villages=villages, now=now)
     report = Report(rows=[])
     for line, *values in parsed["rows"]:
         row = Row(line=line, values=dict(zip(keys, values, strict=True)))
-        _check_row(row, villages, now)
+        _check_row(row, context)
         report.rows.append(row)
     _check_against_registry(report, batch.commune_id, villages)
     return report

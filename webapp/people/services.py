@@ -11,6 +11,7 @@ from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.i18n import lazy_text as _l
 from webapp.people.models import DisabilityType, Household, Person, Sex, TargetGroup, Village
+from webapp.people.names import require_full_name
 from webapp.permissions import MANAGERS, Role
 from webapp.phone import normalise_phone, phone_or_none
 from webapp.text import clean, name_key
@@ -112,10 +113,7 @@ def _household(village: Village, code: str) -> Household | None:
 
 
 def _validate(data: PersonInput, *, now: datetime) -> None:
-    if not clean(data.full_name):
-        raise DomainError("name_missing", _l("Full name is missing."))
-    if len(clean(data.full_name)) > 120:
-        raise DomainError("name_too_long", _l("The name is too long (at most 120 characters)."))
+    require_full_name(data.full_name)
     for code, problem in (
         ("birth_year_invalid", birth_year_problem(data.birth_year, now=now)),
         ("phone_invalid", phone_problem(data.phone)),

@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp import htmx
-from webapp.errors import DomainError
 from webapp.extensions import db
+from webapp.forms import attempt
 from webapp.ids import query_int, row_id
 from webapp.people import queries, services
 from webapp.people.forms import HouseholdForm, PeopleSearchForm, PersonForm
@@ -34,6 +34,16 @@ LABELS = {
 }
 
 
+def _page_of(stmt):
+    """The page of results asked for by ``?page=`` (the first page for a bad value)."""
+    return db.paginate(
+        stmt,
+        page=query_int("page", 1),
+        per_page=current_app.config["PEOPLE_PER_PAGE"],
+        error_out=False,
+    )
+
+
 @bp.get("/people")
 @roles_required(*PEOPLE_READERS)
 def index():
@@ -50,18 +60,12 @@ def index():
         group=form.group.data if form.group.data in TARGET_GROUP_LABELS else None,
         segment=form.segment.data if form.segment.data in SEGMENT_LABELS else None,
     )
-    page = db.paginate(
-        stmt,
-        page=query_int("page", 1),
-        per_page=current_app.config["PEOPLE_PER_PAGE"],
-        error_out=False,
-    )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return htmx.render(
         "people/index.html",
         "people/_results.html",
         form=form,
-        page=page,
+        page=_page_of(stmt),
         args=args,
         year=now.year,
         can_edit=current_user.role in services.EDITORS,
@@ -92,28 +96,31 @@ def _form_input(form: PersonForm) -> services.PersonInput:
 
 
 def _save(form: PersonForm, person=None):
-    """Validate and save; returns the person, or None with errors put on the form."""
+    """Validate and save (committed); returns the person, or None with errors put on the form."""
     if not form.validate_on_submit():
         return None
-    try:
+    with attempt(form) as refused:
         if person is None:
-            return services.create_person(
+            person = services.create_person(
                 actor=current_user,
                 now=utcnow(),
                 data=_form_input(form),
                 allow_duplicate=form.allow_duplicate.data,
             )
-        return services.update_person(
-            actor=current_user, now=utcnow(), person=person, data=_form_input(form)
-        )
-    except DomainError as error:
-        db.session.rollback()
-        if error.status == 403:
-            raise
-        form.form_errors.append(error.message)
-        if error.code == "duplicate_person":
+        else:
+            services.update_person(
+                actor=current_user, now=utcnow(), person=person, data=_form_input(form)
+            )
+    if refused:
+        if refused.error.code == "duplicate_person":
             form.show_duplicate_confirm = True
         return None
+    return person
+
+
+def _status(form) -> int:
+    """400 for a form with mistakes or a refused change, else 200."""
+    return 400 if form.errors else 200
 
 
 @bp.route("/people/new", methods=["GET", "POST"])
@@ -123,11 +130,9 @@ def create():
     form = PersonForm(villages=queries.villages_for(current_user))
     person = _save(form)
     if person is not None:
-        db.session.commit()
         flash(_("%(name)s has been registered.", name=person.full_name), "success")
         return redirect(url_for("people.detail", person_id=person.id))
-    status = 400 if form.errors or form.form_errors else 200
-    return render_template("people/form.html", form=form, person=None), status
+    return render_template("people/form.html", form=form, person=None), _status(form)
 
 
 @bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
@@ -141,11 +146,9 @@ def edit(person_id: int):
     else:
         form = PersonForm(villages=villages)
     if _save(form, person) is not None:
-        db.session.commit()
         flash(_("Changes to %(name)s saved.", name=person.full_name), "success")
         return redirect(url_for("people.detail", person_id=person.id))
-    status = 400 if form.errors or form.form_errors else 200
-    return render_template("people/form.html", form=form, person=person), status
+    return render_template("people/form.html", form=form, person=person), _status(form)
 
 
 @bp.get("/households/<int:household_id>")
@@ -168,7 +171,7 @@ def household_edit(household_id: int):
     found = queries.get_household(current_user, household_id) or abort(404)
     form = HouseholdForm(obj=found)
     if form.validate_on_submit():
-        try:
+        with attempt(form) as refused:
             services.update_household(
                 actor=current_user,
                 now=utcnow(),
@@ -176,14 +179,7 @@ def household_edit(household_id: int):
                 address=form.address.data or "",
                 is_poor=form.is_poor.data,
             )
-        except DomainError as error:
-            db.session.rollback()
-            if error.status == 403:
-                raise
-            form.form_errors.append(error.message)
-        else:
-            db.session.commit()
+        if not refused:
             flash(_("Household %(code)s saved.", code=found.code), "success")
             return redirect(url_for("people.household", household_id=found.id))
-    status = 400 if form.errors or form.form_errors else 200
-    return render_template("people/household_form.html", form=form, household=found), status
+    return render_template("people/household_form.html", form=form, household=found), _status(form)

@@ -17,6 +17,11 @@ def in_commune(actor: User, commune_id: int | None) -> bool:
     return actor.works_in(commune_id)
 
 
+def may_override_clash(actor: User) -> bool:
+    """Only managers (organisers, admins) may save a plan despite a clash, with a note."""
+    return actor.role in MANAGERS
+
+
 def require_planner(actor: User, commune_id: int) -> None:
     """Managers and trainers plan courses, venues and classes in their own commune."""
     if actor.role not in PLANNERS or not in_commune(actor, commune_id):

@@ -116,6 +116,24 @@ def _totals(days: list[Day], clashes: set[int]) -> dict:
 # --- week and month ---------------------------------------------------------------------------
 
 
+def _calendar_page(view: str, form, today: date, counted: list[Day], clashes, counts, **context):
+    """The week or the month page (its fragment for htmx); the totals are of the days
+    ``counted``."""
+    args = form.args()
+    return htmx.render(
+        f"scheduling/calendar_{view}.html",
+        f"scheduling/_calendar_{view}.html",
+        form=form,
+        clashes=clashes,
+        counts=counts,
+        today=today,
+        args=args,
+        **_totals(counted, clashes),
+        this_url=url_for(f".{view}", **args),
+        **context,
+    )
+
+
 @bp.get("/calendar")
 @roles_required(*services.PLANNERS)
 def week():
@@ -126,20 +144,17 @@ def week():
     by_day, clashes, counts = _sessions(monday, monday + timedelta(days=6), form)
     days = [Day(d, by_day.get(d, [])) for d in (monday + timedelta(days=i) for i in range(7))]
     args = form.args()
-    return htmx.render(
-        "scheduling/calendar_week.html",
-        "scheduling/_calendar_week.html",
-        form=form,
+    return _calendar_page(
+        "week",
+        form,
+        today,
+        days,
+        clashes,
+        counts,
         days=days,
-        clashes=clashes,
-        counts=counts,
-        today=today,
         monday=monday,
-        args=args,
-        **_totals(days, clashes),
         prev_url=url_for(".week", week=(monday - timedelta(days=7)).isoformat(), **args),
         next_url=url_for(".week", week=(monday + timedelta(days=7)).isoformat(), **args),
-        this_url=url_for(".week", **args),
         month_url=url_for(".month", month=monday.strftime("%Y-%m"), **args),
     )
 
@@ -160,23 +175,19 @@ def month():
     while day <= grid_end:
         days.append(Day(day, by_day.get(day, []), first <= day <= last))
         day += timedelta(days=1)
-    weeks = [days[i : i + 7] for i in range(0, len(days), 7)]
     prev_month = (first - timedelta(days=1)).replace(day=1)
     next_month = last + timedelta(days=1)
     args = form.args()
-    return htmx.render(
-        "scheduling/calendar_month.html",
-        "scheduling/_calendar_month.html",
-        form=form,
-        weeks=weeks,
+    return _calendar_page(
+        "month",
+        form,
+        today,
+        days,
+        clashes,
+        counts,
+        weeks=[days[i : i + 7] for i in range(0, len(days), 7)],
         first=first,
-        clashes=clashes,
-        counts=counts,
-        today=today,
-        args=args,
-        **_totals(days, clashes),
         prev_url=url_for(".month", month=prev_month.strftime("%Y-%m"), **args),
         next_url=url_for(".month", month=next_month.strftime("%Y-%m"), **args),
-        this_url=url_for(".month", **args),
         week_url=url_for(".week", week=first.isoformat(), **args),
     )

@@ -12,6 +12,7 @@ from webapp.accounts.models import User
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.people.models import Household, Person, TargetGroup, Village
+from webapp.people.names import require_full_name
 from webapp.people.services import birth_year_problem, phone_problem
 from webapp.phone import normalise_phone
 from webapp.scheduling.access import require_runner
@@ -177,10 +178,7 @@ def submit_signup(
     """
     if not takes_signups(course_class):
         raise DomainError("signup_closed", _l("This class does not take sign-ups."), status=404)
-    if not clean(full_name):
-        raise DomainError("name_missing", _l("Full name is missing."))
-    if len(clean(full_name)) > 120:
-        raise DomainError("name_too_long", _l("The name is too long (at most 120 characters)."))
+    full_name = require_full_name(full_name)
     for code, problem in (
         ("birth_year_invalid", birth_year_problem(birth_year, now=now)),
         ("phone_invalid", phone_problem(phone)),

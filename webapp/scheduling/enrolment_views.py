@@ -5,32 +5,33 @@ Only the class's trainers and the commune's organisers (and admins) see these pa
 show learners' names and phone numbers.
 """
 
+from datetime import datetime
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from webapp import htmx
-from webapp.errors import DomainError
 from webapp.extensions import db
+from webapp.forms import attempt
 from webapp.people import queries as people_queries
 from webapp.people.models import Person
 from webapp.permissions import roles_required
 from webapp.scheduling import enrolment as rules
 from webapp.scheduling import queries, services
 from webapp.scheduling.forms import ConfirmSignupForm, DecisionForm, EnrolForm, WithdrawForm
-from webapp.scheduling.ids import ids_beyond_range_not_found
 from webapp.scheduling.models import (
     CLASS_STATUS_LABELS,
     CourseClass,
     Enrolment,
     EnrolmentStatus,
+    SignupRequest,
 )
 from webapp.text import clean
 from webapp.timeutil import utcnow
 
 bp = Blueprint("enrolment", __name__)
-ids_beyond_range_not_found(bp)
 
 RUNNERS = services.PLANNERS  # and then only the class's own trainers: services.require_runner
 SEARCH_LIMIT = 20
@@ -109,33 +110,34 @@ def manage(class_id: int):
     form = EnrolForm()
     if not form.validate_on_submit() or not (form.person_id.data or form.household_id.data):
         return _manage_page(course_class, status=422, problem=_("Choose a person to enrol."))
-    now = utcnow()
-    try:
-        if form.household_id.data:
-            household = people_queries.get_household(current_user, form.household_id.data)
-            if household is None:
-                abort(404)
-            added = rules.enrol_household(
-                actor=current_user, now=now, course_class=course_class, household=household
-            )
-        else:
-            person = people_queries.get_person(current_user, form.person_id.data)
-            if person is None:
-                abort(404)
-            added = [
-                rules.enrol(actor=current_user, now=now, course_class=course_class, person=person)
-            ]
-    except DomainError as error:
-        db.session.rollback()
-        if error.status in (403, 404):
-            raise
-        return _manage_page(course_class, status=error.status, problem=error.message)
-    db.session.commit()
-    if form.household_id.data:
+    with attempt() as refused:
+        household, added = _enrol_chosen(form, course_class, utcnow())
+    if refused:
+        return _manage_page(course_class, status=refused.status, problem=refused.message)
+    if household is not None:
         _announce_household(household, added)
     else:
         _announce(added[0])
     return redirect(url_for(".manage", class_id=class_id, q=clean(form.q.data) or None))
+
+
+def _enrol_chosen(form: EnrolForm, course_class: CourseClass, now: datetime):
+    """Enrol the household or the person the form names (404 for one the user may not see):
+    (the household or None, the new enrolments)."""
+    if form.household_id.data:
+        household = people_queries.get_household(current_user, form.household_id.data)
+        if household is None:
+            abort(404)
+        added = rules.enrol_household(
+            actor=current_user, now=now, course_class=course_class, household=household
+        )
+        return household, added
+    person = people_queries.get_person(current_user, form.person_id.data)
+    if person is None:
+        abort(404)
+    return None, [
+        rules.enrol(actor=current_user, now=now, course_class=course_class, person=person)
+    ]
 
 
 def _announce_household(household, added: list[Enrolment]) -> None:
@@ -173,16 +175,12 @@ def withdraw(enrolment_id: int):
             course_class, status=422, problem=message, withdraw_error={enrolment.id: message}
         )
     name = enrolment.person.full_name
-    try:
+    with attempt() as refused:
         promoted = rules.unenrol(
             actor=current_user, now=utcnow(), enrolment=enrolment, reason=form.reason.data
         )
-    except DomainError as error:
-        db.session.rollback()
-        if error.status in (403, 404):
-            raise
-        return _manage_page(course_class, status=error.status, problem=error.message)
-    db.session.commit()
+    if refused:
+        return _manage_page(course_class, status=refused.status, problem=refused.message)
     flash(_("%(name)s has left the class.", name=name), "success")
     if promoted is not None:
         flash(
@@ -232,32 +230,34 @@ def signup_confirm(signup_id: int):
         if person is None:
             abort(404)
     elif match.possible and match.exact is None and not form.chose_new():
-        flash(
-            _(
-                "Choose who %(name)s is: one of the registered people shown, or a new person.",
-                name=signup.full_name,
-            ),
-            "error",
-        )
-        return redirect(
-            url_for(".signups", class_id=signup.class_id, _anchor=f"signup-{signup.id}")
-        )
+        return _ask_who_it_is(signup)
     is_new = person is None and match.exact is None
-    try:
+    with attempt(flashed=True) as refused:
         enrolment = rules.confirm_signup(
             actor=current_user, now=utcnow(), signup=signup, person=person
         )
-    except DomainError as error:
-        db.session.rollback()
-        if error.status in (403, 404):
-            raise
-        flash(error.message, "error")
-        return redirect(url_for(".signups", class_id=signup.class_id))
-    db.session.commit()
+    if refused:
+        return _back_to_signups(signup)
     if is_new:
         flash(_("%(name)s has been registered.", name=enrolment.person.full_name), "success")
     _announce(enrolment)
-    return redirect(url_for(".signups", class_id=signup.class_id))
+    return _back_to_signups(signup)
+
+
+def _back_to_signups(signup: SignupRequest, anchor: str | None = None):
+    return redirect(url_for(".signups", class_id=signup.class_id, _anchor=anchor))
+
+
+def _ask_who_it_is(signup: SignupRequest):
+    """Back to a request that may be one of several registered people: say which."""
+    flash(
+        _(
+            "Choose who %(name)s is: one of the registered people shown, or a new person.",
+            name=signup.full_name,
+        ),
+        "error",
+    )
+    return _back_to_signups(signup, f"signup-{signup.id}")
 
 
 @bp.post("/signups/<int:signup_id>/reject")
@@ -267,14 +267,8 @@ def signup_reject(signup_id: int):
     signup = queries.get_signup(current_user, signup_id)
     if not DecisionForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt(flashed=True) as refused:
         rules.reject_signup(actor=current_user, now=utcnow(), signup=signup)
-    except DomainError as error:
-        db.session.rollback()
-        if error.status in (403, 404):
-            raise
-        flash(error.message, "error")
-        return redirect(url_for(".signups", class_id=signup.class_id))
-    db.session.commit()
-    flash(_("The request of %(name)s was declined.", name=signup.full_name), "success")
-    return redirect(url_for(".signups", class_id=signup.class_id))
+    if not refused:
+        flash(_("The request of %(name)s was declined.", name=signup.full_name), "success")
+    return _back_to_signups(signup)

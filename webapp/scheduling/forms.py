@@ -33,13 +33,13 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.forms import BaseForm, ParsedTextField, options
 from webapp.i18n import lazy_text as _l
+from webapp.ids import MAX_ID, row_id
 from webapp.people.forms import NameAndBirthYearForm, VietnameseDateField
 from webapp.people.models import DISABILITY_LABELS, SEGMENT_LABELS, TARGET_GROUP_LABELS
 from webapp.people.services import phone_problem
-from webapp.permissions import MANAGERS
 from webapp.phone import normalise_phone
 from webapp.scheduling import services
-from webapp.scheduling.ids import MAX_ID, row_id
+from webapp.scheduling.access import may_override_clash
 from webapp.scheduling.models import (
     ACCESSIBILITY_LABELS,
     ACCOMMODATION_LABELS,
@@ -139,6 +139,33 @@ class LocalTimeField(ParsedTextField):
         return value.strftime("%H:%M")
 
 
+#: The ranges of the number fields, each with the message shown beyond it.
+HOURS = NumberRange(min=0, max=1000, message=_l("Enter a number from 0 to 1000."))
+SESSION_COUNT = NumberRange(min=0, max=500, message=_l("Enter a number from 0 to 500."))
+VENUE_SEATS = NumberRange(min=0, max=10000, message=_l("Enter a number from 0 to 10000."))
+CLASS_SEATS = NumberRange(min=1, max=1000, message=_l("The class needs at least one seat."))
+
+
+def clash_override_fields() -> tuple[BooleanField, StringField]:
+    """The "save anyway" box and its note, for a :class:`ClashOverride` form: unpacked as
+    ``override, override_note`` where they come in the form's order (its error summary)."""
+    return BooleanField(_l("Save anyway, despite the clash")), StringField(
+        _l("Why the clash is acceptable"), validators=[Optional(), Length(max=300)]
+    )
+
+
+class ClashOverride:
+    """A form whose plan may clash with other sessions, with the ``override`` box and
+    ``override_note`` of :func:`clash_override_fields`."""
+
+    def override_note_for_service(self) -> str | None:
+        """The override note when someone who may override a clash ticked the box, else None
+        (no override). The service checks who overrides again."""
+        if self.override.data and may_override_clash(current_user):
+            return self.override_note.data or ""
+        return None
+
+
 # --- courses, materials, venues, classes ------------------------------------------------------
 
 
@@ -161,16 +188,13 @@ class CourseForm(BaseForm):
     )
     planned_hours = DecimalCommaField(
         _l("Planned hours"),
-        validators=[
-            InputRequired(_l("Enter the planned hours, for example 8.")),
-            NumberRange(min=0, max=1000, message=_l("Enter a number from 0 to 1000.")),
-        ],
+        validators=[InputRequired(_l("Enter the planned hours, for example 8.")), HOURS],
     )
     planned_sessions = IntegerField(
         _l("Number of sessions"),
         validators=[
             InputRequired(_l("Enter the number of sessions, for example 4.")),
-            NumberRange(min=0, max=500, message=_l("Enter a number from 0 to 500.")),
+            SESSION_COUNT,
         ],
     )
 
@@ -210,10 +234,7 @@ class VenueForm(BaseForm):
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
     capacity = IntegerField(
         _l("Seats"),
-        validators=[
-            InputRequired(_l("Enter the number of seats, for example 30.")),
-            NumberRange(min=0, max=10000, message=_l("Enter a number from 0 to 10000.")),
-        ],
+        validators=[InputRequired(_l("Enter the number of seats, for example 30.")), VENUE_SEATS],
     )
     accessibility = CheckboxesField(_l("Accessibility"), choices=_choices(ACCESSIBILITY_LABELS))
     equipment = CheckboxesField(_l("Equipment"), choices=_choices(EQUIPMENT_LABELS))
@@ -231,14 +252,7 @@ class VenueForm(BaseForm):
         return {name: self[name].data for name in names} | {"address": self.address.data or ""}
 
 
-def _override_note(form: BaseForm) -> str | None:
-    """The form's clash-override note when an organiser ticked the box, else None."""
-    if form.override.data and current_user.role in MANAGERS:
-        return form.override_note.data or ""
-    return None
-
-
-class ClassForm(BaseForm):
+class ClassForm(ClashOverride, BaseForm):
     course_id = SelectField(_l("Course"), coerce=int)
     name = StringField(
         _l("Name of the class"),
@@ -256,10 +270,7 @@ class ClassForm(BaseForm):
     village_id = SelectField(_l("Village"), coerce=_optional_int, validators=[Optional()])
     capacity = IntegerField(
         _l("Seats"),
-        validators=[
-            InputRequired(_l("Enter the number of seats, for example 20.")),
-            NumberRange(min=1, max=1000, message=_l("The class needs at least one seat.")),
-        ],
+        validators=[InputRequired(_l("Enter the number of seats, for example 20.")), CLASS_SEATS],
     )
     accommodations = CheckboxesField(
         _l("Accommodations offered"), choices=_choices(ACCOMMODATION_LABELS)
@@ -267,10 +278,7 @@ class ClassForm(BaseForm):
     status = SelectField(_l("Status"), choices=_choices(CLASS_STATUS_LABELS))
     public_signup = BooleanField(_l("Public sign-up page: people may ask to join from a link"))
     # Shown when a trainer added to the class is busy at some of its sessions.
-    override = BooleanField(_l("Save anyway, despite the clash"))
-    override_note = StringField(
-        _l("Why the clash is acceptable"), validators=[Optional(), Length(max=300)]
-    )
+    override, override_note = clash_override_fields()
 
     def __init__(self, *args, courses=(), trainers=(), villages=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -290,18 +298,20 @@ class ClassForm(BaseForm):
             "public_signup",
         )
         return {name: self[name].data for name in names} | {
-            "assistants": self.assistants.data or ""
+            "assistants": self.assistants.data or "",
+            "trainer_ids": self.trainers.data or [],
         }
 
-    def override_note_for_service(self) -> str | None:
-        """The override note when an organiser ticked the box, else None (no override)."""
-        return _override_note(self)
+    def change_fields(self) -> dict:
+        """What ``services.update_class`` takes from the form: the class's fields and the
+        clash override, if any."""
+        return self.class_fields() | {"override_note": self.override_note_for_service()}
 
 
 # --- sessions ---------------------------------------------------------------------------------
 
 
-class _SessionFields(BaseForm):
+class _SessionFields(ClashOverride, BaseForm):
     """Fields shared by the one-session and the series forms."""
 
     start = LocalTimeField(
@@ -314,18 +324,19 @@ class _SessionFields(BaseForm):
     )
     venue_id = SelectField(_l("Venue"), coerce=_int_or_none, validators=[Optional()])
     topic = StringField(_l("Topic (optional)"), validators=[Optional(), Length(max=200)])
-    override = BooleanField(_l("Save anyway, despite the clash"))
-    override_note = StringField(
-        _l("Why the clash is acceptable"), validators=[Optional(), Length(max=300)]
-    )
+    override, override_note = clash_override_fields()
 
     def __init__(self, *args, venues=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.venue_id.choices = options([("", _l("— none —"))] + [(v.id, v.name) for v in venues])
 
-    def override_note_for_service(self) -> str | None:
-        """The override note when an organiser ticked the box, else None (no override)."""
-        return _override_note(self)
+    def plan_fields(self) -> dict:
+        """What the session services take from the form besides the times."""
+        return {
+            "venue_id": self.venue_id.data,
+            "topic": self.topic.data,
+            "override_note": self.override_note_for_service(),
+        }
 
 
 class SessionDateField(VietnameseDateField):
@@ -345,6 +356,9 @@ class SessionForm(_SessionFields):
         validators=[InputRequired(_l("Enter the date, for example 05/12/2025."))],
     )
     note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=2000)])
+
+    def plan_fields(self) -> dict:
+        return super().plan_fields() | {"note": self.note.data}
 
     def planned(self) -> PlannedSession:
         check_times(self.start.data, self.end.data)
@@ -451,6 +465,16 @@ class SignupForm(NameAndBirthYearForm):
         self.village_id.choices = options(
             [(0, _l("— choose your village —"))] + [(v.id, v.name) for v in villages]
         )
+
+    def signup_fields(self) -> dict:
+        """What ``enrolment.submit_signup`` takes from the form."""
+        return {
+            "full_name": self.full_name.data,
+            "birth_year": self.birth_year.data,
+            "village_id": self.village_id.data or None,
+            "phone": self.phone.data or "",
+            "consent": self.consent.data,
+        }
 
     # The service checks these too; here they join the other mistakes in one error summary.
     def validate_village_id(self, field):

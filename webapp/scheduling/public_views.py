@@ -14,16 +14,15 @@ from sqlalchemy import func, select
 from webapp import qr
 from webapp.accounts.models import User
 from webapp.extensions import db
+from webapp.ids import row_id
 from webapp.people.models import Commune, Village
 from webapp.permissions import public
 from webapp.scheduling import ical, queries, services
-from webapp.scheduling.ids import ids_beyond_range_not_found, row_id
 from webapp.scheduling.models import ClassSession, CourseClass
 from webapp.text import clean
 from webapp.timeutil import utcnow
 
 bp = Blueprint("public", __name__)
-ids_beyond_range_not_found(bp)
 
 SCHEDULE_DAYS = 60  # the public page looks two months ahead
 NOTICE_DAYS = 31  # the printed notice: the coming month

@@ -42,16 +42,21 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def enrolled_counts(class_ids) -> dict[int, int]:
-    """Number of enrolled learners per class id."""
+def _counts_by_class(class_ids, status: EnrolmentStatus) -> dict[int, int]:
+    """Number of enrolments of that status per class id."""
     if not class_ids:
         return {}
     rows = db.session.execute(
         select(Enrolment.class_id, func.count())
-        .where(Enrolment.class_id.in_(set(class_ids)), Enrolment.status == EnrolmentStatus.ENROLLED)
+        .where(Enrolment.class_id.in_(set(class_ids)), Enrolment.status == status)
         .group_by(Enrolment.class_id)
     )
     return dict(rows.all())
+
+
+def enrolled_counts(class_ids) -> dict[int, int]:
+    """Number of enrolled learners per class id."""
+    return _counts_by_class(class_ids, EnrolmentStatus.ENROLLED)
 
 
 def _sessions_between(start: datetime, end: datetime) -> Select:
@@ -294,14 +299,7 @@ def visible_classes(user: User, *, status: str | None = None) -> list[CourseClas
 
 def waiting_counts(class_ids) -> dict[int, int]:
     """Number of people on the waiting list per class id."""
-    if not class_ids:
-        return {}
-    rows = db.session.execute(
-        select(Enrolment.class_id, func.count())
-        .where(Enrolment.class_id.in_(set(class_ids)), Enrolment.status == EnrolmentStatus.WAITING)
-        .group_by(Enrolment.class_id)
-    )
-    return dict(rows.all())
+    return _counts_by_class(class_ids, EnrolmentStatus.WAITING)
 
 
 def commune_trainers(commune_id: int | None) -> list[User]:

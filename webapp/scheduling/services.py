@@ -14,11 +14,12 @@ from webapp.accounts.models import User
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.people.models import DisabilityType, Segment, TargetGroup, Village
-from webapp.permissions import MANAGERS, Role
+from webapp.permissions import Role
 from webapp.scheduling.access import (  # noqa: F401 (re-exported: the rules' older home)
     PLANNERS,
     can_run,
     in_commune,
+    may_override_clash,
     require_planner,
     require_runner,
 )
@@ -45,9 +46,46 @@ COMPETENCY_CODE = re.compile(r"\d{1,2}(\.\d{1,2}){0,2}")
 # --- courses, venues, classes ------------------------------------------------------------------
 
 
-def _check_choices(values, allowed, code: str, message) -> None:
-    if not isinstance(values, list) or any(v not in allowed for v in values):
-        raise DomainError(code, message)
+#: Fields holding a list of choices: (field, the values allowed, error code, message).
+_AUDIENCE_CHOICES = (
+    ("target_groups", set(TargetGroup), "group_invalid", _l("Choose a target group.")),
+    ("segments", set(Segment), "segment_invalid", _l("Unknown segment.")),
+)
+COURSE_CHOICES = (
+    *_AUDIENCE_CHOICES,
+    ("disability_types", set(DisabilityType), "disability_invalid", _l("Unknown disability type.")),
+)
+CLASS_CHOICES = (
+    *_AUDIENCE_CHOICES,
+    ("accommodations", set(Accommodation), "accommodation_invalid", _l("Unknown accommodation.")),
+)
+VENUE_CHOICES = (
+    (
+        "accessibility",
+        set(Accessibility),
+        "accessibility_invalid",
+        _l("Unknown accessibility feature."),
+    ),
+    ("equipment", set(Equipment), "equipment_invalid", _l("Unknown equipment.")),
+)
+
+
+def _check_choice_fields(fields: dict, checks) -> None:
+    """Every list of choices given must hold only allowed values (else the check's error)."""
+    for name, allowed, code, message in checks:
+        if name not in fields:
+            continue
+        values = fields[name]
+        if not isinstance(values, list) or any(v not in allowed for v in values):
+            raise DomainError(code, message)
+
+
+def _tidy_required(fields: dict, name: str, code: str, message) -> None:
+    """Tidy the text ``fields[name]`` when it is given, and refuse it empty."""
+    if name in fields:
+        fields[name] = clean(fields[name])
+        if not fields[name]:
+            raise DomainError(code, message)
 
 
 def _check_village(village_id: int | None, commune_id: int) -> None:
@@ -60,32 +98,23 @@ def _check_village(village_id: int | None, commune_id: int) -> None:
 
 def _check_course_fields(fields: dict) -> None:
     """Validate (and tidy) the fields a course form may set."""
-    if "title" in fields:
-        fields["title"] = clean(fields["title"])
-        if not fields["title"]:
-            raise DomainError("title_missing", _l("Give the course a title."))
-        if len(fields["title"]) > 200:
-            raise DomainError(
-                "title_too_long", _l("The title is too long (at most 200 characters).")
-            )
-    checks = (
-        ("target_groups", set(TargetGroup), "group_invalid", _l("Choose a target group.")),
-        ("segments", set(Segment), "segment_invalid", _l("Unknown segment.")),
-        (
-            "disability_types",
-            set(DisabilityType),
-            "disability_invalid",
-            _l("Unknown disability type."),
-        ),
-    )
-    for name, allowed, code, message in checks:
-        if name in fields:
-            _check_choices(fields[name], allowed, code, message)
+    _tidy_required(fields, "title", "title_missing", _l("Give the course a title."))
+    if len(fields.get("title", "")) > 200:
+        raise DomainError("title_too_long", _l("The title is too long (at most 200 characters)."))
+    _check_choice_fields(fields, COURSE_CHOICES)
     codes = fields.get("competency_codes", [])
     if not isinstance(codes, list) or any(not COMPETENCY_CODE.fullmatch(c) for c in codes):
         raise DomainError("competency_invalid", _l("Write competency codes such as 1.1, 2.3."))
     if (fields.get("planned_hours") or 0) < 0 or (fields.get("planned_sessions") or 0) < 0:
         raise DomainError("plan_negative", _l("Planned hours and sessions cannot be negative."))
+
+
+def _set_fields(row, fields: dict):
+    """Write the checked fields on the row (and flush); the row."""
+    for name, value in fields.items():
+        setattr(row, name, value)
+    db.session.flush()
+    return row
 
 
 def create_course(*, actor: User, now: datetime, commune_id: int, **fields) -> Course:
@@ -104,31 +133,15 @@ def update_course(*, actor: User, now: datetime, course: Course, **fields) -> Co
     """Change a course's description."""
     require_planner(actor, course.commune_id)
     _check_course_fields(fields)
-    for name, value in fields.items():
-        setattr(course, name, value)
-    db.session.flush()
-    return course
+    return _set_fields(course, fields)
 
 
 def _check_venue_fields(fields: dict, commune_id: int) -> None:
-    if "name" in fields:
-        fields["name"] = clean(fields["name"])
-        if not fields["name"]:
-            raise DomainError("name_missing", _l("Give the venue a name."))
+    _tidy_required(fields, "name", "name_missing", _l("Give the venue a name."))
     _check_village(fields.get("village_id"), commune_id)
     if (fields.get("capacity") or 0) < 0:
         raise DomainError("capacity_invalid", _l("The capacity cannot be negative."))
-    if "accessibility" in fields:
-        _check_choices(
-            fields["accessibility"],
-            set(Accessibility),
-            "accessibility_invalid",
-            _l("Unknown accessibility feature."),
-        )
-    if "equipment" in fields:
-        _check_choices(
-            fields["equipment"], set(Equipment), "equipment_invalid", _l("Unknown equipment.")
-        )
+    _check_choice_fields(fields, VENUE_CHOICES)
 
 
 def create_venue(*, actor: User, now: datetime, commune_id: int, **fields) -> Venue:
@@ -146,35 +159,17 @@ def update_venue(*, actor: User, now: datetime, venue: Venue, **fields) -> Venue
     """Change a venue."""
     require_planner(actor, venue.commune_id)
     _check_venue_fields(fields, venue.commune_id)
-    for name, value in fields.items():
-        setattr(venue, name, value)
-    db.session.flush()
-    return venue
+    return _set_fields(venue, fields)
 
 
 def _check_class_fields(fields: dict, commune_id: int) -> None:
-    if "name" in fields:
-        fields["name"] = clean(fields["name"])
-        if not fields["name"]:
-            raise DomainError("class_name_missing", _l("Give the class a name."))
+    _tidy_required(fields, "name", "class_name_missing", _l("Give the class a name."))
     if "capacity" in fields and (fields["capacity"] is None or fields["capacity"] < 1):
         raise DomainError("capacity_invalid", _l("The class needs at least one seat."))
     if "status" in fields and fields["status"] not in set(ClassStatus):
         raise DomainError("status_invalid", _l("Unknown class status."))
     _check_village(fields.get("village_id"), commune_id)
-    checks = (
-        ("target_groups", set(TargetGroup), "group_invalid", _l("Choose a target group.")),
-        ("segments", set(Segment), "segment_invalid", _l("Unknown segment.")),
-        (
-            "accommodations",
-            set(Accommodation),
-            "accommodation_invalid",
-            _l("Unknown accommodation."),
-        ),
-    )
-    for name, allowed, code, message in checks:
-        if name in fields:
-            _check_choices(fields[name], allowed, code, message)
+    _check_choice_fields(fields, CLASS_CHOICES)
 
 
 def _trainers(ids: set[int], commune_id: int) -> list[User]:
@@ -262,9 +257,7 @@ def update_class(
                 actor, now, clashes, override_note, sessions, message=TRAINER_CLASH_MESSAGE
             )
         course_class.trainers = trainers
-    for name, value in fields.items():
-        setattr(course_class, name, value)
-    db.session.flush()
+    _set_fields(course_class, fields)
     promote_waiting(course_class, now=now)
     current_app.logger.info("class %s changed by %s", course_class.id, actor.username)
     return course_class
@@ -332,7 +325,7 @@ def find_clashes(
 def _refuse_or_override(actor, now, clashes, override_note, sessions_out, *, message=None) -> None:
     if not clashes:
         return
-    if override_note is None or actor.role not in MANAGERS:
+    if override_note is None or not may_override_clash(actor):
         error = DomainError(
             "session_clash",
             message or _l("A trainer or the venue is already booked at that time."),

@@ -17,18 +17,17 @@ from sqlalchemy import select
 from webapp import htmx
 from webapp.errors import DomainError
 from webapp.extensions import db
-from webapp.forms import BaseForm
-from webapp.permissions import MANAGERS, roles_required
+from webapp.forms import BaseForm, attempt, page_status
+from webapp.permissions import roles_required
 from webapp.scheduling import queries, services
+from webapp.scheduling.access import may_override_clash
 from webapp.scheduling.forms import CancelForm, SeriesForm, SessionForm
 from webapp.scheduling.ical import is_off
-from webapp.scheduling.ids import ids_beyond_range_not_found
 from webapp.scheduling.models import ClassSession, CourseClass, Venue
 from webapp.scheduling.series import WEEKDAY_LABELS, expand
 from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("sessions", __name__)
-ids_beyond_range_not_found(bp)
 
 
 # --- template helpers (used by the calendar and public pages too) -----------------------------
@@ -54,7 +53,7 @@ def class_url(course_class: CourseClass) -> str:
     return url_for("scheduling.class_detail", class_id=course_class.id)
 
 
-# --- loading and errors -----------------------------------------------------------------------
+# --- loading and refusals ---------------------------------------------------------------------
 
 
 def _venues(course_class: CourseClass) -> list[Venue]:
@@ -74,17 +73,14 @@ FIELD_OF_CODE = {
 }
 
 
-def _show_error(form: BaseForm, error: DomainError) -> tuple[list, int]:
-    """Put a refused action's message on the form; returns (clashes, HTTP status)."""
-    db.session.rollback()
-    if error.status == 403:
-        raise error
+def _beside_its_field(form: BaseForm, error: DomainError) -> list:
+    """Move a refusal's message from the form's summary (where :func:`attempt` puts it) next to
+    its field, when the form has one; returns the clashes the refusal names."""
     field = FIELD_OF_CODE.get(error.code)
     if field is not None and field in form:
+        form.form_errors.remove(error.message)
         form[field].errors = [*form[field].errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-    return getattr(error, "clashes", []), error.status
+    return getattr(error, "clashes", [])
 
 
 def _status_for(status: int) -> int:
@@ -93,11 +89,19 @@ def _status_for(status: int) -> int:
     return 200 if htmx.is_htmx() else status
 
 
-def _can_override() -> bool:
-    return current_user.role in MANAGERS
-
-
 # --- one session ------------------------------------------------------------------------------
+
+
+def _session_page(form: SessionForm, course_class: CourseClass, session, clashes: list):
+    """The form of a new session (``session`` None) or of a session being changed."""
+    return render_template(
+        "scheduling/session_form.html",
+        form=form,
+        course_class=course_class,
+        session=session,
+        clashes=clashes,
+        can_override=may_override_clash(current_user),
+    ), page_status(form)
 
 
 @bp.route("/classes/<int:class_id>/sessions/new", methods=["GET", "POST"])
@@ -108,92 +112,100 @@ def create(class_id: int):
     form = SessionForm(venues=_venues(course_class))
     if request.method == "GET" and course_class.sessions:  # same place as last time
         form.venue_id.data = course_class.sessions[-1].venue_id
-    clashes, status = [], 200
+    clashes = []
     if form.validate_on_submit():
-        try:
+        with attempt(form) as refused:
             session = services.add_sessions(
                 actor=current_user,
                 now=utcnow(),
                 course_class=course_class,
                 planned=[form.planned()],
-                venue_id=form.venue_id.data,
-                topic=form.topic.data,
-                note=form.note.data,
-                override_note=form.override_note_for_service(),
+                **form.plan_fields(),
             )[0]
-        except DomainError as error:
-            clashes, status = _show_error(form, error)
-        else:
-            db.session.commit()
+        if not refused:
             flash(_("The session has been added."), "success")
             return redirect(url_for(".detail", session_id=session.id))
-    elif form.is_submitted():
-        status = 422
-    return render_template(
-        "scheduling/session_form.html",
-        form=form,
-        course_class=course_class,
-        session=None,
-        clashes=clashes,
-        can_override=_can_override(),
-    ), status
+        clashes = _beside_its_field(form, refused.error)
+    return _session_page(form, course_class, None, clashes)
+
+
+def _back_to_session(session: ClassSession, problem: str):
+    """The session's page, saying why the change asked for cannot be made."""
+    flash(problem, "error")
+    return redirect(url_for(".detail", session_id=session.id))
+
+
+def _edit_form(session: ClassSession) -> SessionForm:
+    """The form of a session, filled in with the session as it is for a GET."""
+    venues = _venues(session.course_class)
+    if request.method != "GET":
+        return SessionForm(venues=venues)
+    start, end = to_local(session.starts_at), to_local(session.ends_at)
+    current = SimpleNamespace(
+        day=start.date(),
+        start=start.time(),
+        end=end.time(),
+        venue_id=session.venue_id,
+        topic=session.topic,
+        note=session.note,
+    )
+    return SessionForm(obj=current, venues=venues)
 
 
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
 @roles_required(*services.PLANNERS)
 def edit(session_id: int):
-    """Move a session or change its venue, topic or note."""
+    """Move a session or change its venue, topic or note (a cancelled session is not
+    changed: back to its page)."""
     session = queries.get_session(current_user, session_id, for_running=True)
-    course_class = session.course_class
     if session.is_cancelled:
-        flash(_("This session was cancelled."), "error")
-        return redirect(url_for(".detail", session_id=session.id))
-    if request.method == "GET":
-        start, end = to_local(session.starts_at), to_local(session.ends_at)
-        current = SimpleNamespace(
-            day=start.date(),
-            start=start.time(),
-            end=end.time(),
-            venue_id=session.venue_id,
-            topic=session.topic,
-            note=session.note,
-        )
-        form = SessionForm(obj=current, venues=_venues(course_class))
-    else:
-        form = SessionForm(venues=_venues(course_class))
-    clashes, status = [], 200
+        return _back_to_session(session, _("This session was cancelled."))
+    form = _edit_form(session)
+    clashes = []
     if form.validate_on_submit():
-        try:
+        with attempt(form) as refused:
             services.update_session(
                 actor=current_user,
                 now=utcnow(),
                 session=session,
                 planned=form.planned(),
-                venue_id=form.venue_id.data,
-                topic=form.topic.data,
-                note=form.note.data,
-                override_note=form.override_note_for_service(),
+                **form.plan_fields(),
             )
-        except DomainError as error:
-            clashes, status = _show_error(form, error)
-            session = db.session.get(ClassSession, session_id)  # reloaded after the rollback
-        else:
-            db.session.commit()
+        if not refused:
             flash(_("Changes to the session saved."), "success")
             return redirect(url_for(".detail", session_id=session.id))
-    elif form.is_submitted():
-        status = 422
-    return render_template(
-        "scheduling/session_form.html",
-        form=form,
-        course_class=session.course_class,
-        session=session,
-        clashes=clashes,
-        can_override=_can_override(),
-    ), status
+        clashes = _beside_its_field(form, refused.error)
+        session = db.session.get(ClassSession, session_id)  # reloaded after the rollback
+    return _session_page(form, session.course_class, session, clashes)
 
 
 # --- a weekly series --------------------------------------------------------------------------
+
+
+def _preview(form: SeriesForm, course_class: CourseClass) -> tuple[list | None, list]:
+    """The sessions the rule gives and their clashes, saving nothing. A rule that gives no
+    sessions is refused on the form as :func:`attempt` would (nothing to roll back)."""
+    try:
+        planned = expand(form.rule())
+    except DomainError as error:
+        form.form_errors.append(error.message)
+        form.refusal_status = error.status
+        return None, _beside_its_field(form, error)
+    return planned, services.find_clashes(course_class, form.venue_id.data, planned)
+
+
+def _series_page(form: SeriesForm, course_class: CourseClass, planned, clashes: list):
+    response = htmx.render(
+        "scheduling/session_series.html",
+        "scheduling/_series_form.html",
+        form=form,
+        course_class=course_class,
+        planned=planned,
+        clashes=clashes,
+        clash_days=[d.strftime("%d/%m") for d in sorted({c.planned.local_day for c in clashes})],
+        can_override=may_override_clash(current_user),
+    )
+    return response, _status_for(page_status(form))
 
 
 @bp.route("/classes/<int:class_id>/sessions/series", methods=["GET", "POST"])
@@ -205,47 +217,37 @@ def series(class_id: int):
     form = SeriesForm(venues=_venues(course_class))
     if request.method == "GET" and course_class.sessions:
         form.venue_id.data = course_class.sessions[-1].venue_id
-    planned, clashes, status = None, [], 200
+    planned, clashes = None, []
     if form.validate_on_submit():
-        try:
-            planned = expand(form.rule())
-            if request.form.get("action") == "save":
+        if request.form.get("action") != "save":
+            planned, clashes = _preview(form, course_class)
+        else:
+            with attempt(form) as refused:
+                planned = expand(form.rule())
                 sessions = services.add_sessions(
                     actor=current_user,
                     now=utcnow(),
                     course_class=course_class,
                     planned=planned,
-                    venue_id=form.venue_id.data,
-                    topic=form.topic.data,
-                    override_note=form.override_note_for_service(),
+                    **form.plan_fields(),
                 )
-                db.session.commit()
-                flash(
-                    ngettext(
-                        "%(num)d session has been added.",
-                        "%(num)d sessions have been added.",
-                        len(sessions),
-                    ),
-                    "success",
-                )
+            if not refused:
+                _flash_added(sessions)
                 return redirect(class_url(course_class))
-            clashes = services.find_clashes(course_class, form.venue_id.data, planned)
-        except DomainError as error:
-            clashes, status = _show_error(form, error)
+            clashes = _beside_its_field(form, refused.error)
             course_class = db.session.get(CourseClass, class_id)  # reloaded after the rollback
-    elif form.is_submitted():
-        status = 422
-    response = htmx.render(
-        "scheduling/session_series.html",
-        "scheduling/_series_form.html",
-        form=form,
-        course_class=course_class,
-        planned=planned,
-        clashes=clashes,
-        clash_days=[d.strftime("%d/%m") for d in sorted({c.planned.local_day for c in clashes})],
-        can_override=_can_override(),
+    return _series_page(form, course_class, planned, clashes)
+
+
+def _flash_added(sessions: list[ClassSession]) -> None:
+    flash(
+        ngettext(
+            "%(num)d session has been added.",
+            "%(num)d sessions have been added.",
+            len(sessions),
+        ),
+        "success",
     )
-    return response, _status_for(status)
 
 
 # --- the session page, cancelling -------------------------------------------------------------
@@ -281,22 +283,18 @@ def cancel(session_id: int):
     """Cancel a session, with a reason; it stays on every calendar, marked as cancelled."""
     session = queries.get_session(current_user, session_id, for_running=True)
     if session.is_cancelled:
-        flash(_("This session was already cancelled."), "error")
-        return redirect(url_for(".detail", session_id=session.id))
+        return _back_to_session(session, _("This session was already cancelled."))
     form = CancelForm()
-    status = 200
     if form.validate_on_submit():
-        try:
+        with attempt(form) as refused:
             services.cancel_session(
                 actor=current_user, now=utcnow(), session=session, reason=form.reason.data
             )
-        except DomainError as error:
-            status = _show_error(form, error)[1]
-            session = db.session.get(ClassSession, session_id)
-        else:
-            db.session.commit()
+        if not refused:
             flash(_("The session has been cancelled."), "success")
             return redirect(url_for(".detail", session_id=session.id))
-    elif form.is_submitted():
-        status = 422
-    return render_template("scheduling/session_cancel.html", form=form, session=session), status
+        _beside_its_field(form, refused.error)
+        session = db.session.get(ClassSession, session_id)
+    return render_template(
+        "scheduling/session_cancel.html", form=form, session=session
+    ), page_status(form)

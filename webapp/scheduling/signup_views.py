@@ -19,8 +19,8 @@ from flask import (
 from sqlalchemy import select
 
 from webapp import ratelimit
-from webapp.errors import DomainError
 from webapp.extensions import db
+from webapp.forms import attempt, page_status
 from webapp.people.models import Village
 from webapp.permissions import public
 from webapp.scheduling import enrolment as rules
@@ -67,40 +67,29 @@ def class_page(token: str):
     course_class = _public_class(token)
     if request.method == "GET" and session.pop(THANKS_KEY, None) == token:
         return render_template("public/signup_thanks.html", course_class=course_class)
-    villages = db.session.scalars(
-        select(Village)
-        .where(Village.commune_id == course_class.commune_id)
-        .order_by(Village.position, Village.name)
-    ).all()
-    form = SignupForm(villages=villages)
-    status = 200
+    form = SignupForm(villages=_villages(course_class))
     if request.method == "POST":
         now = utcnow()
         if _too_many(now):
             abort(429)
         if form.validate_on_submit():
-            try:
-                rules.submit_signup(
-                    now=now,
-                    course_class=course_class,
-                    full_name=form.full_name.data,
-                    birth_year=form.birth_year.data,
-                    village_id=form.village_id.data or None,
-                    phone=form.phone.data or "",
-                    consent=form.consent.data,
-                )
-            except DomainError as error:
-                db.session.rollback()
-                if error.status == 404:
-                    raise
-                form.form_errors.append(error.message)
-                status = error.status
-            else:
-                db.session.commit()
+            with attempt(form) as refused:
+                rules.submit_signup(now=now, course_class=course_class, **form.signup_fields())
+            if not refused:
                 session[THANKS_KEY] = token
                 return redirect(url_for(".class_page", token=token))
-        else:
-            status = 422
+    return _class_page(course_class, form)
+
+
+def _villages(course_class: CourseClass) -> list[Village]:
+    return db.session.scalars(
+        select(Village)
+        .where(Village.commune_id == course_class.commune_id)
+        .order_by(Village.position, Village.name)
+    ).all()
+
+
+def _class_page(course_class: CourseClass, form: SignupForm):
     return render_template(
         "public/class_page.html",
         course_class=course_class,
@@ -113,7 +102,7 @@ def class_page(token: str):
         status_labels=CLASS_STATUS_LABELS,
         weekdays=WEEKDAY_LABELS,
         to_local=to_local,
-    ), status
+    ), page_status(form)
 
 
 def _upcoming(course_class: CourseClass) -> list[ClassSession]:

@@ -20,9 +20,9 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp.errors import DomainError
 from webapp.extensions import db
-from webapp.forms import BaseForm
+from webapp.forms import BaseForm, attempt, page_status
+from webapp.ids import row_id
 from webapp.people.models import (
     DISABILITY_LABELS,
     SEGMENT_LABELS,
@@ -30,11 +30,11 @@ from webapp.people.models import (
     Village,
 )
 from webapp.people.queries import communes_for
-from webapp.permissions import ALL_STAFF, MANAGERS, PEOPLE_READERS, Role, roles_required
+from webapp.permissions import ALL_STAFF, PEOPLE_READERS, Role, roles_required
 from webapp.scheduling import queries, services
+from webapp.scheduling.access import may_override_clash
 from webapp.scheduling.enrolment import seats_taken
 from webapp.scheduling.forms import ClassForm, CourseForm, MaterialForm, VenueForm
-from webapp.scheduling.ids import ids_beyond_range_not_found, row_id
 from webapp.scheduling.models import (
     ACCESSIBILITY_LABELS,
     ACCOMMODATION_LABELS,
@@ -50,7 +50,6 @@ from webapp.scheduling.series import WEEKDAY_LABELS
 from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("scheduling", __name__)
-ids_beyond_range_not_found(bp)
 
 READERS = ALL_STAFF
 PLANNERS = services.PLANNERS
@@ -82,27 +81,19 @@ LABELS = {
 # --- shared view helpers -------------------------------------------------------------------
 
 
-def _refused(form: BaseForm, error: DomainError) -> None:
-    """Put a refused action's message on the form (403 and 404 become error pages)."""
-    db.session.rollback()
-    if error.status in (403, 404):
-        raise error
-    form.form_errors.append(error.message)
-    form.refusal_status = error.status
-
-
-def _status(form: BaseForm) -> int:
-    """422 for a form with mistakes, the rule's status for a refused one, else 200."""
-    if getattr(form, "refusal_status", None):
-        return form.refusal_status
-    return 422 if form.errors else 200
-
-
 def _home_commune(form: BaseForm, communes) -> int | None:
     """The commune chosen on the form, else the user's own (or the only one there is)."""
     if "commune_id" in form:
         return form.commune_id.data
     return current_user.commune_id or (communes[0].id if communes else None)
+
+
+def _run(form: BaseForm, service, **arguments):
+    """Make one change by ``service`` for the acting user, now (see :func:`attempt`): what the
+    service returns once committed, or None when it was refused (the message is on the form)."""
+    with attempt(form) as refused:
+        row = service(actor=current_user, now=utcnow(), **arguments)
+    return None if refused else row
 
 
 def _villages(commune_id: int | None) -> list[Village]:
@@ -138,20 +129,12 @@ def course_new():
     communes = communes_for(current_user)
     form = CourseForm(communes=communes)
     if form.validate_on_submit():
-        try:
-            course = services.create_course(
-                actor=current_user,
-                now=utcnow(),
-                commune_id=_home_commune(form, communes),
-                **form.course_fields(),
-            )
-        except DomainError as error:
-            _refused(form, error)
-        else:
-            db.session.commit()
+        commune_id = _home_commune(form, communes)
+        course = _run(form, services.create_course, commune_id=commune_id, **form.course_fields())
+        if course is not None:
             flash(_("Course “%(title)s” created.", title=course.title), "success")
             return redirect(url_for(".course_detail", course_id=course.id))
-    return render_template("scheduling/course_form.html", form=form, course=None), _status(form)
+    return render_template("scheduling/course_form.html", form=form, course=None), page_status(form)
 
 
 def _course_page(course: Course, material_form: MaterialForm, status: int = 200):
@@ -184,18 +167,14 @@ def course_edit(course_id: int):
     """Change a course's description."""
     course = queries.get_course(current_user, course_id)
     form = CourseForm(obj=course if request.method == "GET" else None)
-    if form.validate_on_submit():
-        try:
-            services.update_course(
-                actor=current_user, now=utcnow(), course=course, **form.course_fields()
-            )
-        except DomainError as error:
-            _refused(form, error)
-        else:
-            db.session.commit()
-            flash(_("Changes to the course saved."), "success")
-            return redirect(url_for(".course_detail", course_id=course.id))
-    return render_template("scheduling/course_form.html", form=form, course=course), _status(form)
+    if form.validate_on_submit() and _run(
+        form, services.update_course, course=course, **form.course_fields()
+    ):
+        flash(_("Changes to the course saved."), "success")
+        return redirect(url_for(".course_detail", course_id=course.id))
+    return render_template("scheduling/course_form.html", form=form, course=course), page_status(
+        form
+    )
 
 
 @bp.post("/courses/<int:course_id>/materials")
@@ -207,7 +186,7 @@ def material_add(course_id: int):
     if form.validate_on_submit():
         limit = current_app.config.get("MATERIAL_MAX_BYTES", services.MATERIAL_MAX_BYTES)
         upload = form.file.data
-        try:
+        with attempt(form) as refused:
             material = services.add_material(
                 actor=current_user,
                 now=utcnow(),
@@ -218,13 +197,10 @@ def material_add(course_id: int):
                 data=upload.stream.read(limit + 1) if upload else None,
                 max_bytes=limit,
             )
-        except DomainError as error:
-            _refused(form, error)
-        else:
-            db.session.commit()
+        if not refused:
             flash(_("“%(title)s” added to the course.", title=material.title), "success")
             return redirect(url_for(".course_detail", course_id=course.id, _anchor="materials"))
-    return _course_page(course, form, _status(form))
+    return _course_page(course, form, page_status(form))
 
 
 @bp.get("/materials/<int:material_id>")
@@ -268,20 +244,12 @@ def venue_new():
     communes = communes_for(current_user)
     form = VenueForm(communes=communes, villages=_villages(None))
     if form.validate_on_submit():
-        try:
-            venue = services.create_venue(
-                actor=current_user,
-                now=utcnow(),
-                commune_id=_home_commune(form, communes),
-                **form.venue_fields(),
-            )
-        except DomainError as error:
-            _refused(form, error)
-        else:
-            db.session.commit()
+        commune_id = _home_commune(form, communes)
+        venue = _run(form, services.create_venue, commune_id=commune_id, **form.venue_fields())
+        if venue is not None:
             flash(_("Venue “%(name)s” saved.", name=venue.name), "success")
             return redirect(url_for(".venue_list"))
-    return render_template("scheduling/venue_form.html", form=form, venue=None), _status(form)
+    return render_template("scheduling/venue_form.html", form=form, venue=None), page_status(form)
 
 
 @bp.route("/venues/<int:venue_id>/edit", methods=["GET", "POST"])
@@ -292,18 +260,12 @@ def venue_edit(venue_id: int):
     form = VenueForm(
         obj=venue if request.method == "GET" else None, villages=_villages(venue.commune_id)
     )
-    if form.validate_on_submit():
-        try:
-            services.update_venue(
-                actor=current_user, now=utcnow(), venue=venue, **form.venue_fields()
-            )
-        except DomainError as error:
-            _refused(form, error)
-        else:
-            db.session.commit()
-            flash(_("Venue “%(name)s” saved.", name=venue.name), "success")
-            return redirect(url_for(".venue_list"))
-    return render_template("scheduling/venue_form.html", form=form, venue=venue), _status(form)
+    if form.validate_on_submit() and _run(
+        form, services.update_venue, venue=venue, **form.venue_fields()
+    ):
+        flash(_("Venue “%(name)s” saved.", name=venue.name), "success")
+        return redirect(url_for(".venue_list"))
+    return render_template("scheduling/venue_form.html", form=form, venue=venue), page_status(form)
 
 
 # --- classes -----------------------------------------------------------------------------------
@@ -349,37 +311,32 @@ def class_new():
     course = db.session.get(Course, course_id) if course_id else None
     if course is not None and not services.in_commune(current_user, course.commune_id):
         course = None
-    commune_id = course.commune_id if course else current_user.commune_id
-    form = _class_form(commune_id)
+    form = _class_form(course.commune_id if course else current_user.commune_id)
     if request.method == "GET":
-        form.status.data = ClassStatus.PLANNED
-        if current_user.role == Role.TRAINER:
-            form.trainers.data = [current_user.id]
-        if course is not None:
-            form.course_id.data, form.name.data = course.id, course.title
-            form.target_groups.data, form.segments.data = course.target_groups, course.segments
+        _prefill_new_class(form, course)
     elif form.validate_on_submit():
         chosen = queries.get_course(current_user, form.course_id.data)
-        try:
-            course_class = services.create_class(
-                actor=current_user,
-                now=utcnow(),
-                course=chosen,
-                trainer_ids=form.trainers.data or [],
-                **form.class_fields(),
-            )
-        except DomainError as error:
-            _refused(form, error)
-        else:
-            db.session.commit()
+        course_class = _run(form, services.create_class, course=chosen, **form.class_fields())
+        if course_class is not None:
             flash(_("Class “%(name)s” created.", name=course_class.name), "success")
             return redirect(url_for(".class_detail", class_id=course_class.id))
     if not form.course_id.choices:
         flash(_("Describe a course first: every class belongs to a course."), "error")
         return redirect(url_for(".course_new"))
-    return render_template("scheduling/class_form.html", form=form, course_class=None), _status(
+    return render_template("scheduling/class_form.html", form=form, course_class=None), page_status(
         form
     )
+
+
+def _prefill_new_class(form: ClassForm, course: Course | None) -> None:
+    """A new class is planned, has the trainer who opens it, and the course's name and
+    audience when it is opened from a course."""
+    form.status.data = ClassStatus.PLANNED
+    if current_user.role == Role.TRAINER:
+        form.trainers.data = [current_user.id]
+    if course is not None:
+        form.course_id.data, form.name.data = course.id, course.title
+        form.target_groups.data, form.segments.data = course.target_groups, course.segments
 
 
 @bp.get("/classes/<int:class_id>")
@@ -424,26 +381,18 @@ def class_edit(class_id: int):
     if request.method == "GET":
         form.trainers.data = [t.id for t in course_class.trainers]
     elif form.validate_on_submit():
-        try:
+        with attempt(form) as refused:
             services.update_class(
-                actor=current_user,
-                now=utcnow(),
-                course_class=course_class,
-                trainer_ids=form.trainers.data or [],
-                **form.class_fields(),
-                override_note=form.override_note_for_service(),
+                actor=current_user, now=utcnow(), course_class=course_class, **form.change_fields()
             )
-        except DomainError as error:
-            _refused(form, error)
-            clashes = getattr(error, "clashes", [])
-        else:
-            db.session.commit()
+        if not refused:
             flash(_("Changes to the class saved."), "success")
             return redirect(url_for(".class_detail", class_id=course_class.id))
+        clashes = getattr(refused.error, "clashes", [])
     return render_template(
         "scheduling/class_form.html",
         form=form,
         course_class=course_class,
         clashes=clashes,
-        can_override=current_user.role in MANAGERS,
-    ), _status(form)
+        can_override=may_override_clash(current_user),
+    ), page_status(form)
