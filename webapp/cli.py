@@ -14,7 +14,6 @@ def register(app: Flask) -> None:
         sign_out_user_command,
     )
     from webapp.learning.cli import framework_group
-    from webapp.people.cli import seed_demo_command
 
     app.cli.add_command(create_user_command)
     for command in (disable_user_command, enable_user_command, sign_out_user_command):
@@ -42,3 +41,53 @@ def prune_command() -> None:
     ratelimit.backoff_prune(now=now)
     db.session.commit()
     click.echo(f"Removed {files} import files never imported within a week.")
+
+
+@click.command("seed-demo")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Only when the database has no commune and no user yet (used by `make run`).",
+)
+@with_appcontext
+def seed_demo_command(if_empty: bool) -> None:
+    """Load the demo commune Ngọk Bay with people and demo accounts (idempotent).
+
+    Every domain seeds its part: people and accounts, then the framework, the schedule,
+    attendance and evidence.
+    """
+    from webapp.checkin.demo import seed_attendance
+    from webapp.extensions import db
+    from webapp.learning.demo import seed_evidence
+    from webapp.learning.framework import seed_framework
+    from webapp.people import demo
+    from webapp.scheduling.demo import seed_schedule
+    from webapp.timeutil import utcnow
+
+    now = utcnow()
+    # The framework draft is the first version everywhere (until an organiser imports another).
+    if seed_framework(now):
+        click.echo("Framework draft imported as version 1.")
+    if if_empty and not demo.database_is_empty():
+        click.echo("The database already has data; demo not loaded.")
+        return
+    created = demo.seed_demo(now=now)
+    if created["communes"] == 0:
+        click.echo("The demo commune is already there; nothing to do.")
+    else:
+        schedule = seed_schedule(demo.demo_commune(), now=now)
+        schedule["attendance"] = seed_attendance(demo.demo_commune(), now=now)
+        schedule["evidence"] = seed_evidence(demo.demo_commune(), now=now)
+        click.echo(
+            "Demo commune created: {villages} villages, {households} households, "
+            "{persons} persons, {users} accounts.".format(**created)
+        )
+        click.echo(
+            "Demo schedule: {courses} courses, {classes} classes, {sessions} sessions, "
+            "{enrolments} enrolments, {attendance} attendance records, {evidence} observations "
+            "of competence.".format(**schedule)
+        )
+    db.session.commit()
+    click.echo(f"Demo log-ins (password: {demo.DEMO_PASSWORD}):")
+    for username, role in demo.demo_logins():
+        click.echo(f"  {username:<14} {role}")

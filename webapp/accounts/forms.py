@@ -5,6 +5,7 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from webapp.forms import BaseForm
+from webapp.people.names import FullName
 
 
 class LoginForm(BaseForm):
@@ -32,9 +33,7 @@ class UserForm(NewPasswordMixin, BaseForm):
         description=_l("Lower-case letters and digits, for example gv.hoa"),
         validators=[DataRequired(_l("Enter a user name.")), Length(max=64)],
     )
-    full_name = StringField(
-        _l("Full name"), validators=[DataRequired(_l("Enter the full name.")), Length(max=120)]
-    )
+    full_name = StringField(_l("Full name"), validators=[FullName()])
     role = SelectField(_l("Role"), validators=[DataRequired(_l("Choose a role."))])
     commune_id = SelectField(_l("Commune"), coerce=int)
     village_id = SelectField(

@@ -19,7 +19,7 @@ from webapp.accounts.forms import DisableUserForm, LoginForm, ResetPasswordForm,
 from webapp.accounts.models import User
 from webapp.errors import DomainError
 from webapp.extensions import db, login_manager
-from webapp.forms import attempt, options
+from webapp.forms import attempt, options, page_status
 from webapp.permissions import ALL_STAFF, MANAGERS, ROLE_LABELS, Role, public, roles_required
 from webapp.security import safe_next
 from webapp.timeutil import utcnow
@@ -231,17 +231,13 @@ def user_password(user_id: int):
     user = queries.get_visible_user(current_user, user_id) or abort(404)
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as refused:
             services.reset_password(
                 actor=current_user, user=user, new_password=form.password.data, now=utcnow()
             )
-        except DomainError as error:
-            form.form_errors.append(error.message)
-        else:
-            db.session.commit()
+        if not refused:
             if user.id == current_user.id:
                 login_user(user)  # their other sessions end; this one goes on
             flash(_("New password set for %(name)s.", name=user.username), "success")
             return redirect(url_for("accounts.user_list"))
-    status = 400 if form.errors else 200
-    return render_template("accounts/password.html", form=form, user=user), status
+    return render_template("accounts/password.html", form=form, user=user), page_status(form)

@@ -21,7 +21,7 @@ from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.people.models import Commune, Person, Village
 from webapp.permissions import MANAGERS
-from webapp.scheduling.access import PLANNERS, in_commune
+from webapp.scheduling.access import can_plan, in_commune
 from webapp.scheduling.enrolment import is_enrolled
 from webapp.scheduling.models import ClassStatus, CourseClass
 from webapp.text import clean, nfc
@@ -29,8 +29,6 @@ from webapp.timeutil import to_local
 
 #: Who issues, revokes and re-issues; everybody else on the staff reads and prints.
 ISSUERS = MANAGERS
-#: Who downloads a whole class's certificates (a village lead prints their village's only).
-CLASS_PRINTERS = PLANNERS
 SERIAL_DIGITS = 6
 #: Print-log scopes of one certificate on its own (the others are a class's or a village's).
 SINGLE_SCOPES = ("certificate", "print_view")
@@ -92,8 +90,9 @@ def can_issue(actor: User, course_class: CourseClass) -> bool:
 
 
 def can_print_class(actor: User, course_class: CourseClass) -> bool:
-    """Whether ``actor`` may download all the class's certificates in one PDF."""
-    return actor.role in CLASS_PRINTERS and in_commune(actor, course_class.commune_id)
+    """Whether ``actor`` may download all the class's certificates in one PDF: those who plan
+    classes in its commune (a village lead prints their village's only)."""
+    return can_plan(actor, course_class.commune_id)
 
 
 def is_finished(course_class: CourseClass) -> bool:

@@ -21,7 +21,6 @@ from webapp.forms import attempt
 from webapp.ids import row_id
 from webapp.learning.eligibility import hours_text
 from webapp.people import queries as people_queries
-from webapp.people.models import Village
 from webapp.permissions import MANAGERS, PEOPLE_READERS, public, roles_required
 from webapp.scheduling import queries as scheduling_queries
 from webapp.scheduling.access import PLANNERS
@@ -176,9 +175,7 @@ def class_pdf(class_id: int):
 @roles_required(*PEOPLE_READERS)
 def village_pdf(village_id: int):
     """The valid certificates of a village's people in one PDF, in name order."""
-    village = db.session.get(Village, village_id)
-    if village is None or village not in people_queries.villages_for(current_user):
-        abort(404)
+    village = people_queries.get_village(current_user, village_id) or abort(404)
     certificates = services.village_certificates(village)
     return _pdf_response(certificates, f"chung-nhan-thon-{village_id}.pdf", f"village:{village_id}")
 

@@ -43,7 +43,8 @@ from webapp.people.models import Person, Village
 from webapp.permissions import MANAGERS, Role, public, roles_required
 from webapp.scheduling import queries as scheduling_queries
 from webapp.scheduling import services as scheduling
-from webapp.scheduling.models import ClassSession, CourseClass, Enrolment, EnrolmentStatus
+from webapp.scheduling.enrolment import enrolled_people
+from webapp.scheduling.models import ClassSession
 from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("checkin_cards", __name__)
@@ -112,22 +113,6 @@ def _not_a_photo() -> CheckinError:
     return CheckinError("not_a_photo", _l("This file is not a photo. Take a photo of the card."))
 
 
-# --- loading -------------------------------------------------------------------------------
-
-
-def _enrolled(course_class: CourseClass, *, by_village: bool) -> list[Person]:
-    """The class's enrolled learners, by village then name, or by name only."""
-    stmt = (
-        select(Person)
-        .join(Enrolment, Enrolment.person_id == Person.id)
-        .join(Village, Village.id == Person.village_id)
-        .where(Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED)
-        .options(selectinload(Person.village))
-    )
-    order = (Village.position, Village.name) if by_village else ()
-    return list(db.session.scalars(stmt.order_by(*order, Person.sort_key, Person.birth_year)))
-
-
 # --- printed cards -------------------------------------------------------------------------
 
 
@@ -136,7 +121,7 @@ def _enrolled(course_class: CourseClass, *, by_village: bool) -> list[Person]:
 def class_cards(class_id: int):
     """Printable QR cards of a class's enrolled learners (A4, ten cards a page)."""
     course_class = scheduling_queries.get_class(current_user, class_id, for_running=True)
-    people = _with_codes(_enrolled(course_class, by_village=True))
+    people = _with_codes(enrolled_people(course_class, by_village=True, with_villages=True))
     back = (url_for("scheduling.class_detail", class_id=course_class.id), course_class.name)
     return _cards_sheet(people, title=course_class.name, total=len(people), back=back)
 
@@ -145,9 +130,7 @@ def class_cards(class_id: int):
 @roles_required(*CARD_PRINTERS)
 def village_cards(village_id: int):
     """Printable QR cards of everyone in a village (``?group=`` one target group)."""
-    village = db.session.get(Village, village_id)
-    if village is None or village not in people_queries.villages_for(current_user):
-        abort(404)
+    village = people_queries.get_village(current_user, village_id) or abort(404)
     form = CardFilterForm(request.args)
     group = form.group.data if form.validate() and form.group.data else ""
     page = db.paginate(
@@ -357,7 +340,7 @@ def _scan_answer(outcomes: list[Outcome], session_id: int):
 def sheet(session_id: int):
     """A printable sign-in sheet of the session's learners, entered afterwards on the roster."""
     session = scheduling_queries.get_session(current_user, session_id, for_running=True)
-    people = _with_codes(_enrolled(session.course_class, by_village=False))
+    people = _with_codes(enrolled_people(session.course_class, with_villages=True))
     return _session_page("checkin/sheet.html", session, people=people, blank_rows=BLANK_ROWS)
 
 

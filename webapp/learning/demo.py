@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from webapp.learning import services
-from webapp.learning.eligibility import enrolled_learners
 from webapp.learning.models import ALL_COMPETENCIES, EvidenceKind
 from webapp.people.models import Commune, Person
+from webapp.scheduling.enrolment import enrolled_people
 from webapp.scheduling.models import ClassStatus, CourseClass
 
 
@@ -56,4 +56,4 @@ def db_classes(commune: Commune) -> list[CourseClass]:
 
 def _learners(course_class: CourseClass) -> list[Person]:
     """The class's learners in the order they were registered (the demo's own order)."""
-    return sorted(enrolled_learners(course_class), key=lambda person: person.id)
+    return sorted(enrolled_people(course_class), key=lambda person: person.id)

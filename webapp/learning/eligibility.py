@@ -39,7 +39,8 @@ from webapp.extensions import db
 from webapp.learning import framework
 from webapp.learning.models import ALL_COMPETENCIES, CertificateRule, Evidence, FrameworkVersion
 from webapp.people.models import Person
-from webapp.scheduling.models import ClassSession, CourseClass, Enrolment, EnrolmentStatus
+from webapp.scheduling.enrolment import enrolled_people
+from webapp.scheduling.models import ClassSession, CourseClass
 
 
 def hours_text(hours: float) -> str:
@@ -207,19 +208,4 @@ def for_class(
     """Every enrolled learner of the class, in Vietnamese name order (six queries at most,
     whatever the size of the class)."""
     version = _version(version)
-    return _evaluate_all(enrolled_learners(course_class), course_class, version, now)
-
-
-def enrolled_learners(course_class: CourseClass) -> list[Person]:
-    """The learners holding a seat in the class (not waiting, not withdrawn), in Vietnamese
-    name order (one query)."""
-    return list(
-        db.session.scalars(
-            select(Person)
-            .join(Enrolment, Enrolment.person_id == Person.id)
-            .where(
-                Enrolment.class_id == course_class.id, Enrolment.status == EnrolmentStatus.ENROLLED
-            )
-            .order_by(Person.sort_key, Person.id)
-        )
-    )
+    return _evaluate_all(enrolled_people(course_class), course_class, version, now)

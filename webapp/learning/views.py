@@ -21,6 +21,7 @@ from webapp.people.models import TARGET_GROUP_LABELS, Person, TargetGroup
 from webapp.permissions import ALL_STAFF, MANAGERS, PEOPLE_READERS, Role, roles_required
 from webapp.scheduling import queries as scheduling_queries
 from webapp.scheduling.access import PLANNERS
+from webapp.scheduling.enrolment import enrolled_people
 from webapp.scheduling.models import CourseClass, Enrolment, EnrolmentStatus
 from webapp.timeutil import format_date, utcnow
 
@@ -148,7 +149,7 @@ def checklist(class_id: int):
         version=version,
         codes=services.checklist_codes(course_class, version),
         names=names,
-        learners=eligibility.enrolled_learners(course_class),
+        learners=enrolled_people(course_class),
         marks=services.checklist_marks(course_class),
         cell_id=_cell_id,
     )

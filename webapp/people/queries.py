@@ -29,14 +29,25 @@ def communes_for(user: User) -> list[Commune]:
     return list(db.session.scalars(stmt))
 
 
-def villages_for(user: User) -> list[Village]:
-    """Villages the user may see: one for a village lead, the commune's for others."""
-    stmt = select(Village).join(Commune).order_by(Commune.name, Village.position, Village.name)
+def scope_villages(stmt: Select, user: User) -> Select:
+    """Restrict a select over Village to those the user may see: a village lead's own, the
+    commune's for others, every village for province-wide users."""
     if user.village_id is not None:
-        stmt = stmt.where(Village.id == user.village_id)
-    elif not user.province_wide:
-        stmt = stmt.where(Village.commune_id == user.commune_id)
-    return list(db.session.scalars(stmt))
+        return stmt.where(Village.id == user.village_id)
+    if not user.province_wide:
+        return stmt.where(Village.commune_id == user.commune_id)
+    return stmt
+
+
+def villages_for(user: User) -> list[Village]:
+    """Villages the user may see (:func:`scope_villages`), by commune, position and name."""
+    stmt = select(Village).join(Commune).order_by(Commune.name, Village.position, Village.name)
+    return list(db.session.scalars(scope_villages(stmt, user)))
+
+
+def get_village(user: User, village_id: int) -> Village | None:
+    """The village, if the user may see it."""
+    return db.session.scalar(scope_villages(select(Village), user).where(Village.id == village_id))
 
 
 def scope_people(stmt: Select, user: User) -> Select:

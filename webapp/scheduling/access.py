@@ -22,9 +22,14 @@ def may_override_clash(actor: User) -> bool:
     return actor.role in MANAGERS
 
 
-def require_planner(actor: User, commune_id: int) -> None:
+def can_plan(actor: User, commune_id: int | None) -> bool:
     """Managers and trainers plan courses, venues and classes in their own commune."""
-    if actor.role not in PLANNERS or not in_commune(actor, commune_id):
+    return actor.role in PLANNERS and in_commune(actor, commune_id)
+
+
+def require_planner(actor: User, commune_id: int) -> None:
+    """Raise 403 unless the actor may plan in that commune (:func:`can_plan`)."""
+    if not can_plan(actor, commune_id):
         raise DomainError("not_allowed", _l("You may not plan classes here."), status=403)
 
 
