@@ -332,8 +332,11 @@ def test_a_class_without_sessions_or_learners_still_renders(actions, app, book):
     book_ = openpyxl.load_workbook(
         io.BytesIO(actions.client.get(f"/classes/{empty_id}/attendance.xlsx").data)
     )
-    assert [c.value for c in book_.active[1]] == [
+    sheet = book_.active
+    header = next(row for row in sheet.iter_rows(values_only=True) if row[0] == "Họ và tên")
+    assert list(header) == [
         "Họ và tên",
+        "Năm sinh",
         "Thôn",
         "Số buổi dự",
         "Số buổi đã học",
@@ -354,25 +357,30 @@ def test_class_grid_xlsx_opens_with_the_right_values(actions, book):
     assert disposition == f"attachment; filename=diem-danh-lop-{book.class_id}-lop-zalo-thon-1.xlsx"
     sheet = openpyxl.load_workbook(io.BytesIO(response.data))["Điểm danh"]
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert rows[0] == [
+    assert rows[0][0] == "Điểm danh lớp: Lớp Zalo Thôn 1"
+    # Each session headed by its date, a date cell in local time (details:
+    # tests/checkin/test_export_sheets.py).
+    assert rows[3] == [
         "Họ và tên",
+        "Năm sinh",
         "Thôn",
-        "11/11",
-        "18/11 (hủy)",
-        "23/11",
-        "30/11",
+        datetime(2025, 11, 11, 10, 0),
+        datetime(2025, 11, 18, 10, 0),
+        datetime(2025, 11, 23, 10, 0),
+        datetime(2025, 11, 30, 10, 0),
         "Số buổi dự",
         "Số buổi đã học",
         "Số giờ",
         "Tỉ lệ",
     ]
-    an = ["Nguyễn Văn An", "Thôn 1", "✓", "✓", "M", "✓", 2, 2, 3.5, 1]
-    assert rows[1] == an  # no learner code: it is a credential
-    assert rows[3][0] == "Trần Thị Bích" and rows[3][6:] == [1, 2, 1.5, 0.5]
-    assert rows[2][2:6] == ["P", None, "–", None]  # Ánh
-    assert rows[5][0] == "Số người dự" and rows[5][2:] == [2, None, 2, None, 4, 8, 7, 0.5]
-    assert sheet.freeze_panes == "B2"
-    assert sheet.cell(2, 10).number_format == "0%" and sheet.cell(2, 9).number_format == "0.0"
+    assert sheet.cell(4, 5).number_format == 'dd/mm/yyyy" (hủy)"'
+    an = ["Nguyễn Văn An", 1950, "Thôn 1", "✓", "✓", "M", "✓", 2, 2, 3.5, 1]
+    assert rows[4] == an  # no learner code: it is a credential
+    assert rows[6][0] == "Trần Thị Bích" and rows[6][7:] == [1, 2, 1.5, 0.5]
+    assert rows[5][3:7] == ["P", None, "–", None]  # Ánh
+    assert rows[8][0] == "Số người dự" and rows[8][3:] == [2, None, 2, None, 4, 8, 7, 0.5]
+    assert sheet.freeze_panes == "B5"
+    assert sheet.cell(5, 11).number_format == "0%" and sheet.cell(5, 10).number_format == "0.0"
     assert "Ký hiệu" in sheet.parent.sheetnames
 
 
@@ -383,24 +391,40 @@ def test_register_xlsx_opens_with_the_right_values(actions, book, app):
     assert "diem-danh-2025-11-23" in response.headers["Content-Disposition"]
     sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert rows[0] == ["Lớp", "Lớp Zalo Thôn 1"] + [None] * 5
-    assert rows[2][1] == "23/11/2025 10:00–11:30"
+    assert rows[0] == ["Sổ điểm danh: Lớp Zalo Thôn 1"] + [None] * 7
+    about = {row[0]: row[1] for row in rows[1:8]}
+    assert about["Ngày"] == datetime(2025, 11, 23)  # date and time cells, in local time
+    assert (about["Bắt đầu"], about["Kết thúc"]) == (
+        datetime(2025, 11, 23, 10, 0),
+        datetime(2025, 11, 23, 11, 30),
+    )
     header = rows.index(
-        ["STT", "Họ và tên", "Thôn", "Trạng thái", "Giờ đến", "Cách điểm danh", "Ký tên"]
+        [
+            "STT",
+            "Họ và tên",
+            "Năm sinh",
+            "Thôn",
+            "Trạng thái",
+            "Giờ đến",
+            "Cách điểm danh",
+            "Ký tên",
+        ]
     )
     assert rows[header + 1] == [
         1,
         "Nguyễn Văn An",
+        1950,
         "Thôn 1",
         "Đi muộn",
-        "10:20",
+        datetime(2025, 11, 23, 10, 20),
         "Mã học viên",
         None,
     ]
-    assert rows[header + 2][3:6] == ["Chưa ghi", None, None]
-    assert rows[header + 3][3:5] == ["Có mặt", "10:00"]
+    assert sheet.cell(header + 2, 6).number_format == "hh:mm"
+    assert rows[header + 2][4:7] == ["Chưa ghi", None, None]
+    assert rows[header + 3][4:6] == ["Có mặt", datetime(2025, 11, 23, 10, 0)]
     assert sheet.freeze_panes == f"A{header + 2}"
-    assert rows[header + 4] == [None] * 7
+    assert rows[header + 4] == [None] * 8
     totals = {r[1]: r[2] for r in rows[header + 5 :]}
     assert totals == {"Có mặt": 1, "Đi muộn": 1, "Vắng": 0, "Vắng có phép": 0, "Chưa ghi": 1}
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import openpyxl
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import joinedload
@@ -28,8 +28,19 @@ from webapp.scheduling.models import (
     Enrolment,
     EnrolmentStatus,
 )
-from webapp.spreadsheet import append, to_bytes
-from webapp.timeutil import format_date, to_local
+from webapp.spreadsheet import (
+    BOLD,
+    DATE,
+    DATETIME,
+    TIME,
+    UPRIGHT,
+    Styled,
+    append,
+    format_table,
+    heading,
+    to_bytes,
+)
+from webapp.timeutil import to_local
 
 #: Short marks of the class grid (a legend and screen-reader text go with them on the page).
 MARKS = {Status.PRESENT: "✓", Status.LATE: "M", Status.ABSENT: "V", Status.EXCUSED: "P"}
@@ -338,18 +349,31 @@ _NOT_STARTED = datetime.max.replace(tzinfo=UTC)  # classes without sessions yet 
 
 
 # --- Excel ---------------------------------------------------------------------------------
-
-BOLD = Font(bold=True)
-
-
-def _when(session: ClassSession) -> str:
-    start, end = to_local(session.starts_at), to_local(session.ends_at)
-    return f"{format_date(start)} {start:%H:%M}–{end:%H:%M}"
+#
+# Dates and times are date/time cells in Vietnam local time (see webapp/spreadsheet.py), so
+# the columns sort and Excel prints them as dd/mm/yyyy and hh:mm; every table is finished by
+# spreadsheet.format_table (bold header, frozen panes, widths from the content, A4 landscape).
 
 
-def _widths(sheet, widths: Iterable[int]) -> None:
-    for i, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = width
+def _arrival(line: RegisterLine, session: ClassSession) -> Styled | None:
+    """When the person arrived: the time of day, with the date when it is not the session's."""
+    if line.arrived_at is None:
+        return None
+    same_day = to_local(line.arrived_at).date() == to_local(session.starts_at).date()
+    return Styled(line.arrived_at, TIME if same_day else DATETIME)
+
+
+REGISTER_HEADERS = [
+    "STT",
+    "Họ và tên",
+    "Năm sinh",
+    "Thôn",
+    "Trạng thái",
+    "Giờ đến",
+    "Cách điểm danh",
+    "Ký tên",
+]
+SIGNATURE_WIDTH, SIGNATURE_HEIGHT = 20, 24  # room to sign by hand on the printed register
 
 
 def register_xlsx(register: Register) -> bytes:
@@ -359,98 +383,152 @@ def register_xlsx(register: Register) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "Sổ điểm danh"
+    heading(sheet, f"Sổ điểm danh: {course_class.name}")
     venue = session.venue.name if session.venue else "Chưa có địa điểm"
-    for label, value in [
-        ("Lớp", course_class.name),
+    about = [
         ("Khóa học", course_class.course.title),
-        ("Thời gian", _when(session)),
+        ("Ngày", to_local(session.starts_at).date()),
+        ("Bắt đầu", Styled(session.starts_at, TIME)),
+        ("Kết thúc", Styled(session.ends_at, TIME)),
         ("Địa điểm", venue),
         ("Giảng viên", ", ".join(t.full_name for t in course_class.trainers)),
         ("Chủ đề", session.topic),
-    ]:
+    ]
+    for label, value in about:
         append(sheet, [label, value])
         sheet.cell(sheet.max_row, 1).font = BOLD
     append(sheet, [])
-    headers = ["STT", "Họ và tên", "Thôn", "Trạng thái", "Giờ đến", "Cách điểm danh", "Ký tên"]
-    append(sheet, headers)
-    header_row = sheet.max_row
-    for cell in sheet[header_row]:
-        cell.font = BOLD
+    header_row = append(sheet, REGISTER_HEADERS)
     for number, line in enumerate(register.lines, start=1):
         record = line.record
-        append(
+        row = append(
             sheet,
             [
                 number,
                 line.person.full_name,
+                line.person.birth_year,
                 line.person.village.name,
                 VI_WORDS.get(line.status, VI_NOT_RECORDED) if record else VI_NOT_RECORDED,
-                to_local(line.arrived_at).strftime("%H:%M") if line.arrived_at else "",
+                _arrival(line, session),
                 VI_WORDS.get(record.method, record.method) if record else "",
                 "",
             ],
         )
+        sheet.row_dimensions[row].height = SIGNATURE_HEIGHT
+    last_row = sheet.max_row
     append(sheet, [])
     for status in Status:
         append(sheet, ["", VI_WORDS[status], register.totals[status]])
     append(sheet, ["", VI_NOT_RECORDED, register.totals[None]])
-    sheet.freeze_panes = sheet.cell(header_row + 1, 1)
-    _widths(sheet, [12, 30, 16, 16, 10, 18, 18])
+    format_table(sheet, header_row=header_row, last_row=last_row, hints={1: [a for a, _ in about]})
+    signature = get_column_letter(len(REGISTER_HEADERS))
+    sheet.column_dimensions[signature].width = SIGNATURE_WIDTH
     return to_bytes(book)
 
 
-GRID_FIXED = ["Họ và tên", "Thôn"]
+GRID_FIXED = ["Họ và tên", "Năm sinh", "Thôn"]
 GRID_TOTALS = ["Số buổi dự", "Số buổi đã học", "Số giờ", "Tỉ lệ"]
 
 
+def _session_header(column: Column, shared_days: set) -> Styled:
+    """The session's start as a date cell: its date, and its time too when the class meets
+    twice that day; a cancelled session says so in the cell's format."""
+    start = column.session.starts_at
+    shown = DATETIME if to_local(start).date() in shared_days else DATE
+    if column.session.is_cancelled:
+        shown += '" (hủy)"'
+    return Styled(start, shown)
+
+
 def class_grid_xlsx(grid: ClassGrid) -> bytes:
-    """The class grid as a spreadsheet: names frozen on the left, headers frozen on top."""
+    """The class grid as a spreadsheet: the class named on top, a column per session headed
+    by its date, names frozen on the left, headers frozen on top; then the sessions and the
+    legend on their own sheets."""
+    course_class = grid.course_class
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "Điểm danh"
-    day_headers = [c.day + (" (hủy)" if c.session.is_cancelled else "") for c in grid.columns]
-    append(sheet, GRID_FIXED + day_headers + GRID_TOTALS)
-    for cell in sheet[1]:
-        cell.font = BOLD
-        cell.alignment = Alignment(horizontal="center", wrap_text=True)
-    first_total = len(GRID_FIXED) + len(grid.columns) + 1
+    heading(sheet, f"Điểm danh lớp: {course_class.name}")
+    append(sheet, [f"Khóa học: {course_class.course.title}"])
+    append(sheet, [])
+    days = Counter(to_local(c.session.starts_at).date() for c in grid.columns)
+    shared_days = {day for day, count in days.items() if count > 1}
+    headers = [_session_header(c, shared_days) for c in grid.columns]
+    header_row = append(sheet, GRID_FIXED + headers + GRID_TOTALS)
+    first_mark = len(GRID_FIXED) + 1
+    first_total = first_mark + len(grid.columns)
     for row in grid.rows:
-        rate = row.tally.rate
+        person = row.person
         append(
             sheet,
-            [row.person.full_name, row.person.village.name]
+            [person.full_name, person.birth_year, person.village.name]
             + [cell.mark or None for cell in row.cells]
-            + [row.tally.attended, row.tally.held, round(row.tally.hours, 2), rate],
+            + _totals(row.tally),
         )
-        _number_formats(sheet, sheet.max_row, first_total)
-    total = grid.total
+    last_row = sheet.max_row
     append(
         sheet,
-        ["Số người dự", None]
+        ["Số người dự", None, None]
         + [c.attended if c.held else None for c in grid.columns]
-        + [total.attended, total.held, round(total.hours, 2), total.rate],
+        + _totals(grid.total),
+        font=BOLD,
     )
-    _number_formats(sheet, sheet.max_row, first_total)
-    for cell in sheet[sheet.max_row]:
-        cell.font = BOLD
+    # Upright dates keep a column of marks narrow: a class of twenty sessions fits the width.
+    for cell in sheet[header_row][first_mark - 1 : first_total - 1]:
+        cell.alignment = Alignment(horizontal="center", textRotation=UPRIGHT)
     centred = Alignment(horizontal="center")
-    for marks in sheet.iter_rows(min_row=2, min_col=len(GRID_FIXED) + 1, max_col=first_total - 1):
+    for marks in sheet.iter_rows(
+        min_row=header_row + 1, min_col=first_mark, max_col=first_total - 1
+    ):
         for cell in marks:
             cell.alignment = centred
-    sheet.freeze_panes = "B2"
-    _widths(sheet, [30, 16] + [9] * len(grid.columns) + [12, 14, 9, 9])
+    format_table(sheet, header_row=header_row, last_row=last_row, freeze_column=2)
+    _sessions_sheet(book, grid)
+    _legend_sheet(book)
+    return to_bytes(book)
+
+
+def _totals(counted: Tally) -> list:
+    """Sessions attended, sessions held, hours, rate: the grid's last columns."""
+    return [
+        counted.attended,
+        counted.held,
+        Styled(round(counted.hours, 2), "0.0"),
+        Styled(counted.rate, "0%"),
+    ]
+
+
+def _sessions_sheet(book, grid: ClassGrid) -> None:
+    """Each session of the grid: its date, times, length and topic."""
+    sheet = book.create_sheet("Buổi học")
+    header_row = append(
+        sheet, ["STT", "Ngày", "Bắt đầu", "Kết thúc", "Số giờ", "Chủ đề", "Ghi chú"]
+    )
+    for number, column in enumerate(grid.columns, start=1):
+        session = column.session
+        note = "Đã hủy" if session.is_cancelled else ("" if column.held else "Chưa diễn ra")
+        append(
+            sheet,
+            [
+                number,
+                to_local(session.starts_at).date(),
+                Styled(session.starts_at, TIME),
+                Styled(session.ends_at, TIME),
+                Styled(round(session.hours, 2), "0.0"),
+                session.topic,
+                note,
+            ],
+        )
+    format_table(sheet, header_row=header_row)
+
+
+def _legend_sheet(book) -> None:
     legend = book.create_sheet("Ký hiệu")
-    append(legend, ["Ký hiệu", "Nghĩa"])
+    header_row = append(legend, ["Ký hiệu", "Nghĩa"])
     for status, mark in MARKS.items():
         append(legend, [mark, VI_WORDS[status]])
     append(legend, [NOT_RECORDED_MARK, VI_NOT_RECORDED])
     append(legend, ["(hủy)", "Buổi học đã hủy: không tính"])
     append(legend, ["", "Buổi chưa diễn ra không được tính vào tỉ lệ"])
     append(legend, ["Tỉ lệ", "Số buổi dự (có mặt hoặc đi muộn) / số buổi đã học"])
-    _widths(legend, [10, 50])
-    return to_bytes(book)
-
-
-def _number_formats(sheet, row: int, first_total: int) -> None:
-    sheet.cell(row, first_total + 2).number_format = "0.0"
-    sheet.cell(row, first_total + 3).number_format = "0%"
+    format_table(legend, header_row=header_row, landscape=False, sortable=False)

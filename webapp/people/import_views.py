@@ -41,7 +41,7 @@ def upload():
 def template(fmt: str):
     """The empty spreadsheet with the Vietnamese column headers."""
     if fmt == "xlsx":
-        body = importer.template_xlsx()
+        body = importer.template_xlsx(queries.villages_for(current_user))
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         body = importer.template_csv()

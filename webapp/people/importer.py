@@ -19,7 +19,7 @@ import posixpath
 import re
 import secrets
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from xml.etree import ElementTree
@@ -28,6 +28,7 @@ from xml.parsers import expat
 import openpyxl
 from flask import current_app
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 from sqlalchemy import delete, insert, select, update
 
@@ -48,6 +49,16 @@ from webapp.people.names import check_full_name
 from webapp.people.services import PersonInput, birth_year_problem
 from webapp.permissions import MANAGERS
 from webapp.phone import phone_or_none
+from webapp.spreadsheet import (
+    DATE,
+    TEXT,
+    Styled,
+    append,
+    format_table,
+    heading,
+    put,
+    to_bytes,
+)
 from webapp.text import clean, fold, name_key, name_sort_key
 from webapp.timeutil import format_date, parse_date
 
@@ -1032,58 +1043,101 @@ def commit(*, actor: User, now: datetime, batch: ImportBatch) -> int:
 
 # --- the template ---------------------------------------------------------------------------
 
+#: What the template's drop-down offers for `Giới tính` (each one read by :func:`_sex`).
+SEX_CHOICES = ("Nam", "Nữ")
+DATE_COLUMNS = {"vneid_level2", "digital_signature", "consent_on"}  # dates, or Có
+GUIDE_NOTES = {
+    "birth_year": "Năm, 4 chữ số",
+    "sex": "Nam hoặc Nữ (chọn trong danh sách)",
+    "village": "Tên thôn như trong hệ thống (chọn trong danh sách: cột Các thôn)",
+    "phone": "10 chữ số, ví dụ 0905123456 (cột đã để dạng Văn bản để giữ số 0 đầu)",
+    "household_code": "Mã hộ của xã; người cùng mã hộ là một hộ",
+    "target_group": GROUP_EXAMPLES + " (để trống: Người dân)",
+    "disability": DISABILITY_EXAMPLES,
+    "trader_farmer": "Có, hoặc để trống",
+    "poor_household": "Có, hoặc để trống (cả hộ theo Mã hộ là hộ nghèo)",
+    "ethnic_minority": "Có, hoặc để trống",
+    "vneid_level2": "Ngày dd/mm/yyyy, hoặc Có, hoặc để trống",
+    "digital_signature": "Ngày dd/mm/yyyy, hoặc Có, hoặc để trống",
+    "consent_on": "Ngày dd/mm/yyyy",
+}
+_GUIDE_HEADERS = ["Cột", "Bắt buộc", "Ví dụ", "Cách ghi"]
+_VILLAGE_LIST_COLUMN = len(_GUIDE_HEADERS) + 2  # one empty column after the notes
+_LAST_ROW = 1_048_576  # Excel's last row: the drop-downs cover the whole column
 
-def template_xlsx() -> bytes:
-    """An empty sheet with the headers, and a second sheet explaining each column."""
+
+def _example(column: Column):
+    """The example as the cell it would be: a date cell for a date, a number for the year,
+    text for codes (a phone number keeps its leading zero)."""
+    if column.key in DATE_COLUMNS and column.example:
+        return Styled(parse_date(column.example), DATE)
+    if column.key == "birth_year":
+        return int(column.example)
+    if column.key in TEXT_COLUMNS:
+        return Styled(column.example, TEXT)
+    return column.example
+
+
+def _drop_down(sheet, key: str, formula: str, *, strict: bool, prompt: str) -> None:
+    """A drop-down list on the template's column ``key``, below the header."""
+    letter = get_column_letter(next(i for i, c in enumerate(COLUMNS, 1) if c.key == key))
+    # A village may also be written without "Thôn" (see _village_index): only a warning then.
+    rule = DataValidation(
+        type="list",
+        formula1=formula,
+        allow_blank=True,
+        showErrorMessage=True,
+        errorStyle="stop" if strict else "warning",
+        errorTitle="Giá trị không có trong danh sách",
+        error=prompt,
+        showInputMessage=True,
+        prompt=prompt,
+    )
+    rule.add(f"{letter}2:{letter}{_LAST_ROW}")
+    sheet.add_data_validation(rule)
+
+
+def template_xlsx(villages: Iterable[Village] = ()) -> bytes:
+    """An empty sheet with the headers (drop-down lists for the sex and for ``villages``, the
+    commune's villages), and a second sheet explaining each column and listing the villages."""
+    names = list(dict.fromkeys(v.name for v in villages))
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "Danh sách"
-    sheet.append([c.header for c in COLUMNS])
-    for i, column in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[openpyxl.utils.get_column_letter(i)].width = max(
-            14, len(column.header) + 4
-        )
+    header_row = append(sheet, [c.header for c in COLUMNS])
     # Phone numbers and household numbers are codes, not quantities: in a "General" column
     # Excel turns 0905123456 into the number 905123456. Text format ("@") keeps the zero.
+    # Whole columns are formatted (no cell is written below the header: the importer reads
+    # every cell there is).
     for i, column in enumerate(COLUMNS, start=1):
         if column.key in TEXT_COLUMNS:
-            sheet.column_dimensions[get_column_letter(i)].number_format = "@"
-            sheet.cell(row=1, column=i).number_format = "@"
-    sheet.freeze_panes = "A2"
+            sheet.column_dimensions[get_column_letter(i)].number_format = TEXT
+            sheet.cell(row=1, column=i).number_format = TEXT
+        elif column.key in DATE_COLUMNS:
+            sheet.column_dimensions[get_column_letter(i)].number_format = DATE
+    village_index = next(i for i, c in enumerate(COLUMNS, 1) if c.key == "village")
+    hints = {i: [c.example] for i, c in enumerate(COLUMNS, start=1)}
+    hints[village_index] += names
+    format_table(sheet, header_row=header_row, hints=hints)
+    _drop_down(sheet, "sex", f'"{",".join(SEX_CHOICES)}"', strict=True, prompt="Chọn Nam hoặc Nữ.")
     guide = book.create_sheet("Hướng dẫn")
-    guide.append(["Cột", "Bắt buộc", "Ví dụ", "Cách ghi"])
-    notes = {
-        "birth_year": "Năm, 4 chữ số",
-        "sex": "Nam hoặc Nữ",
-        "village": "Tên thôn như trong hệ thống",
-        "phone": "10 chữ số, ví dụ 0905123456 (cột đã để dạng Văn bản để giữ số 0 đầu)",
-        "household_code": "Mã hộ của xã; người cùng mã hộ là một hộ",
-        "target_group": GROUP_EXAMPLES + " (để trống: Người dân)",
-        "disability": DISABILITY_EXAMPLES,
-        "trader_farmer": "Có, hoặc để trống",
-        "poor_household": "Có, hoặc để trống (cả hộ theo Mã hộ là hộ nghèo)",
-        "ethnic_minority": "Có, hoặc để trống",
-        "vneid_level2": "Ngày dd/mm/yyyy, hoặc Có, hoặc để trống",
-        "digital_signature": "Ngày dd/mm/yyyy, hoặc Có, hoặc để trống",
-        "consent_on": "Ngày dd/mm/yyyy",
-    }
+    heading(guide, "Mỗi dòng là một người. Không ghi số CMND/CCCD.")
+    append(guide, [])
+    guide_header = append(guide, [*_GUIDE_HEADERS, None, "Các thôn" if names else None])
     for column in COLUMNS:
-        guide.append(
-            [
-                column.header,
-                "Có" if column.required else "",
-                column.example,
-                notes.get(column.key, ""),
-            ]
+        required = "Có" if column.required else ""
+        note = GUIDE_NOTES.get(column.key, "")
+        append(guide, [column.header, required, _example(column), note])
+    if names:
+        for row, name in enumerate(names, start=guide_header + 1):
+            put(guide, row, _VILLAGE_LIST_COLUMN, name)
+        letter = get_column_letter(_VILLAGE_LIST_COLUMN)
+        source = (
+            f"'{guide.title}'!${letter}${guide_header + 1}:${letter}${guide_header + len(names)}"
         )
-    guide.column_dimensions["C"].number_format = "@"  # the examples, 0905123456 among them
-    for cell in guide["C"]:
-        cell.number_format = "@"
-    guide.append([])
-    guide.append(["Không ghi số CMND/CCCD. Mỗi dòng là một người."])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+        _drop_down(sheet, "village", source, strict=False, prompt="Chọn thôn trong danh sách.")
+    format_table(guide, header_row=guide_header, sortable=False, maximum=60)
+    return to_bytes(book)
 
 
 def template_csv() -> bytes:
