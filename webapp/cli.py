@@ -61,19 +61,19 @@ def seed_demo_command(if_empty: bool) -> None:
     from webapp.learning.demo import seed_evidence
     from webapp.learning.framework import seed_framework
     from webapp.people import demo
-    from webapp.scheduling.demo import seed_schedule
+    from webapp.scheduling.demo import open_today, seed_schedule
     from webapp.timeutil import utcnow
 
     now = utcnow()
     # The framework draft is the first version everywhere (until an organiser imports another).
     if seed_framework(now):
         click.echo("Framework draft imported as version 1.")
-    if if_empty and not demo.database_is_empty():
+    if if_empty and not demo.database_is_empty() and not demo.demo_exists():
         click.echo("The database already has data; demo not loaded.")
         return
     created = demo.seed_demo(now=now)
     if created["communes"] == 0:
-        click.echo("The demo commune is already there; nothing to do.")
+        click.echo("The demo commune is already there.")
     else:
         schedule = seed_schedule(demo.demo_commune(), now=now)
         schedule["attendance"] = seed_attendance(demo.demo_commune(), now=now)
@@ -87,7 +87,10 @@ def seed_demo_command(if_empty: bool) -> None:
             "{enrolments} enrolments, {attendance} attendance records, {evidence} observations "
             "of competence.".format(**schedule)
         )
+    opened = open_today(demo.demo_commune(), now=now)
     db.session.commit()
+    if opened:
+        click.echo(f"{opened} demo sessions open for check-in now (see each trainer's day).")
     click.echo(f"Demo log-ins (password: {demo.DEMO_PASSWORD}):")
     for username, role in demo.demo_logins():
         click.echo(f"  {username:<14} {role}")

@@ -20,6 +20,7 @@ from flask_babel import get_translations, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, StringField, TextAreaField
+from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields.choices import SelectChoice
 
 from webapp.errors import DomainError
@@ -98,6 +99,10 @@ class BaseForm(FlaskForm):
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
+            if issubclass(unbound_field.field_class, CSRFTokenField):
+                # Every form of a page carries one: no id, or a page of two forms repeats it.
+                options["render_kw"] = {"id": False}
+                return unbound_field.bind(form=form, **options)
             if issubclass(unbound_field.field_class, PasswordField):
                 normalise = None
             elif issubclass(unbound_field.field_class, TextAreaField):

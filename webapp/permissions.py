@@ -35,6 +35,9 @@ MANAGERS = frozenset({Role.ADMIN, Role.ORGANISER})
 #: certificates), each scoped to their village or commune. Not mentors: they are volunteers, who
 #: will see their own mentees only (see people.queries.scope_people).
 PEOPLE_READERS = ALL_STAFF - {Role.MENTOR}
+#: Who prints a whole village's learner cards (every villager's learner code): the managers
+#: and that village's lead (checked against the village by the cards page).
+CARD_PRINTERS = MANAGERS | {Role.VILLAGE_LEAD}
 PUBLIC = "public"  # marker: anyone, signed in or not
 
 

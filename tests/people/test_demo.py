@@ -2,6 +2,7 @@
 
 from sqlalchemy import func, select
 
+from tests.factories import make_commune
 from webapp.accounts.models import User
 from webapp.accounts.services import authenticate
 from webapp.checkin.models import Attendance
@@ -43,7 +44,17 @@ def test_seed_demo_builds_the_commune_once(app, runner):
 
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0 and "already there" in again.output
-    skipped = runner.invoke(args=["seed-demo", "--if-empty"])
-    assert "not loaded" in skipped.output
+    again = runner.invoke(args=["seed-demo", "--if-empty"])  # `make run` another time
+    assert again.exit_code == 0 and "already there" in again.output
     with app.app_context():
         assert count(Person) == 2000 and count(User) == 12 and count(CourseClass) == 4
+
+
+def test_seed_demo_if_empty_leaves_a_real_commune_alone(app, runner):
+    with app.app_context():
+        make_commune(code="THAT", name="Xã Thật", villages=("Thôn Một",))
+        db.session.commit()
+    skipped = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert skipped.exit_code == 0 and "not loaded" in skipped.output
+    with app.app_context():
+        assert count(Person) == 0 and count(User) == 0 and count(ClassSession) == 0

@@ -63,6 +63,30 @@ def test_village_lead_sees_only_their_village(actions, people):
     assert actions.client.get(f"/people/{people['uot']}").status_code == 200
 
 
+def test_a_village_leads_filter_offers_their_village_only_and_its_print_links(actions, people):
+    actions.login("lead")
+    html = actions.client.get("/people").get_data(as_text=True)
+    select = html[
+        html.index('name="village"') : html.index("</select>", html.index('name="village"'))
+    ]
+    assert "Tất cả các thôn" not in select and "Thôn 2" not in select
+    assert "selected" in select and "Thôn 1" in select
+    assert "/cards" in html and "/certificates.pdf" in html  # their village's print-outs
+
+
+def test_a_village_filter_links_the_villages_cards_and_certificates(actions, people, world):
+    actions.login("organiser")
+    html = actions.client.get("/people").get_data(as_text=True)
+    assert "Tất cả các thôn" in html and "/certificates.pdf" not in html
+    village = world.village_ids[1]
+    html = actions.client.get(f"/people?village={village}").get_data(as_text=True)
+    assert f"/villages/{village}/cards" in html
+    assert f"/villages/{village}/certificates.pdf" in html
+    actions.login("trainer")  # trainers do not print a whole village's cards (learner codes)
+    html = actions.client.get(f"/people?village={village}").get_data(as_text=True)
+    assert "/cards" not in html and f"/villages/{village}/certificates.pdf" in html
+
+
 def test_other_commune_cannot_open_a_person(actions, people):
     actions.login("other_organiser")
     assert actions.client.get(f"/people/{people['nhung']}").status_code == 404

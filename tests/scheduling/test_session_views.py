@@ -169,8 +169,24 @@ def test_preview_lists_the_sessions_and_writes_nothing(actions, plan, app):
         "09/12/2025, 08:00–10:00",
         "11/12/2025, 08:00–10:00",
     ]
-    assert "04/12/2025" not in html
+    assert "04/12/2025, 08:00" not in html
     assert count(app) == 0
+
+
+def test_preview_says_which_days_it_left_out_and_which_were_no_session_days(actions, plan):
+    # Tuesdays and Thursdays from Monday 01/12/2025 for two weeks: 04/12 is a Thursday of the
+    # series, 03/12 a Wednesday and 30/12 after its end.
+    actions.login("trainer")
+    response = actions.post(
+        f"/classes/{plan.class_id}/sessions/series",
+        RULE | {"action": "preview", "skip": "30/12, 04/12 03/12"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    skipped = re.findall(r'<p class="[^"]*skipped-days">(.*?)</p>', html, re.S)
+    assert len(skipped) == 2, skipped
+    assert "Thứ Năm 04/12/2025" in skipped[0] and "03/12" not in skipped[0]
+    assert "Thứ Tư 03/12/2025, Thứ Ba 30/12/2025" in skipped[1]
 
 
 def test_preview_marks_clashes_with_links(actions, plan, app):

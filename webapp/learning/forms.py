@@ -81,10 +81,14 @@ class MoocForm(BaseForm):
 
 
 class VneidForm(BaseForm):
+    """Shown on the evidence page under the online-course form: its own ids (same names)."""
+
     date = VietnameseDateField(
-        _l("Date of the VNeID confirmation"), validators=[InputRequired(), EvidenceDate()]
+        _l("Date of the VNeID confirmation"),
+        validators=[InputRequired(), EvidenceDate()],
+        id="vneid-date",
     )
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=300)], id="vneid-note")
 
 
 class WithdrawForm(BaseForm):

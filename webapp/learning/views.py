@@ -149,7 +149,7 @@ def checklist(class_id: int):
         version=version,
         codes=services.checklist_codes(course_class, version),
         names=names,
-        learners=enrolled_people(course_class),
+        learners=enrolled_people(course_class, with_villages=True),
         marks=services.checklist_marks(course_class),
         cell_id=_cell_id,
     )

@@ -102,9 +102,12 @@ class PeopleSearchForm(BaseForm):
 
     def __init__(self, *args, villages=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.village.choices = options(
-            [("", _l("All villages"))] + [(str(v.id), v.name) for v in villages]
-        )
+        villages = list(villages)
+        # A village lead sees one village: "all villages" would promise what they cannot see.
+        every = [] if len(villages) == 1 else [("", _l("All villages"))]
+        self.village.choices = options(every + [(str(v.id), v.name) for v in villages])
+        if not every and not self.village.data:
+            self.village.data = str(villages[0].id)
         self.group.choices = options(
             [("", _l("All groups"))] + [(k.value, v) for k, v in TARGET_GROUP_LABELS.items()]
         )

@@ -21,7 +21,7 @@ from webapp.people.models import (
     SEX_LABELS,
     TARGET_GROUP_LABELS,
 )
-from webapp.permissions import PEOPLE_READERS, roles_required
+from webapp.permissions import CARD_PRINTERS, PEOPLE_READERS, roles_required
 from webapp.timeutil import utcnow
 
 bp = Blueprint("people", __name__)
@@ -69,6 +69,8 @@ def index():
         args=args,
         year=now.year,
         can_edit=current_user.role in services.EDITORS,
+        village=next((v for v in villages if v.id == _int(form.village.data)), None),
+        can_print_cards=current_user.role in CARD_PRINTERS,
         **LABELS,
     )
 

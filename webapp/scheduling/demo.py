@@ -6,14 +6,21 @@ capacity, waiting list). Called by ``flask seed-demo`` after the people are in.
 
 from datetime import datetime, time, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from webapp.accounts.models import User
 from webapp.extensions import db
 from webapp.people.models import Commune, Person, Segment, TargetGroup
 from webapp.scheduling import enrolment, services
-from webapp.scheduling.models import Accessibility, Accommodation, ClassStatus, Equipment
-from webapp.scheduling.series import SeriesRule, expand
+from webapp.scheduling.models import (
+    Accessibility,
+    Accommodation,
+    ClassStatus,
+    CourseClass,
+    Equipment,
+)
+from webapp.scheduling.series import PlannedSession, SeriesRule, expand, local_to_utc
 from webapp.timeutil import to_local
 
 A = Accessibility
@@ -258,3 +265,62 @@ def _enrol_demo_learners(course_class, course_i: int, actor: User, now: datetime
     for person in people:
         enrolment.enrol(actor=actor, now=now, course_class=course_class, person=person)
     return len(people)
+
+
+#: The demo's trainers: each gets a session open for check-in on the day the demo is started.
+DEMO_TRAINERS = ("gv.hoa", "gv.nam", "gv.lan")
+TRY_TOPIC = "Buổi thử điểm danh"
+
+
+def open_today(commune: Commune, *, now: datetime) -> int:
+    """Give each demo trainer's open class a session whose check-in is open at ``now`` (from a
+    few minutes on, two hours or until 23:55), unless one of its sessions is open already or the
+    new one would clash: whoever starts the demo can try check-in at once. Returns how many
+    sessions it added (none in the last half hour of the day)."""
+    local = to_local(now).replace(second=0, microsecond=0, tzinfo=None)
+    start = local + timedelta(minutes=5 - local.minute % 5)
+    last = datetime.combine(local.date(), time(23, 55))
+    if start + timedelta(minutes=30) > last:
+        return 0
+    planned = [
+        PlannedSession(
+            local_to_utc(start.date(), start.time()),
+            local_to_utc(start.date(), min(start + timedelta(hours=2), last).time()),
+        )
+    ]
+    opens = timedelta(minutes=current_app.config["CHECKIN_OPENS_BEFORE_MINUTES"])
+    closes = timedelta(minutes=current_app.config["CHECKIN_CLOSES_AFTER_MINUTES"])
+    added = 0
+    for course_class in _demo_classes(commune):
+        trainer = course_class.trainers[0]
+        sessions = [s for s in course_class.sessions if not s.is_cancelled]
+        if any(s.starts_at - opens <= now <= s.ends_at + closes for s in sessions):
+            continue
+        venue_id = sessions[-1].venue_id if sessions else None
+        if services.find_clashes(course_class, venue_id, planned):
+            continue
+        services.add_sessions(
+            actor=trainer,
+            now=now,
+            course_class=course_class,
+            planned=planned,
+            venue_id=venue_id,
+            topic=TRY_TOPIC,
+        )
+        added += 1
+    return added
+
+
+def _demo_classes(commune: Commune) -> list[CourseClass]:
+    """The open classes of the demo trainers, one per trainer (their first)."""
+    classes = db.session.scalars(
+        select(CourseClass)
+        .where(CourseClass.commune_id == commune.id, CourseClass.status == ClassStatus.OPEN)
+        .order_by(CourseClass.id)
+    )
+    first: dict[str, CourseClass] = {}
+    for course_class in classes:
+        for trainer in course_class.trainers:
+            if trainer.username in DEMO_TRAINERS:
+                first.setdefault(trainer.username, course_class)
+    return list(first.values())

@@ -71,18 +71,10 @@ def expand(rule: SeriesRule) -> list[PlannedSession]:
         raise DomainError(
             "series_two_ends", _l("Give either the number of weeks or the last day, not both.")
         )
-    until = rule.until or (rule.first_day + timedelta(weeks=rule.weeks) - timedelta(days=1))
-    if until < rule.first_day:
+    if _last_day(rule) < rule.first_day:
         raise DomainError("series_end_before_start", _l("The last day is before the first day."))
     days = rruleset()
-    days.rrule(
-        rrule(
-            WEEKLY,
-            dtstart=datetime.combine(rule.first_day, time()),
-            until=datetime.combine(until, time()),
-            byweekday=sorted(set(rule.weekdays)),
-        )
-    )
+    days.rrule(_weekly(rule))
     for skipped in rule.skip:
         days.exdate(datetime.combine(skipped, time()))
     planned = []
@@ -96,6 +88,29 @@ def expand(rule: SeriesRule) -> list[PlannedSession]:
     if not planned:
         raise DomainError("series_empty", _l("These rules give no session at all."))
     return planned
+
+
+def _last_day(rule: SeriesRule) -> date:
+    return rule.until or (rule.first_day + timedelta(weeks=rule.weeks) - timedelta(days=1))
+
+
+def _weekly(rule: SeriesRule) -> rrule:
+    """The rule's days before any is skipped (local midnights)."""
+    return rrule(
+        WEEKLY,
+        dtstart=datetime.combine(rule.first_day, time()),
+        until=datetime.combine(_last_day(rule), time()),
+        byweekday=sorted(set(rule.weekdays)),
+    )
+
+
+def skipped_days(rule: SeriesRule) -> tuple[list[date], list[date]]:
+    """The days to skip that were session days of the rule (left out), and those that were not
+    (nothing to leave out: another weekday, or outside the series), each in order. Call after
+    :func:`expand` has accepted the rule."""
+    session_days = {moment.date() for moment in _weekly(rule)}
+    wanted = sorted(set(rule.skip))
+    return [d for d in wanted if d in session_days], [d for d in wanted if d not in session_days]
 
 
 def parse_skip(text: str, first_day: date) -> list[date]:

@@ -24,7 +24,7 @@ from webapp.scheduling.access import may_override_clash
 from webapp.scheduling.forms import CancelForm, SeriesForm, SessionForm
 from webapp.scheduling.ical import is_off
 from webapp.scheduling.models import ClassSession, CourseClass, Venue
-from webapp.scheduling.series import WEEKDAY_LABELS, expand
+from webapp.scheduling.series import WEEKDAY_LABELS, expand, skipped_days
 from webapp.timeutil import to_local, utcnow
 
 bp = Blueprint("sessions", __name__)
@@ -194,7 +194,19 @@ def _preview(form: SeriesForm, course_class: CourseClass) -> tuple[list | None, 
     return planned, services.find_clashes(course_class, form.venue_id.data, planned)
 
 
+def _skipped(form: SeriesForm, planned) -> tuple[list[str], list[str]]:
+    """The preview's days to skip, written "Tuesday 02/09/2026": those left out of the series,
+    and those that were no session day of it."""
+    if not planned:
+        return [], []
+    return tuple(
+        [f"{WEEKDAY_LABELS[d.weekday()]} {d:%d/%m/%Y}" for d in days]
+        for days in skipped_days(form.rule())
+    )
+
+
 def _series_page(form: SeriesForm, course_class: CourseClass, planned, clashes: list):
+    left_out, not_session_days = _skipped(form, planned)
     response = htmx.render(
         "scheduling/session_series.html",
         "scheduling/_series_form.html",
@@ -203,6 +215,8 @@ def _series_page(form: SeriesForm, course_class: CourseClass, planned, clashes: 
         planned=planned,
         clashes=clashes,
         clash_days=[d.strftime("%d/%m") for d in sorted({c.planned.local_day for c in clashes})],
+        left_out=left_out,
+        not_session_days=not_session_days,
         can_override=may_override_clash(current_user),
     )
     return response, _status_for(page_status(form))
