@@ -37,8 +37,11 @@ migrate: $(VENV)/.installed
 demo: migrate
 	$(BIN)/flask seed-demo --if-empty
 
+## The app is served with the certificates' signer: the configured CERTIFICATE_SIGNER_NAME, or
+## on the demo database the demo's; otherwise it warns (nothing can be issued until it is set).
 run: translations demo
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	@signer="$$($(BIN)/flask certificates signer)" && \
+	LOPSO_CERTIFICATE_SIGNER_NAME="$$signer" $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: install-dev translations
 	$(BIN)/pytest

@@ -1,7 +1,9 @@
 """A finished class with three learners, and the framework replaced by a stand-in.
 
 The eligibility rule is webapp.learning's (tested there); here it is a fixed answer per
-learner, put in place of the three seams of webapp.certificates.services.
+learner, put in place of the three seams of webapp.certificates.services. The signer's name
+is configured for every test here (``SIGNER``; nothing is issued without one), except where a
+test takes it away.
 """
 
 from dataclasses import dataclass, field
@@ -21,7 +23,8 @@ from webapp.scheduling.models import CourseClass, Enrolment
 NHUNG = "Nguyễn Thị Hồng Nhung"
 UOT = "Đặng Văn Ướt"
 AN = "Lê Văn An"  # not eligible
-VERSION = SimpleNamespace(id=1, label="0.1-draft")
+VERSION = SimpleNamespace(id=1, number=1, label="0.1-draft")
+SIGNER = "Y Blúp"
 NAMES = {"0.1": "Sử dụng thiết bị số cơ bản", "2.3": "Giao dịch trực tuyến an toàn"}
 
 
@@ -48,6 +51,15 @@ def _eligibility(world: CertWorld, person: Person, course_class: CourseClass):
     if person.full_name in world.not_eligible:
         return FakeEligibility(False, person, course_class, summary="còn thiếu: 2 buổi học")
     return FakeEligibility(True, person, course_class)
+
+
+@pytest.fixture(autouse=True)
+def signer(request, monkeypatch):
+    """The configured signer's name (tests without the app need none)."""
+    if "app" in request.fixturenames:
+        app = request.getfixturevalue("app")
+        monkeypatch.setitem(app.config, "CERTIFICATE_SIGNER_NAME", SIGNER)
+    return SIGNER
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ def _certificate(name: str, serial: str, code: str) -> SimpleNamespace:
         "signer_title": "Chủ tịch",
         "signer_name": "Y Blúp",
         "serial": serial,
+        "framework_version_number": 1,
         "framework_version": "0.1-draft",
     }
     return SimpleNamespace(snapshot=snapshot, verify_code=code)
@@ -67,7 +68,9 @@ def test_names_serials_and_qr_read_back(tmp_path):
         assert "GIẤY CHỨNG NHẬN" in page and "UBND XÃ NGỌK BAY" in page
         assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in page
         assert "Ngọk Bay, ngày 25 tháng 11 năm 2025" in page and "CHỦ TỊCH" in page
-        assert "Y Blúp" in page and "0.1-draft" in page and "7,5 giờ" in page
+        assert "Y Blúp" in page and "7,5 giờ" in page
+        # The version as the app names it ("Phiên bản 1"), not its source file's label.
+        assert "Khung năng lực số: phiên bản 1" in page and "0.1-draft" not in page
 
     subprocess.run(["pdftoppm", "-r", "150", "-png", str(path), str(tmp_path / "page")], check=True)
     for page, code in ((1, "AbCdEfGhIjKlMnOp"), (2, "q-R_sTuVwXyZ0123")):
@@ -75,6 +78,64 @@ def test_names_serials_and_qr_read_back(tmp_path):
         assert image.width > image.height  # landscape
         found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
         assert [b.text for b in found] == [f"{BASE}/v/{code}"]
+
+
+@pytest.mark.parametrize(
+    ("village", "printed"),
+    [
+        ("Thôn 2", "Thôn 2"),
+        ("Thôn Kon Rờ Bàng 1", "Thôn Kon Rờ Bàng 1"),
+        ("Làng Mới", "Làng Mới"),
+        ("Kon Rờ Bàng", "Thôn: Kon Rờ Bàng"),
+    ],
+)
+def test_the_village_is_named_once(tmp_path, village, printed):
+    certificate = _certificate(NHUNG, "NGOKBAY-2025-000123", "AbCdEfGhIjKlMnOp")
+    certificate.snapshot["village"] = village
+    path = tmp_path / "one.pdf"
+    path.write_bytes(pdf.render([certificate], base_url=BASE))
+    line = next(line for line in _text(path, 1).splitlines() if "Năm sinh" in line)
+    assert " ".join(line.split()) == f"Năm sinh: 1962 {printed}"
+
+
+def test_a_snapshot_without_a_version_number_prints_no_label(tmp_path):
+    certificate = _certificate(NHUNG, "NGOKBAY-2025-000123", "AbCdEfGhIjKlMnOp")
+    del certificate.snapshot["framework_version_number"]  # issued before any framework
+    path = tmp_path / "one.pdf"
+    path.write_bytes(pdf.render([certificate], base_url=BASE))
+    page = _text(path, 1)
+    assert "Khung năng lực" not in page and "0.1-draft" not in page and NHUNG in page
+
+
+@pytest.mark.parametrize(
+    ("parts", "name", "ascii_name"),
+    [
+        (
+            ("Giấy chứng nhận", "Thôn Kon Rờ Bàng 1"),
+            "Giấy chứng nhận - Thôn Kon Rờ Bàng 1.pdf",
+            "Giay chung nhan - Thon Kon Ro Bang 1.pdf",
+        ),
+        (  # đ/Đ has no decomposition: it becomes d/D instead of disappearing
+            ("Giấy chứng nhận", unicodedata.normalize("NFD", UOT), "NGOKBAY-2025-000001"),
+            "Giấy chứng nhận - Đặng Văn Ướt - NGOKBAY-2025-000001.pdf",
+            "Giay chung nhan - Dang Van Uot - NGOKBAY-2025-000001.pdf",
+        ),
+        (  # what no file system takes (a slash, quotes, a control) is left out
+            ("Giấy chứng nhận", 'Lớp "A/B"\x07:  sáng'),
+            "Giấy chứng nhận - Lớp A B sáng.pdf",
+            "Giay chung nhan - Lop A B sang.pdf",
+        ),
+        (
+            ("Giấy chứng nhận", "Lớp " + "x" * 300),
+            "Giấy chứng nhận - Lớp " + "x" * 94 + ".pdf",
+            None,
+        ),
+    ],
+)
+def test_download_names_are_vietnamese_with_an_ascii_fallback(parts, name, ascii_name):
+    assert pdf.download_name(*parts) == name and len(name) <= pdf.NAME_MAX
+    if ascii_name:
+        assert pdf.ascii_name(name) == ascii_name
 
 
 def test_the_page_is_a4_landscape_with_the_fonts_embedded(tmp_path):

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.certificates.conftest import AN, NHUNG, UOT
+from tests.certificates.conftest import AN, NHUNG, SIGNER, UOT
 from tests.factories import NOW, make_class, make_course, make_person
 from webapp.accounts.models import User
 from webapp.certificates import services
@@ -73,27 +73,50 @@ def test_snapshot_holds_every_printed_field(app, world, cert_world):
             "commune": "Ngọk Bay",
             "committee": "UBND xã Ngọk Bay",
             "signer_title": "Chủ tịch",
-            "signer_name": "",
+            "signer_name": SIGNER,
             "serial": "NGOKBAY-2025-000001",
+            # printed as the app names the version ("phiên bản 1"); the label kept for staff
+            "framework_version_number": 1,
             "framework_version": "0.1-draft",
         }
         assert cert.framework_version_id == 1 and len(cert.verify_code) == 16
 
 
-def test_signer_and_place_come_from_the_configuration(app, world, cert_world):
-    app.config.update(
-        CERTIFICATE_SIGNER_TITLE="Phó Chủ tịch",
-        CERTIFICATE_SIGNER_NAME="Y Blúp",
-        CERTIFICATE_PLACE="Đắk Tô",
-    )
-    try:
-        with app.app_context():
-            s = _issue(world, cert_world, UOT).snapshot
-    finally:
-        for key in ("CERTIFICATE_SIGNER_TITLE", "CERTIFICATE_SIGNER_NAME", "CERTIFICATE_PLACE"):
-            app.config.pop(key)
-    assert (s["signer_title"], s["signer_name"]) == ("Phó Chủ tịch", "Y Blúp")
+def test_signer_and_place_come_from_the_configuration(app, world, cert_world, monkeypatch):
+    monkeypatch.setitem(app.config, "CERTIFICATE_SIGNER_TITLE", "Phó Chủ tịch")
+    monkeypatch.setitem(app.config, "CERTIFICATE_SIGNER_NAME", "  A Xiêm ")
+    monkeypatch.setitem(app.config, "CERTIFICATE_PLACE", "Đắk Tô")
+    with app.app_context():
+        s = _issue(world, cert_world, UOT).snapshot
+    assert (s["signer_title"], s["signer_name"]) == ("Phó Chủ tịch", "A Xiêm")
     assert s["date_text"] == "Đắk Tô, ngày 25 tháng 11 năm 2025"
+
+
+@pytest.mark.parametrize("configured", ["", "   ", None])
+def test_nothing_is_issued_while_the_signer_is_not_configured(
+    app, world, cert_world, monkeypatch, configured
+):
+    # A certificate would print "CHỦ TỊCH" with nobody under it: issuing, issuing all and
+    # re-issuing are refused, with one stable code, until the name is configured.
+    with app.app_context():
+        actor = db.session.get(User, world.users["organiser"])
+        course_class = db.session.get(CourseClass, cert_world.class_id)
+        old = _issue(world, cert_world, UOT)
+        db.session.commit()
+        monkeypatch.setitem(app.config, "CERTIFICATE_SIGNER_NAME", configured)
+        attempts = (
+            lambda: _issue(world, cert_world, NHUNG),
+            lambda: services.issue_all(actor=actor, now=NOW, course_class=course_class),
+            lambda: services.reissue(actor=actor, now=NOW, certificate=old, reason="Sửa tên"),
+        )
+        for attempt in attempts:
+            with pytest.raises(CertificateError) as caught:
+                attempt()
+            assert (caught.value.code, caught.value.status) == ("signer_not_configured", 409)
+            assert "CERTIFICATE_SIGNER_NAME" in caught.value.message
+        db.session.rollback()
+        assert services.issued_person_ids(course_class) == {cert_world.people[UOT]}
+        assert db.session.get(Certificate, old.id).revoked_at is None
 
 
 def test_date_line_follows_the_decree_for_small_days_and_months():

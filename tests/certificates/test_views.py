@@ -3,6 +3,7 @@ re-issue, and the public verification page."""
 
 import re
 import subprocess
+from html.parser import HTMLParser
 
 from flask_babel import gettext
 from markupsafe import escape
@@ -83,6 +84,13 @@ def _pdf_text(body: bytes, tmp_path) -> str:
     return done.stdout  # as printed: not normalised, so an NFD name would not match
 
 
+def _print_log(client, certificate) -> list[str]:
+    """The lines of the certificate page's print log, without their date and time."""
+    page = client.get(f"/certificates/{certificate.id}").get_data(as_text=True)
+    items = re.findall(r'<li class="cert-print-[a-z]+">(.*?)</li>', page, re.S)
+    return [re.sub(r"^\S+ \S+ — ", "", " ".join(item.split())) for item in items]
+
+
 def test_pdfs_are_logged_and_sorted_by_village_then_name(
     app, client, actions, cert_world, tmp_path
 ):
@@ -106,14 +114,21 @@ def test_pdfs_are_logged_and_sorted_by_village_then_name(
     with app.app_context():
         logs = db.session.scalars(select(PrintLog).order_by(PrintLog.id)).all()
         assert [(log.kind, log.scope) for log in logs] == [
-            ("single", "certificate"),
-            ("bulk", f"class:{cert_world.class_id}"),
-            ("bulk", f"class:{cert_world.class_id}"),
-            ("bulk", f"village:{cert_world.village_ids[1]}"),
+            ("download", "certificate"),
+            ("download", f"class:{cert_world.class_id}"),
+            ("download", f"class:{cert_world.class_id}"),
+            ("download", f"village:{cert_world.village_ids[1]}"),
         ]
-    detail = client.get(f"/certificates/{issued[NHUNG].id}").get_data(as_text=True)
-    log = detail[detail.index('class="cert-prints"') :]
-    assert log[: log.index("</ul>")].count("<li>") == 3  # Nhung: alone, with the class, with Thôn 2
+    # Nhung's page, newest first: with Thôn 2, with the class, alone; every one a download.
+    assert _print_log(client, issued[NHUNG]) == [
+        "Organiser: đã tải tệp PDF của cả thôn",
+        "Organiser: đã tải tệp PDF của cả lớp",
+        "Organiser: đã tải tệp PDF",
+    ]
+
+
+def _village_pdf(cw, index: int) -> str:
+    return f"/villages/{cw.village_ids[index]}/certificates.pdf"
 
 
 def test_village_lead_prints_only_their_village(client, actions, app, cert_world):
@@ -124,10 +139,12 @@ def test_village_lead_prints_only_their_village(client, actions, app, cert_world
     assert client.get(f"/villages/{cert_world.village_ids[1]}/certificates.pdf").status_code == 404
     assert client.get(f"/villages/{cert_world.village_ids[0]}/certificates.pdf").status_code == 200
     assert client.get(f"/certificates/{_certificates(app)[NHUNG].id}").status_code == 404
-    # The class PDF holds Nhung of Thôn 2: planners only, and no link to it for the lead.
+    # The class PDF holds Nhung of Thôn 2: planners only, and no link to it for the lead,
+    # who is offered their own village's PDF instead.
     assert client.get(f"/classes/{cert_world.class_id}/certificates.pdf").status_code == 403
     page = client.get(_class_page(cert_world)).get_data(as_text=True)
-    assert "certificates.pdf" not in page
+    assert "/certificates.pdf" not in page.replace(_village_pdf(cert_world, 0), "")
+    assert f'href="{_village_pdf(cert_world, 0)}"' in page
     actions.logout()
     actions.login("trainer")  # a trainer of the commune prints the whole class
     assert client.get(f"/classes/{cert_world.class_id}/certificates.pdf").status_code == 200
@@ -141,7 +158,7 @@ def test_print_view_is_a_page_with_the_qr(app, client, actions, cert_world):
     assert UOT in page and cert.serial in page and "<svg" in page and "certificates.css" in page
     with app.app_context():
         log = db.session.scalars(select(PrintLog)).one()
-        assert (log.kind, log.scope, log.certificate_id) == ("single", "print_view", cert.id)
+        assert (log.kind, log.scope, log.certificate_id) == ("print", "print_view", cert.id)
 
 
 def test_verification_page_then_revoked(app, client, actions, cert_world):
@@ -295,3 +312,97 @@ def test_an_unfinished_class_explains_instead_of_offering_to_issue(
         db.session.get(CourseClass, cert_world.class_id).status = "finished"
         db.session.commit()
     assert "/issue-all" in client.get(_class_page(cert_world)).get_data(as_text=True)
+
+
+class _Ids(HTMLParser):
+    """Every id of a page, and every label's ``for`` with its text."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids: list[str] = []
+        self.labels: dict[str, str] = {}
+        self._label: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+        if tag == "label":
+            self._label = attrs.get("for")
+            self.labels[self._label] = ""
+
+    def handle_data(self, data):
+        if self._label is not None:
+            self.labels[self._label] += data
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self._label = None
+
+
+def test_the_certificate_page_has_unique_ids_and_each_label_names_its_field(
+    app, client, actions, cert_world
+):
+    actions.login("organiser")
+    _issue_all(actions, cert_world)
+    cert = _certificates(app)[NHUNG]
+    page = client.get(f"/certificates/{cert.id}").get_data(as_text=True)
+    parsed = _Ids()
+    parsed.feed(page)
+    assert len(parsed.ids) == len(set(parsed.ids)), sorted(parsed.ids)
+    with app.test_request_context():
+        revoke, reissue = gettext("Reason for revoking"), gettext("Reason for re-issuing")
+    assert parsed.labels["revoke-reason"].strip() == revoke
+    assert parsed.labels["reissue-reason"].strip() == reissue
+    # Each field is in its own form, posts as "reason", and its hint belongs to it.
+    forms = re.findall(r"<form [^>]*action=\"([^\"]+)\"(.*?)</form>", page, re.S)
+    fields = {action.rsplit("/", 1)[1]: body for action, body in forms if "reason" in body}
+    for action, field_id in (("revoke", "revoke-reason"), ("reissue", "reissue-reason")):
+        field = re.search(rf'<input [^>]*id="{field_id}"[^>]*>', fields[action])[0]
+        assert 'name="reason"' in field and f'aria-describedby="{field_id}-hint"' in field
+        assert f'<p class="hint" id="{field_id}-hint">' in fields[action]
+
+
+def test_the_certificate_page_names_the_version_as_the_app_does(app, client, actions, cert_world):
+    actions.login("organiser")
+    _issue_all(actions, cert_world)
+    page = client.get(f"/certificates/{_certificates(app)[NHUNG].id}").get_data(as_text=True)
+    assert "<dd>Phiên bản 1 (0.1-draft)</dd>" in page
+
+
+def test_learners_are_named_with_birth_year_and_village(app, client, actions, cert_world):
+    actions.login("organiser")
+    _issue_all(actions, cert_world)
+    _revoke(actions, _certificates(app)[UOT])
+    page = client.get(_class_page(cert_world)).get_data(as_text=True)
+    people = [
+        " ".join(re.sub(r"<[^>]+>", " ", span).split())
+        for span in re.findall(r'<span class="person">(.*?)</span>\s*</span>', page, re.S)
+    ]
+    assert f"{NHUNG} 1962 · Thôn 2" in people and f"{AN} 1970 · Thôn 1" in people
+    assert f"{UOT} 1955 · Thôn 1" in people  # in the table
+    revoked = page[page.index("<h2>Giấy chứng nhận đã thu hồi</h2>") :]
+    assert re.search(rf"{UOT}</span>\s*<span class=\"person-meta\">1955 · Thôn 1 · ", revoked)
+
+
+def test_the_class_page_links_each_village_pdf(app, client, actions, cert_world):
+    actions.login("organiser")
+    _issue_all(actions, cert_world)  # Ướt of Thôn 1 and Nhung of Thôn 2
+    page = client.get(_class_page(cert_world)).get_data(as_text=True)
+    for index, village in ((0, "Thôn 1"), (1, "Thôn 2")):
+        link = re.search(rf'href="{_village_pdf(cert_world, index)}" download>([^<]*)</a>', page)
+        assert link and link[1] == f"Tất cả giấy chứng nhận của {village} (PDF)"
+        assert client.get(_village_pdf(cert_world, index)).status_code == 200
+    detail = client.get(f"/certificates/{_certificates(app)[NHUNG].id}").get_data(as_text=True)
+    assert f'href="{_village_pdf(cert_world, 1)}"' in detail
+
+
+def test_the_class_page_and_the_print_view_have_unique_ids(app, client, actions, cert_world):
+    actions.login("organiser")
+    _issue_all(actions, cert_world)
+    _revoke(actions, _certificates(app)[UOT])
+    cert = _certificates(app)[NHUNG]
+    for url in (_class_page(cert_world), f"/certificates/{cert.id}/print"):
+        parsed = _Ids()
+        parsed.feed(client.get(url).get_data(as_text=True))
+        assert parsed.ids and len(parsed.ids) == len(set(parsed.ids)), (url, sorted(parsed.ids))

@@ -7,7 +7,7 @@ import pytest
 
 from tests.factories import NOW, make_class, make_course, make_person, make_session
 from webapp.accounts.models import User
-from webapp.certificates import services
+from webapp.certificates import pdf, services
 from webapp.certificates.services import CertificateError
 from webapp.checkin.models import Attendance
 from webapp.extensions import db
@@ -96,6 +96,7 @@ def test_real_rule_decides_and_the_version_stays_with_the_certificate(app, world
         certificate = issue()
         assert certificate.framework_version_id == v1.id
         assert certificate.snapshot["framework_version"] == "0.1-draft"
+        assert certificate.snapshot["framework_version_number"] == 1  # "phiên bản 1"
         assert certificate.snapshot["hours"] == 4.0
         assert certificate.snapshot["competencies"] == [
             {"code": "0.1", "name": "Sử dụng điện thoại thông minh"},
@@ -108,7 +109,8 @@ def test_real_rule_decides_and_the_version_stays_with_the_certificate(app, world
         _version(2, "0.2", min_hours=10)
         db.session.commit()
         assert certificate.framework_version_id == v1.id
-        assert certificate.snapshot["framework_version"] == "0.1-draft"
+        assert certificate.snapshot["framework_version_number"] == 1
+        assert pdf.version_text(certificate.snapshot) == "Khung năng lực số: phiên bản 1"
         with pytest.raises(CertificateError) as caught:
             services.reissue(actor=organiser, now=NOW, certificate=certificate)
         assert caught.value.code == "not_eligible" and certificate.revoked_at is None

@@ -17,9 +17,14 @@ class IssueAllForm(BaseForm):
     """Issue every eligible learner's certificate: only the CSRF token."""
 
 
+# The revoke and re-issue forms share one page (/certificates/<id>) and both post ``reason``:
+# each field has its own id, so each label names its own field.
+
+
 class RevokeForm(BaseForm):
     reason = StringField(
         _l("Reason for revoking"),
+        id="revoke-reason",
         description=_l("Kept in the records; not shown on the public verification page."),
         validators=[
             DataRequired(message=_l("Say why the certificate is revoked.")),
@@ -31,6 +36,7 @@ class RevokeForm(BaseForm):
 class ReissueForm(BaseForm):
     reason = StringField(
         _l("Reason for re-issuing"),
+        id="reissue-reason",
         description=_l("For example: the name was corrected."),
         validators=[Optional(), Length(max=300)],
     )

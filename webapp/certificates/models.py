@@ -118,14 +118,17 @@ def _refuse_certificate_edits(session: Session, flush_context, instances) -> Non
 
 
 class PrintKind(StrEnum):
-    SINGLE = "single"
-    BULK = "bulk"
+    """What was done: the PDF downloaded, or the print view opened to print from the browser."""
+
+    DOWNLOAD = "download"
+    PRINT = "print"
 
 
 class PrintLog(db.Model):
-    """One certificate in one download (PDF or print view): the reprint log.
+    """One certificate in one download of a PDF or one opening of the print view: the
+    reprint log.
 
-    A bulk download writes one row per certificate, all with the same ``batch``.
+    A class's or a village's PDF writes one row per certificate, all with the same ``batch``.
     """
 
     __tablename__ = "certificate_prints"
@@ -133,6 +136,7 @@ class PrintLog(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"), index=True)
     batch: Mapped[str] = mapped_column(String(32), index=True)
+    #: A :class:`PrintKind`: "download" (a PDF) or "print" (the print view).
     kind: Mapped[str] = mapped_column(String(10))
     #: What was printed: "certificate", "class:<id>", "village:<id>", "print_view".
     scope: Mapped[str] = mapped_column(String(40))

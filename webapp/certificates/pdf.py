@@ -12,12 +12,15 @@ the commune.
 """
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from importlib import resources
 from typing import Protocol
+from urllib.parse import quote
 
 import zxingcpp
 from fpdf import FPDF
+from werkzeug.http import dump_options_header
 
 from webapp.text import nfc, strip_unwanted
 
@@ -75,6 +78,36 @@ def render(certificates: Iterable[Printable], *, base_url: str | None = None) ->
 def verify_url(base_url: str, verify_code: str) -> str:
     """What the certificate's QR holds: its public verification page."""
     return f"{base_url.rstrip('/')}/v/{verify_code}"
+
+
+#: What no file name may hold on the usual systems (Windows is the strictest), and controls.
+_UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+NAME_MAX = 120
+
+
+def download_name(*parts: str) -> str:
+    """The PDF's file name, in Vietnamese, from its parts:
+    "Giấy chứng nhận - Thôn Kon Rờ Bàng 1.pdf" (characters a file system refuses are left out,
+    at most ``NAME_MAX`` characters)."""
+    cleaned = (" ".join(_UNSAFE_IN_NAMES.sub(" ", _text(part)).split()) for part in parts)
+    stem = " - ".join(part for part in cleaned if part) or "Giấy chứng nhận"
+    return f"{stem[: NAME_MAX - 4].rstrip(' .-')}.pdf"
+
+
+def ascii_name(name: str) -> str:
+    """The name without diacritics for clients that do not read RFC 5987's ``filename*``:
+    "Giay chung nhan - Dang Van Uot.pdf" (đ becomes d instead of disappearing)."""
+    decomposed = unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
+    return decomposed.encode("ascii", "ignore").decode("ascii")
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition that saves the file as ``name``: an ASCII ``filename`` and the
+    UTF-8 ``filename*`` (RFC 6266 / 5987), which browsers prefer."""
+    quoted = quote(name, safe="!#$&+-.^_`|~")
+    return dump_options_header(
+        "attachment", {"filename": ascii_name(name), "filename*": f"UTF-8''{quoted}"}
+    )
 
 
 QR_POSITION = (MARGIN + 8, PAGE_H - MARGIN - 8 - QR_SIZE, QR_SIZE)
@@ -261,7 +294,7 @@ def draw_page(pdf: FPDF, s: dict) -> None:
     _line(pdf, 63, "HOÀN THÀNH KHÓA HỌC KỸ NĂNG SỐ", size=13, style="B")
     _line(pdf, 74, "Chứng nhận ông/bà:", size=12, style="I")
     _line(pdf, 82, s.get("full_name", ""), size=24, style="B", floor=12)
-    place = f"Năm sinh: {s.get('birth_year', '')}      Thôn: {s.get('village', '')}"
+    place = f"Năm sinh: {s.get('birth_year', '')}      {village_text(s.get('village', ''))}"
     _line(pdf, 96, place, size=12, floor=8)
     course = _text(f"Đã hoàn thành khóa học: {s.get('course', '')}")
     pdf.set_font(FONT, "B", 13)
@@ -295,12 +328,12 @@ def draw_page(pdf: FPDF, s: dict) -> None:
         w=text_w,
         align="L",
     )
-    version = s.get("framework_version", "")
+    version = version_text(s)
     if version:
         _line(
             pdf,
             PAGE_H - MARGIN - 26,
-            f"Khung năng lực số: phiên bản {version}",
+            version,
             size=8.5,
             x=text_x,
             w=text_w,
@@ -371,6 +404,25 @@ def _competency_lines(pdf: FPDF, competencies: list[dict], *, top: float = 119.0
         pdf.set_xy(MARGIN, y)
         pdf.cell(w, step, line, align="C")
         y += step
+
+
+#: Words a village's name may already start with ("Thôn Kon Rờ Bàng 1", "Làng Mới").
+SETTLEMENT_WORDS = ("thôn", "làng", "buôn", "bản", "xóm", "ấp", "plei", "tổ", "khu")
+
+
+def village_text(name: str) -> str:
+    """ "Thôn: Kon Rờ Bàng" — or the name alone when it already says what it is
+    ("Thôn Kon Rờ Bàng 1", not "Thôn: Thôn Kon Rờ Bàng 1")."""
+    name = _text(name).strip()
+    first = name.split(" ", 1)[0].casefold()
+    return name if first in SETTLEMENT_WORDS else f"Thôn: {name}"
+
+
+def version_text(s: dict) -> str:
+    """ "Khung năng lực số: phiên bản 1": the framework version by its number, the way the app
+    names versions (never the label of its source file, e.g. "0.1-draft"); empty without one."""
+    number = s.get("framework_version_number")
+    return f"Khung năng lực số: phiên bản {number}" if number else ""
 
 
 def _hours(value) -> str:

@@ -30,8 +30,6 @@ from webapp.timeutil import to_local
 #: Who issues, revokes and re-issues; everybody else on the staff reads and prints.
 ISSUERS = MANAGERS
 SERIAL_DIGITS = 6
-#: Print-log scopes of one certificate on its own (the others are a class's or a village's).
-SINGLE_SCOPES = ("certificate", "print_view")
 
 
 class CertificateError(DomainError):
@@ -109,6 +107,26 @@ def require_finished(course_class: CourseClass) -> None:
         )
 
 
+def signer_name() -> str:
+    """The name printed under the signer's title (``CERTIFICATE_SIGNER_NAME``; empty when it
+    is not configured)."""
+    return clean(current_app.config.get("CERTIFICATE_SIGNER_NAME") or "")
+
+
+def require_signer() -> None:
+    """No certificate is issued before the name of the person who signs it is configured: the
+    paper would carry a title with nobody under it."""
+    if not signer_name():
+        raise CertificateError(
+            "signer_not_configured",
+            _l(
+                "Certificates cannot be issued yet: the name of the person who signs them is "
+                "not configured (CERTIFICATE_SIGNER_NAME). Ask the administrator to set it."
+            ),
+            status=409,
+        )
+
+
 def require_issuer(actor: User, commune_id: int) -> None:
     if not can_manage(actor, commune_id):
         raise CertificateError(
@@ -176,8 +194,11 @@ def snapshot(eligibility, *, serial: str, now: datetime) -> dict:
         "commune": clean(commune.name),
         "committee": clean(commune.committee_name or f"UBND xã {commune.name}"),
         "signer_title": clean(config.get("CERTIFICATE_SIGNER_TITLE", "Chủ tịch")),
-        "signer_name": clean(config.get("CERTIFICATE_SIGNER_NAME", "")),
+        "signer_name": signer_name(),
         "serial": clean(serial),
+        # The app names a version by its number ("phiên bản 1"); the label of its source file
+        # ("0.1-draft") is kept for the staff page.
+        "framework_version_number": getattr(version, "number", None) if version else None,
         "framework_version": clean(getattr(version, "label", "") or "") if version else "",
     }
 
@@ -260,6 +281,7 @@ def issue(*, actor: User, now: datetime, person: Person, course_class: CourseCla
     revoked certificate is replaced through :func:`reissue` only, so revoking sticks)."""
     require_issuer(actor, course_class.commune_id)
     require_finished(course_class)
+    require_signer()
     if valid_certificate(person.id, course_class.id) is None and revoked_certificate(
         person.id, course_class.id
     ):
@@ -284,6 +306,7 @@ def issue_all(*, actor: User, now: datetime, course_class: CourseClass) -> list[
     whose certificate was revoked are left out: only :func:`reissue` gives them a new one."""
     require_issuer(actor, course_class.commune_id)
     require_finished(course_class)
+    require_signer()
     have = certified_person_ids(course_class)
     issued = [
         _create(e, actor=actor, now=now)
@@ -322,6 +345,7 @@ def reissue(
     person = db.session.get(Person, certificate.person_id)
     course_class = db.session.get(CourseClass, certificate.class_id)
     require_finished(course_class)
+    require_signer()
     if replaced_by(certificate) is not None:
         raise CertificateError(
             "already_replaced", _l("This certificate has already been replaced."), status=409
@@ -425,17 +449,23 @@ def village_certificates(village: Village) -> list[Certificate]:
 
 
 def log_prints(
-    *, actor: User, now: datetime, certificates: Sequence[Certificate], scope: str
+    *,
+    actor: User,
+    now: datetime,
+    certificates: Sequence[Certificate],
+    scope: str,
+    kind: PrintKind = PrintKind.DOWNLOAD,
 ) -> str:
-    """Record one download of ``certificates`` in the print log; returns the batch id."""
+    """Record what was done with ``certificates`` in the print log, as what it is: a PDF
+    downloaded (``PrintKind.DOWNLOAD``; whether it is then printed, and how often, the app
+    cannot know) or the print view opened to print from the browser (``PrintKind.PRINT``).
+    One row per certificate, all with one batch id, which is returned."""
     batch = secrets.token_hex(8)
-    single = scope in SINGLE_SCOPES
-    kind = PrintKind.SINGLE if single else PrintKind.BULK
     db.session.add_all(
         PrintLog(
             certificate_id=c.id,
             batch=batch,
-            kind=kind,
+            kind=PrintKind(kind),
             scope=scope[:40],
             printed_by_id=actor.id,
             printed_at=now,
@@ -447,7 +477,7 @@ def log_prints(
 
 
 def prints_of(certificate: Certificate) -> list[PrintLog]:
-    """Every time the certificate was printed, newest first."""
+    """Every time the certificate was downloaded or printed, newest first."""
     return list(
         db.session.scalars(
             select(PrintLog)

@@ -2,7 +2,8 @@
 the public verification page /v/<code> that the printed QR opens.
 
 Staff of the commune read and print; organisers (and admins) issue, revoke and re-issue.
-Every PDF download and print view is written to the print log.
+Every PDF download and every opening of the print view is written to the print log, as what
+it is (a download or a print).
 """
 
 from functools import partial
@@ -13,9 +14,9 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from webapp import qr, ratelimit
-from webapp.certificates import pdf, queries, services
+from webapp.certificates import cli, pdf, queries, services
 from webapp.certificates.forms import IssueAllForm, IssueForm, ReissueForm, RevokeForm
-from webapp.certificates.models import Certificate
+from webapp.certificates.models import Certificate, PrintKind
 from webapp.extensions import db
 from webapp.forms import attempt
 from webapp.ids import row_id
@@ -28,6 +29,7 @@ from webapp.scheduling.models import CourseClass
 from webapp.timeutil import utcnow
 
 bp = Blueprint("certificates", __name__)
+cli.install(bp.cli)  # flask certificates signer (used by `make run`)
 
 VERIFY_BUCKET = "certificate_verify"
 VERIFY_WINDOW_SECONDS = 600
@@ -41,16 +43,25 @@ def verify_url(certificate: Certificate) -> str:
     return pdf.verify_url(current_app.config["BASE_URL"], certificate.verify_code)
 
 
-def _pdf_response(certificates: list[Certificate], filename: str, scope: str):
+def _pdf_response(certificates: list[Certificate], name: str, scope: str):
+    """The certificates in one PDF, saved under the Vietnamese file ``name`` (an attachment:
+    opening it again later does not fetch it again), and logged as a download."""
     if not certificates:
         abort(404)
     body = pdf.render(certificates)
     services.log_prints(actor=current_user, now=utcnow(), certificates=certificates, scope=scope)
     db.session.commit()
     response = current_app.response_class(body, mimetype=PDF_MIMETYPE)
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Content-Disposition"] = pdf.attachment(name)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _village_pdfs(certificates: list[Certificate]) -> list:
+    """The villages of the valid certificates shown, in printing order: each has a PDF of all
+    its people's certificates."""
+    villages = {c.person.village_id: c.person.village for c in certificates if c.is_valid}
+    return list(villages.values())
 
 
 # --- a class's certificates ----------------------------------------------------------------
@@ -74,18 +85,26 @@ def hours_filter(hours) -> str:
     return hours_text(float(hours or 0))
 
 
+@bp.app_template_filter("village_text")
+def village_text_filter(name: str) -> str:
+    """The village as the certificate prints it ("Thôn: Kon Rờ Bàng", "Thôn 2")."""
+    return pdf.village_text(name or "")
+
+
 @bp.app_template_global()
 def certificate_counts(course_class: CourseClass, eligibilities) -> dict:
     """For the class actions (_class_actions.html, also on the eligibility page): eligible
     learners who never had a certificate (``pending``), valid certificates (``issued``),
     whether the user may issue (``may_issue``) and print the class (``may_print``), and
-    whether the class is finished (``finished``: no certificate before)."""
+    whether the class is finished (``finished``: no certificate before) and whether the
+    signer's name is still to be configured (``signer_missing``: no certificate before)."""
     return {
         "pending": services.pending_count(course_class, eligibilities),
         "issued": len(services.issued_person_ids(course_class)),
         "may_issue": services.can_issue(current_user, course_class),
         "may_print": services.can_print_class(current_user, course_class),
         "finished": services.is_finished(course_class),
+        "signer_missing": not services.signer_name(),
     }
 
 
@@ -109,9 +128,11 @@ def class_certificates(class_id: int):
         valid=valid,
         revoked_of=revoked,
         certificates=certificates,
+        villages=_village_pdfs(certificates),
         framework_ready=services.framework_ready(),
         finished=services.is_finished(course_class),
         may_issue=services.can_issue(current_user, course_class),
+        signer_missing=not services.signer_name(),
     )
 
 
@@ -168,7 +189,8 @@ def class_pdf(class_id: int):
     village lead (whose learners may be in any village's class) prints their village's PDF."""
     course_class = scheduling_queries.get_class(current_user, class_id)
     certificates = services.class_certificates(course_class, valid_only=True)
-    return _pdf_response(certificates, f"chung-nhan-lop-{class_id}.pdf", f"class:{class_id}")
+    name = pdf.download_name("Giấy chứng nhận", course_class.name)
+    return _pdf_response(certificates, name, f"class:{class_id}")
 
 
 @bp.get("/villages/<int:village_id>/certificates.pdf")
@@ -177,7 +199,8 @@ def village_pdf(village_id: int):
     """The valid certificates of a village's people in one PDF, in name order."""
     village = people_queries.get_village(current_user, village_id) or abort(404)
     certificates = services.village_certificates(village)
-    return _pdf_response(certificates, f"chung-nhan-thon-{village_id}.pdf", f"village:{village_id}")
+    name = pdf.download_name("Giấy chứng nhận", village.name)
+    return _pdf_response(certificates, name, f"village:{village_id}")
 
 
 # --- one certificate -----------------------------------------------------------------------
@@ -202,6 +225,7 @@ def detail(certificate_id: int):
         revoke_form=RevokeForm(),
         reissue_form=ReissueForm(),
         may_issue=services.can_manage(current_user, certificate.commune_id),
+        signer_missing=not services.signer_name(),
     )
 
 
@@ -255,7 +279,9 @@ def certificate_pdf(certificate_id: int):
     certificate = queries.get_certificate(current_user, certificate_id)
     if refused := _refuse_revoked(certificate):
         return refused
-    return _pdf_response([certificate], f"{certificate.serial}.pdf", "certificate")
+    full_name = certificate.snapshot.get("full_name", "")
+    name = pdf.download_name("Giấy chứng nhận", full_name, certificate.serial)
+    return _pdf_response([certificate], name, "certificate")
 
 
 @bp.get("/certificates/<int:certificate_id>/print")
@@ -266,7 +292,11 @@ def print_view(certificate_id: int):
     if refused := _refuse_revoked(certificate):
         return refused
     services.log_prints(
-        actor=current_user, now=utcnow(), certificates=[certificate], scope="print_view"
+        actor=current_user,
+        now=utcnow(),
+        certificates=[certificate],
+        scope="print_view",
+        kind=PrintKind.PRINT,
     )
     db.session.commit()
     url = verify_url(certificate)
