@@ -33,7 +33,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         n = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    from webapp import cli, errors, i18n, security
+    from flask_compress import Compress
+
+    from webapp import assets, cli, errors, i18n, security
     from webapp.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -44,6 +46,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    # HTML, CSS and SVG go out compressed (zstd, Brotli or gzip, as the browser accepts):
+    # a 30 KB page is 6-8 KB on a village's mobile network. A proxy in front that compresses
+    # too sees Content-Encoding set and leaves the response alone.
+    Compress(app)
+    assets.init_app(app)
     errors.register(app)
 
     from webapp.accounts.views import bp as accounts_bp

@@ -78,6 +78,9 @@ def defaults(app: Flask) -> dict:
         # Quizzes: the share of right answers that passes, and attempts per person per day.
         "QUIZ_PASS_MARK": 0.67,
         "QUIZ_MAX_PER_DAY": 20,
+        # Flask-Compress: pages, CSS and SVG compressed as the browser accepts (zstd, Brotli,
+        # gzip); never a streamed response (none is text, and a stream would stay open).
+        "COMPRESS_STREAMS": False,
         # Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host
         # headers are trusted (0: none, the app faces the clients itself).
         "PROXY_COUNT": 0,

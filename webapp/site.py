@@ -1,6 +1,14 @@
 """Pages that belong to no single domain: home, health check, language switch."""
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -10,6 +18,33 @@ from webapp.permissions import Role, public
 from webapp.security import safe_next
 
 bp = Blueprint("site", __name__)
+
+#: The pages a learner or the public opens, mostly on a phone: they use the light layout
+#: (templates/light.html, no script, one small stylesheet), and so do their error pages.
+LIGHT_PAGES = frozenset(
+    {
+        "checkin_learner.enter_code",
+        "checkin_learner.scan",
+        "checkin_learner.done",
+        "checkin_cards.person_card",
+        "certificates.verify",
+        "quiz.home",
+        "quiz.learner_start",
+        "quiz.learner_question",
+        "quiz.learner_result",
+        "public.schedule",
+        "public.schedule_print",
+        "public.village_ics",
+        "public.class_ics",
+        "signup.class_page",
+    }
+)
+
+
+@bp.app_context_processor
+def _layout() -> dict:
+    # The error pages (templates/errors/error.html) take the layout of the page they replace.
+    return {"light_layout": has_request_context() and request.endpoint in LIGHT_PAGES}
 
 
 @bp.get("/")

@@ -51,7 +51,7 @@ class Flow:
 
     @property
     def layout(self) -> str:
-        return "base.html" if self.helper else "checkin/learner_base.html"
+        return "base.html" if self.helper else "light.html"
 
     def url(self, page: str, competency: str, attempt_id: int | None = None) -> str:
         args = {"competency": competency}

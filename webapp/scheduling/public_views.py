@@ -69,15 +69,16 @@ def _place_args(commune: Commune, village: Village | None) -> dict:
 
 
 def _groups(sessions: list[ClassSession], commune: Commune) -> list[tuple]:
-    """Sessions by village (the class's village, else the venue's), in the commune's order;
-    sessions tied to no village come last under the commune's name."""
+    """(name, sessions, village) by village (the class's village, else the venue's), in the
+    commune's order; sessions tied to no village come last under the commune's name (and
+    no village)."""
     by_village: dict[int | None, list] = {}
     for session in sessions:
         village = session.course_class.village or (session.venue and session.venue.village)
         by_village.setdefault(village.id if village else None, []).append(session)
-    groups = [(v.name, by_village[v.id]) for v in commune.villages if v.id in by_village]
+    groups = [(v.name, by_village[v.id], v) for v in commune.villages if v.id in by_village]
     if None in by_village:
-        groups.append((_("Whole commune"), by_village[None]))
+        groups.append((_("Whole commune"), by_village[None], None))
     return groups
 
 
