@@ -143,6 +143,15 @@ def test_the_village_notice_prints_on_one_a4_sheet(page, lw):
     assert f"/lich?village={lw.village_id}" in "".join(first.split())
     for topic in ("VNeID", "Zalo", "mã QR"):
         assert topic in first, topic
+    # Nothing of the table runs past the heading's rule into the margin (on paper it is cut):
+    # laid out for print at the width of A4 inside its margins (180 mm, 680 CSS px).
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 680, "height": 1000})
+    head = page.locator(".notice-head").bounding_box()
+    for box in page.locator(".notice-table").evaluate_all(
+        "ts => ts.map(t => t.getBoundingClientRect().right)"
+    ):
+        assert box <= head["x"] + head["width"] + 0.5, (box, head)
 
 
 @pytest.mark.parametrize("viewport", ["phone"])
