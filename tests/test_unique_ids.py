@@ -7,12 +7,13 @@ from html.parser import HTMLParser
 
 from flask import url_for
 
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_person
 from tests.test_form_fuzz import _args, _role_for
 from tests.test_route_roles import USERS, samples  # noqa: F401 — the records every route needs
 from webapp.extensions import db
 from webapp.permissions import Role
-from webapp.scheduling.models import CourseClass
+from webapp.scheduling.models import CourseClass, Enrolment, EnrolmentStatus
+from webapp.timeutil import utcnow
 
 
 class _Ids(HTMLParser):
@@ -60,9 +61,19 @@ def test_every_page_has_unique_ids_and_labels_that_point_at_a_field(
     actions,
 ):
     with app.app_context():
-        samples = samples | {
-            "public_token": db.session.get(CourseClass, samples["class_id"]).public_token
-        }
+        course_class = db.session.get(CourseClass, samples["class_id"])
+        samples = samples | {"public_token": course_class.public_token}
+        # Two learners, so that lists and card sheets repeat whatever they repeat per person.
+        second = make_person(course_class.village, "Nguyễn Thị Thứ Hai", 1961)
+        db.session.add(
+            Enrolment(
+                course_class=course_class,
+                person=second,
+                status=EnrolmentStatus.ENROLLED,
+                since=utcnow(),
+            )
+        )
+        db.session.commit()
     problems, crawled = {}, 0
     for role in (None, Role.ADMIN, Role.ORGANISER, Role.TRAINER, Role.VILLAGE_LEAD, Role.MENTOR):
         if role is not None:

@@ -6,6 +6,7 @@ import qrcode
 import qrcode.constants
 import qrcode.image.svg
 from markupsafe import Markup
+from qrcode.image.styles.moduledrawers.svg import SvgPathSquareDrawer
 
 
 def make(text: str, *, border: int = 2) -> qrcode.QRCode:
@@ -16,12 +17,38 @@ def make(text: str, *, border: int = 2) -> qrcode.QRCode:
     return code
 
 
+class _RowRunDrawer(SvgPathSquareDrawer):
+    """The library's square path drawer, with the dark modules next to each other in a row
+    drawn as one rectangle: half the size (a class's cards page draws dozens of QR codes)."""
+
+    def initialize(self, *args, **kwargs) -> None:
+        super().initialize(*args, **kwargs)
+        self._run: tuple | None = None  # (start, end, y) of the rectangle drawn last
+
+    def drawrect(self, box, is_active: bool):
+        if not is_active:
+            return
+        x, y = box[0]
+        start = x
+        if self._run and self._run[1:] == (x, y):  # continues the last rectangle
+            start = self._run[0]
+            self.img._subpaths.pop()
+        self._run = (start, x + self.img.box_size, y)
+        width, height, start, y = (
+            self.img.units(v, text=False)
+            for v in (x + self.img.box_size - start, self.img.box_size, start, y)
+        )
+        self.img._subpaths.append(f"M{start},{y}h{width}v{height}h-{width}z")
+
+
 def svg(text: str, *, border: int = 2) -> bytes:
-    return (
-        make(text, border=border)
-        .make_image(image_factory=qrcode.image.svg.SvgPathImage)
-        .to_string()
+    """The QR of ``text`` as an SVG document with one ``<path>`` (and no id: a page holds many)."""
+    drawer = _RowRunDrawer()  # the finder squares too: one rule for every module
+    image = make(text, border=border).make_image(
+        image_factory=qrcode.image.svg.SvgPathImage, module_drawer=drawer, eye_drawer=drawer
     )
+    image.path.attrib.pop("id", None)
+    return image.to_string()
 
 
 def data_uri(text: str, *, border: int = 2) -> str:

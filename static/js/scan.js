@@ -19,11 +19,24 @@
     return input ? input.value : '';
   }
 
+  // As templates/checkin/scan_result.html draws them: a new check-in, a card scanned again
+  // (its own colour, icon and words) or a refusal.
+  var ICONS = { 'new': '\u2713', repeat: '\u21bb', refused: '\u2715' };
+  var CLASSES = { 'new': 'scan-ok', repeat: 'scan-repeat', refused: 'scan-error' };
+
   function show(results) {
     resultBox.textContent = '';
     results.forEach(function (result) {
+      var kind = ICONS[result.kind] ? result.kind : 'refused';
       var line = document.createElement('p');
-      line.className = 'scan-outcome ' + (result.ok ? 'scan-ok' : 'scan-error');
+      line.className = 'scan-outcome ' + CLASSES[kind];
+      line.setAttribute('data-kind', kind);
+      var icon = document.createElement('span');
+      icon.className = 'scan-icon';
+      icon.setAttribute('aria-hidden', 'true');
+      icon.textContent = ICONS[kind];
+      line.appendChild(icon);
+      line.appendChild(document.createTextNode(' '));
       if (result.name) {
         var name = document.createElement('strong');
         name.className = 'scan-name';
@@ -54,13 +67,13 @@
     var form = event.detail && event.detail.elt;
     if (form && form.hasAttribute && form.hasAttribute('data-scan-reset')) {
       var tooLarge = event.detail.xhr && event.detail.xhr.status === 413;
-      show([{ ok: false, name: '', message: section.getAttribute(tooLarge ? 'data-too-large' : 'data-failed') }]);
+      show([{ ok: false, kind: 'refused', name: '', message: section.getAttribute(tooLarge ? 'data-too-large' : 'data-failed') }]);
     }
   });
   document.body.addEventListener('htmx:sendError', function (event) {
     var form = event.detail && event.detail.elt;
     if (form && form.hasAttribute && form.hasAttribute('data-scan-reset')) {
-      show([{ ok: false, name: '', message: section.getAttribute('data-failed') }]);
+      show([{ ok: false, kind: 'refused', name: '', message: section.getAttribute('data-failed') }]);
     }
   });
 
@@ -93,7 +106,7 @@
     }).then(function (data) {
       show(data.results || []);
     }).catch(function () {
-      show([{ ok: false, name: '', message: section.getAttribute('data-failed') }]);
+      show([{ ok: false, kind: 'refused', name: '', message: section.getAttribute('data-failed') }]);
     }).then(function () {
       busy = false;
     });
@@ -142,7 +155,7 @@
       .then(function () { tick(); })
       .catch(function () {
         stop();
-        show([{ ok: false, name: '', message: section.getAttribute('data-camera-failed') }]);
+        show([{ ok: false, kind: 'refused', name: '', message: section.getAttribute('data-camera-failed') }]);
       });
   }
 

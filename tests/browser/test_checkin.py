@@ -213,3 +213,53 @@ def test_trainer_confirms_a_new_phone_without_javascript(app, no_js_page, cw, re
     expect(page.get_by_text("Đã xác nhận điện thoại của Nguyễn Thị Hồng Nhung.")).to_be_visible()
     with app.app_context():
         assert db.session.query(Device).one().confirmed_at is not None
+
+
+@pytest.mark.parametrize("viewport", ["phone"])
+def test_a_card_scanned_again_looks_unlike_a_new_check_in(app, page, cw):
+    """Typed twice on the scan page: green with a tick, then amber with a circle arrow and
+    "đã điểm danh rồi lúc …" (issue 14, point 6)."""
+    with app.app_context():
+        from webapp.people.models import Person
+
+        code = db.session.get(Person, cw.learners["Y Blích"]).learner_code
+    login(page, "trainer")
+    page.goto(f"/sessions/{cw.session_id}/scan")
+    outcome = page.locator("#scan-result .scan-outcome")
+
+    def scan():
+        page.get_by_label("Mã học viên").fill(code)
+        page.get_by_role("button", name=re.compile("Điểm danh")).last.click()
+
+    scan()
+    expect(outcome).to_have_attribute("data-kind", "new")
+    expect(outcome).to_contain_text(re.compile(r"Y Blích\s+vừa điểm danh lúc \d\d:\d\d"))
+    first = outcome.evaluate("e => [getComputedStyle(e).borderLeftColor, e.textContent]")
+    page.screens.shot("new")
+    scan()
+    expect(outcome).to_have_attribute("data-kind", "repeat")
+    expect(outcome).to_contain_text(re.compile(r"Y Blích\s+đã điểm danh rồi lúc \d\d:\d\d"))
+    page.wait_for_timeout(1000)  # the flash of colour is over
+    again = outcome.evaluate("e => [getComputedStyle(e).borderLeftColor, e.textContent]")
+    page.screens.shot("repeat")
+    assert first[0] != again[0]  # another colour
+    assert "✓" in first[1] and "↻" in again[1]  # another icon
+
+
+@pytest.mark.parametrize("viewport", ["desktop"])
+def test_printed_cards_draw_one_path_per_qr_that_a_reader_decodes(app, page, cw):
+    """The cards page as Chromium draws it: one <path> per QR, no repeated id, and the QR on
+    the screen reads back as the card's address (issue 14, points 11 and 12)."""
+    login(page, "trainer")
+    page.goto(f"/classes/{cw.class_id}/cards")
+    svgs = page.locator(".learner-card-qr svg")
+    expect(svgs).to_have_count(3)
+    shapes = "s => s.querySelectorAll('path, rect').length"
+    assert svgs.evaluate_all(f"all => all.map({shapes})") == [1, 1, 1]
+    ids = page.evaluate("[...document.querySelectorAll('[id]')].map(e => e.id)")
+    assert len(ids) == len(set(ids))
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(svgs.first.screenshot())))
+    assert len(found) == 1 and re.fullmatch(
+        re.escape(app.config["BASE_URL"]) + r"/p/[A-Z0-9]{6}", found[0].text
+    )
+    page.screens.shot("cards")

@@ -4,10 +4,11 @@ scan page (photo, camera reading, typed code) and the paper sign-in sheet."""
 import io
 import random
 import re
+from datetime import timedelta
 
 import pytest
 import zxingcpp
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 from sqlalchemy import select
 
 from tests.checkin.checkin_world import build
@@ -19,6 +20,7 @@ from webapp.extensions import db
 from webapp.people.models import Commune, Person, Village
 from webapp.permissions import Role
 from webapp.text import vietnamese_sorted
+from webapp.timeutil import to_local
 
 JSON = {"Accept": "application/json"}
 
@@ -128,6 +130,37 @@ def test_the_card_qr_decodes_to_the_card_address(app, cw):
     assert learner_code_in(f"{code[:3]} {code[3:]}") == code
     assert learner_code_in("https://lopso.example/c/abcdefgh") is None
     assert learner_code_in("https://zalo.me/123") is None
+
+
+def _raster(svg: str, scale: int = 8) -> Image.Image:
+    """The SVG's one path drawn with PIL: its rectangles (``M x,y h w v h h -w z``), black."""
+    size = int(re.search(r'viewBox="0 0 (\d+) \d+"', svg).group(1))
+    image = Image.new("L", (size * scale, size * scale), 255)
+    draw = ImageDraw.Draw(image)
+    (path,) = re.findall(r'<path [^>]*d="([^"]+)"', svg)
+    rectangles = re.findall(r"M([\d.]+),([\d.]+)h([\d.]+)v([\d.]+)h-[\d.]+z", path)
+    assert "".join(f"M{x},{y}h{w}v{h}h-{w}z" for x, y, w, h in rectangles) == path
+    for x, y, w, h in (map(float, r) for r in rectangles):
+        draw.rectangle((x * scale, y * scale, (x + w) * scale - 1, (y + h) * scale - 1), fill=0)
+    return image
+
+
+def test_the_cards_page_draws_each_qr_as_one_small_path_with_unique_ids(actions, client, cw, app):
+    """One ``<path>`` per QR (not one shape per module), no repeated id, and it decodes."""
+    actions.login("trainer")
+    html = client.get(f"/classes/{cw.class_id}/cards").get_data(as_text=True)
+    svgs = re.findall(r"<svg.*?</svg>", html, flags=re.S)
+    assert len(svgs) == 3
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    texts = {_card_text(app, person_id) for person_id in cw.learners.values()}
+    for svg in svgs:
+        assert svg.count("<path") == 1 and "<rect" not in svg
+        assert len(svg.encode()) < 4000  # was 6.8 KB, one square per module
+        (found,) = zxingcpp.read_barcodes(_raster(svg), formats=zxingcpp.BarcodeFormat.QRCode)
+        assert found.text in texts
+        texts.discard(found.text)
+    assert not texts
 
 
 def test_village_cards_everyone_of_the_village_and_a_group_filter(actions, client, cw, app, world):
@@ -272,6 +305,35 @@ def test_the_camera_reading_and_a_typed_code(actions, cw, app):
     assert "<html" not in html
     methods = {r.person_id: r.method for r in _records(app)}
     assert methods == {nhung.id: "card", blich.id: "code"}
+
+
+def test_a_card_scanned_again_looks_unlike_a_new_check_in(actions, client, cw, app, clock):
+    """Colour, icon and words: "vừa điểm danh lúc 14:01" (green, a tick) the first time,
+    "đã điểm danh rồi lúc 14:01" (amber, a circle arrow) for the same card again."""
+    from webapp.checkin.occasions import SessionOccasion
+    from webapp.scheduling.models import ClassSession
+
+    with app.app_context():
+        session = db.session.get(ClassSession, cw.session_id)
+        clock.set(SessionOccasion(session).starts_at + timedelta(minutes=1))
+        first_time = to_local(clock()).strftime("%H:%M")
+    actions.login("trainer")
+    card = {"scanned": _card_text(app, cw.learners["Y Blích"])}
+    htmx = {"HX-Request": "true"}
+    first = _scan(actions, cw, card, headers=htmx).get_data(as_text=True)
+    clock.set(clock() + timedelta(minutes=5))
+    again = _scan(actions, cw, card, headers=htmx).get_data(as_text=True)
+    assert 'class="scan-outcome scan-ok" data-kind="new"' in first and "✓" in first
+    assert f"vừa điểm danh lúc {first_time}" in first and "rồi" not in first
+    assert 'class="scan-outcome scan-repeat" data-kind="repeat"' in again and "↻" in again
+    assert f"đã điểm danh rồi lúc {first_time}" in again and "scan-ok" not in again
+    [result] = _scan(actions, cw, card, headers=JSON).get_json()["results"]
+    assert (result["kind"], result["message"]) == ("repeat", f"đã điểm danh rồi lúc {first_time}")
+    # Without JavaScript: the message on the page again, in the repeat's own colour.
+    page = client.get(_scan(actions, cw, card).headers["Location"]).get_data(as_text=True)
+    assert "flash-repeat" in page and "flash-success" not in page
+    assert "css/live.css" in page  # where .scan-repeat and .flash-repeat are drawn
+    assert len(_records(app)) == 1
 
 
 def test_refusals_are_messages_and_write_nothing(actions, cw, app):

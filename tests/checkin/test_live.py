@@ -299,3 +299,109 @@ def test_only_the_sessions_runners_decide_links(actions, client, cw, app):
     )
     assert response.status_code in (403, 404)
     assert _device(app, device.person_id).confirmed_at is None
+
+
+def _self_scan(app, cw, name: str) -> int:
+    """``name`` checks in on their own phone (the roster then needs a reason to overrule it)."""
+    from webapp.checkin import services
+    from webapp.checkin.models import Method
+    from webapp.checkin.occasions import SessionOccasion
+    from webapp.people.models import Person
+    from webapp.scheduling.models import ClassSession
+    from webapp.timeutil import utcnow
+
+    with app.app_context():
+        occasion = SessionOccasion(db.session.get(ClassSession, cw.session_id))
+        person = db.session.get(Person, cw.learners[name])
+        services.check_in(occasion, person, method=Method.SELF_SCAN, now=utcnow())
+        db.session.commit()
+        return person.id
+
+
+def _row(html: str, person_id: int) -> str:
+    start = html.index(f'<tr id="person-{person_id}"')
+    return html[start : html.index("</tr>", start)]
+
+
+def test_the_roster_asks_for_a_reason_only_in_the_row_that_needs_one(actions, client, cw, app):
+    """No reason field until a change needs one; without JavaScript the refused tap comes back
+    as the roster (the rule's 400, no redirect) with the message and the field in the person's row, and
+    in a summary at the top; the form's address takes the browser back to the row."""
+    person_id = _self_scan(app, cw, "Nguyễn Thị Hồng Nhung")
+    actions.login("trainer")
+    roster = f"/sessions/{cw.session_id}/roster"
+    html = client.get(roster).get_data(as_text=True)
+    assert 'name="reason"' not in html
+    assert f'action="{roster}/{person_id}#person-{person_id}"' in html
+    response = actions.post(f"{roster}/{person_id}", {"status": "absent"}, token_from=roster)
+    assert response.status_code == 400  # the rule's status, not a redirect
+    html = response.get_data(as_text=True)
+    row = _row(html, person_id)
+    assert 'role="alert"' in row and "Hãy ghi lý do sửa điểm danh." in row
+    assert "bấm lại “Vắng”" in row
+    assert f'id="reason-{person_id}"' in row and 'aria-invalid="true"' in row
+    assert html.count('name="reason"') == 1  # that row only
+    summary = html[html.index('class="error-summary"') : html.index("<h1>")]
+    assert f'href="#reason-{person_id}"' in summary
+    assert "Nguyễn Thị Hồng Nhung: Hãy ghi lý do sửa điểm danh." in summary
+    assert 'class="flash' not in html  # not a message at the top of the page only
+    assert _record(app, person_id).status == "present"
+    # The second step: the reason, and the same tap.
+    done = actions.post(
+        f"{roster}/{person_id}",
+        {"status": "absent", "reason": "Con gái quét hộ"},
+        token_from=roster,
+    )
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"#person-{person_id}")
+    assert _record(app, person_id).status == "absent"
+
+
+def test_live_lists_and_roster_name_people_with_birth_year_and_village(actions, client, cw, app):
+    """Each person with birth year and village (templates/_people.html), in the same number
+    of statements for 3 learners as for 13: villages are loaded with the lists."""
+    from tests.factories import make_person
+    from tests.sql import statements
+    from webapp.checkin import services
+    from webapp.checkin.models import Method
+    from webapp.checkin.occasions import SessionOccasion
+    from webapp.people.models import Village
+    from webapp.scheduling.models import ClassSession, CourseClass
+    from webapp.timeutil import utcnow
+
+    _self_scan(app, cw, "Đặng Văn Ướt")
+    actions.login("trainer")
+    live = f"/sessions/{cw.session_id}/live"
+    pages = (live, f"{live}/panel", f"/sessions/{cw.session_id}/roster")
+
+    def count(path: str) -> tuple[int, str]:
+        client.get(path)  # codes given, check-in point made: not what is counted
+        with statements(app) as seen:
+            html = client.get(path).get_data(as_text=True)
+        return len(seen), html
+
+    before = {path: count(path) for path in pages}
+    for path, (_n, html) in before.items():
+        assert '<span class="person-name">Đặng Văn Ướt</span>' in html, path
+        assert "1949 · Thôn 1" in html, path
+    with app.app_context():
+        course_class = db.session.get(CourseClass, cw.class_id)
+        occasion = SessionOccasion(db.session.get(ClassSession, cw.session_id))
+        villages = db.session.query(Village).filter_by(commune_id=course_class.commune_id).all()
+        for i in range(10):  # half of them checked in on their phones: records on the lists
+            person = make_person(villages[i % len(villages)], f"Người Thứ {i}", 1950 + i)
+            db.session.add(
+                Enrolment(
+                    course_class=course_class,
+                    person=person,
+                    status="enrolled",
+                    since=person.created_at,
+                )
+            )
+            if i % 2:
+                db.session.flush()
+                services.check_in(occasion, person, method=Method.SELF_SCAN, now=utcnow())
+        db.session.commit()
+    for path in pages:
+        n, html = count(path)
+        assert n == before[path][0], (path, n, before[path][0])
+        assert "Người Thứ 9" in html and "1959 · " in html

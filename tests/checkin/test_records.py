@@ -5,6 +5,7 @@ Times: NOW (tests/factories.py) is Tuesday 25/11/2025 10:00 in Vietnam (03:00 UT
 """
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -220,13 +221,14 @@ def test_register_shows_each_learners_status_time_and_method(actions, app, book)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     rows = html.split("<tbody>")[1].split("</tbody>")[0].split("<tr")[1:]
-    assert [r.split('scope="row">')[1].split("<")[0].strip() for r in rows] == [
+    assert [re.search(r'class="person-name">([^<]+)<', r).group(1) for r in rows] == [
         "Nguyễn Văn An",
         "Lê Thị Ánh",
         "Trần Thị Bích",
         "Phạm Văn Dũng",
     ]
     assert "Present" in rows[0] and "10:03" in rows[0] and "own phone" in rows[0]
+    assert '<span class="person-meta">1950 · Thôn 1</span>' in rows[0]  # two of a name differ
     assert "Excused" in rows[1] and "Absent" in rows[2]
     assert "withdrawn" in rows[3] and "learner card" in rows[3]
     assert "Võ Thị Chờ" not in html  # on the waiting list

@@ -215,6 +215,9 @@ class Outcome:
     code: str  # checked_in, already, or the refusal's code
     name: str
     message: str
+    #: How it looks: ``new`` (green, a tick), ``repeat`` (a card scanned again: amber, a
+    #: circle arrow, "already ... at 14:01") or ``refused`` (red, a cross).
+    kind: str = "refused"
 
     @property
     def text(self) -> str:
@@ -225,14 +228,13 @@ def _outcome(result: services.Result) -> Outcome:
     record = result.record
     time = to_local(record.recorded_at).strftime("%H:%M")
     if not result.created:
-        message = _("already checked in at %(time)s", time=time)
+        message = _("already checked in earlier, at %(time)s", time=time)
     elif record.status == Status.LATE:
-        message = _("checked in %(time)s (late)", time=time)
+        message = _("checked in just now, at %(time)s (late)", time=time)
     else:
-        message = _("checked in %(time)s", time=time)
-    return Outcome(
-        True, "checked_in" if result.created else "already", record.person.full_name, message
-    )
+        message = _("checked in just now, at %(time)s", time=time)
+    code, kind = ("checked_in", "new") if result.created else ("already", "repeat")
+    return Outcome(True, code, record.person.full_name, message, kind)
 
 
 def _codes_sent(form: CardScanForm) -> tuple[list[str], Method]:
@@ -326,7 +328,7 @@ def _scan_answer(outcomes: list[Outcome], session_id: int):
         )
     else:
         for outcome in outcomes:
-            flash(outcome.text, "success" if outcome.ok else "error")
+            flash(outcome.text, {"new": "success", "repeat": "repeat"}.get(outcome.kind, "error"))
         return redirect(url_for(".scan", session_id=session_id))
     response.vary.update(("Accept", "HX-Request"))
     return response

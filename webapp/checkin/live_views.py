@@ -7,9 +7,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from webapp import htmx, qr
-from webapp.checkin import phones, services
+from webapp.checkin import phones, records, services
 from webapp.checkin.learner_forms import CorrectForm, MarkForm
 from webapp.checkin.models import (
     LINK_METHOD_LABELS,
@@ -39,6 +40,7 @@ LABELS = {
     "status_labels": STATUS_LABELS,
     "method_labels": METHOD_LABELS,
     "disability_labels": DISABILITY_LABELS,
+    "marks": records.MARKS,
 }
 
 
@@ -48,15 +50,22 @@ def _occasion(session_id: int) -> SessionOccasion:
     return SessionOccasion(session)
 
 
-def roster_rows(occasion: SessionOccasion) -> list[tuple[Person, Attendance | None]]:
-    """Everyone expected, in Vietnamese name order, with their record (two queries)."""
+def roster_rows(
+    occasion: SessionOccasion, *, with_changes: bool = False
+) -> list[tuple[Person, Attendance | None]]:
+    """Everyone expected, in Vietnamese name order, with their record: a few queries whatever
+    the number of people (their villages, shown beside each name, and with ``with_changes``
+    the records' changes, which the roster marks)."""
     people = db.session.scalars(
-        select(Person).where(Person.id.in_(occasion.members())).order_by(Person.sort_key)
+        select(Person)
+        .where(Person.id.in_(occasion.members()))
+        .options(selectinload(Person.village))
+        .order_by(Person.sort_key)
     ).all()
-    records = {
-        r.person_id: r
-        for r in db.session.scalars(select(Attendance).where(at_occasion(Attendance, occasion)))
-    }
+    stmt = select(Attendance).where(at_occasion(Attendance, occasion))
+    if with_changes:
+        stmt = stmt.options(selectinload(Attendance.changes))
+    records = {r.person_id: r for r in db.session.scalars(stmt)}
     return [(person, records.get(person.id)) for person in people]
 
 
@@ -105,8 +114,9 @@ def live(session_id: int):
     """Full-screen QR and typed code, with the live list beside it."""
     occasion = _occasion(session_id)
     now = utcnow()
-    context = {**_qr_context(occasion, now), **_panel_context(occasion, now)}
-    db.session.commit()  # the check-in point, made on first view
+    qr_context = _qr_context(occasion, now)
+    db.session.commit()  # the check-in point, made on first view (before the lists: expired)
+    context = {**qr_context, **_panel_context(occasion, now)}
     # Full screen, for the projector: no menu, no names or needs on the wall.
     full = request.args.get("full") == "1"
     return render_template("checkin/live.html", full=full, **context)
@@ -226,10 +236,24 @@ def decide_link(session_id: int, device_id: int, decision: str):
 def roster(session_id: int):
     """Everyone expected, one tap to mark present, late, absent or excused."""
     occasion = _occasion(session_id)
-    rows = roster_rows(occasion)
-    phones.ensure_learner_codes([person for person, _record in rows])
-    db.session.commit()
     source = Method.PAPER if request.args.get("source") == Method.PAPER else Method.ROSTER
+    return _roster_page(occasion, source)
+
+
+def _roster_page(
+    occasion: SessionOccasion,
+    source: Method,
+    refused: Refusal | None = None,
+    person: Person | None = None,
+    wanted: Status | None = None,
+) -> str:
+    """The roster; after a tap without JavaScript that was refused, the refusal is shown in
+    ``person``'s row (with the status they ``wanted``) and in a summary at the top."""
+    rows = roster_rows(occasion, with_changes=True)
+    if not all(person.learner_code for person, _record in rows):
+        phones.ensure_learner_codes([person for person, _record in rows])
+        db.session.commit()
+        rows = roster_rows(occasion, with_changes=True)  # the commit expired them
     return render_template(
         "checkin/roster.html",
         occasion=occasion,
@@ -237,6 +261,9 @@ def roster(session_id: int):
         rows=rows,
         now=utcnow(),
         source=source,
+        refusal=refused,
+        refused_person=person,
+        wanted=wanted,
         **LABELS,
     )
 
@@ -265,32 +292,32 @@ def mark(session_id: int, person_id: int):
             method=source,
         )
     if htmx.is_htmx():
-        return _roster_row(occasion, person, source, refused.message)
-    return _back_to_roster(occasion, person, source, refused, status)
+        return _roster_row(occasion, person, source, refused, status)
+    if refused:  # the roster again (no redirect), the message in the person's row
+        return _roster_page(occasion, source, refused, person, status), refused.status
+    return _back_to_roster(occasion, person, source, status)
 
 
-def _back_to_roster(
-    occasion: SessionOccasion, person: Person, source: Method, refused: Refusal, status: Status
-):
+def _back_to_roster(occasion: SessionOccasion, person: Person, source: Method, status: Status):
     """The roster again, at the person's row, with what became of the tap."""
-    if refused:
-        flash(_("%(name)s: %(message)s", name=person.full_name, message=refused.message), "error")
-    else:
-        flash(_("%(name)s: %(status)s", name=person.full_name, status=STATUS_LABELS[status]))
+    flash(_("%(name)s: %(status)s", name=person.full_name, status=STATUS_LABELS[status]))
     back = url_for(
         ".roster", session_id=occasion.id, source=source if source == Method.PAPER else None
     )
     return redirect(back + f"#person-{person.id}")
 
 
-def _roster_row(occasion: SessionOccasion, person: Person, source: Method, error: str | None):
-    """The person's row of the roster, with their record (and ``error`` on it)."""
+def _roster_row(
+    occasion: SessionOccasion, person: Person, source: Method, refused: Refusal, wanted: Status
+):
+    """The person's row of the roster, with their record (and the refusal of the tap on it)."""
     return render_template(
         "checkin/_roster_row.html",
         occasion=occasion,
         person=person,
         record=services.record_of(occasion, person),
-        error=error,
+        refused=refused,
+        wanted=wanted,
         source=source,
         **LABELS,
     )

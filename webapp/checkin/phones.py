@@ -422,7 +422,9 @@ def new_links(occasion: Occasion) -> list[Device]:
     stmt = select(Device).where(
         at_occasion(Device, occasion), Device.confirmed_at.is_(None), Device.revoked_at.is_(None)
     )
-    stmt = stmt.options(joinedload(Device.person)).order_by(Device.created_at, Device.id)
+    # The live page names each person with their birth year and village.
+    stmt = stmt.options(joinedload(Device.person).selectinload(Person.village))
+    stmt = stmt.order_by(Device.created_at, Device.id)
     return list(db.session.scalars(stmt))
 
 

@@ -20,6 +20,7 @@ from typing import NamedTuple, Protocol
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from webapp.accounts.models import User
 from webapp.checkin.models import (
@@ -598,6 +599,8 @@ def pending_joins(occasion: Occasion) -> list[JoinRequest]:
     stmt = select(JoinRequest).where(
         at_occasion(JoinRequest, occasion), JoinRequest.status == JoinStatus.PENDING
     )
+    # The live page names each with their birth year and village.
+    stmt = stmt.options(selectinload(JoinRequest.person).selectinload(Person.village))
     return list(db.session.scalars(stmt.order_by(JoinRequest.created_at)))
 
 
