@@ -68,6 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         signup_views,
     )
     from webapp.scheduling import views as scheduling_views
+    from webapp.mentoring import models as _mentoring_models  # noqa: F401 (its tables)
     from webapp.site import bp as site_bp
 
     app.register_blueprint(site_bp)

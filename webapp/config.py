@@ -78,6 +78,10 @@ def defaults(app: Flask) -> dict:
         # Quizzes: the share of right answers that passes, and attempts per person per day.
         "QUIZ_PASS_MARK": 0.67,
         "QUIZ_MAX_PER_DAY": 20,
+        # Mentoring (Đại sứ số): active mentees a mentor should have, and the days a mentee may
+        # go without a held contact before being flagged, per target group ("default": others).
+        "MENTORING_MIN_MENTEES": 5,
+        "MENTORING_CONTACT_DAYS": {"default": 14},
         # Flask-Compress: pages, CSS and SVG compressed as the browser accepts (zstd, Brotli,
         # gzip); never a streamed response (none is text, and a stream would stay open).
         "COMPRESS_STREAMS": False,
