@@ -58,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from webapp.checkin import cards_views, learner_views, live_views, records_views
     from webapp.learning import quiz_views
     from webapp.learning import views as learning_views
+    from webapp.mentoring import models as _mentoring_models  # noqa: F401 (its tables)
     from webapp.people.import_views import bp as imports_bp
     from webapp.people.views import bp as people_bp
     from webapp.scheduling import (
@@ -68,7 +69,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         signup_views,
     )
     from webapp.scheduling import views as scheduling_views
-    from webapp.mentoring import models as _mentoring_models  # noqa: F401 (its tables)
     from webapp.site import bp as site_bp
 
     app.register_blueprint(site_bp)

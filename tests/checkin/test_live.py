@@ -325,8 +325,8 @@ def _row(html: str, person_id: int) -> str:
 
 def test_the_roster_asks_for_a_reason_only_in_the_row_that_needs_one(actions, client, cw, app):
     """No reason field until a change needs one; without JavaScript the refused tap comes back
-    as the roster (the rule's 400, no redirect) with the message and the field in the person's row, and
-    in a summary at the top; the form's address takes the browser back to the row."""
+    as the roster (the rule's 400, no redirect) with the message and the field in the person's
+    row, and in a summary at the top; the form's address takes the browser back to the row."""
     person_id = _self_scan(app, cw, "Nguyễn Thị Hồng Nhung")
     actions.login("trainer")
     roster = f"/sessions/{cw.session_id}/roster"

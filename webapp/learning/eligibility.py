@@ -208,4 +208,6 @@ def for_class(
     """Every enrolled learner of the class (their villages loaded), in Vietnamese name order
     (six queries at most, whatever the size of the class)."""
     version = _version(version)
-    return _evaluate_all(enrolled_people(course_class, with_villages=True), course_class, version, now)
+    return _evaluate_all(
+        enrolled_people(course_class, with_villages=True), course_class, version, now
+    )
