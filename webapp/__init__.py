@@ -58,7 +58,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from webapp.checkin import cards_views, learner_views, live_views, records_views
     from webapp.learning import quiz_views
     from webapp.learning import views as learning_views
-    from webapp.mentoring import models as _mentoring_models  # noqa: F401 (its tables)
+    from webapp.mentoring import mentor_views, overview_views
+    from webapp.mentoring import occasion as _meetings  # noqa: F401 (its tables, its kind)
+    from webapp.mentoring import views as mentoring_views
     from webapp.people.import_views import bp as imports_bp
     from webapp.people.views import bp as people_bp
     from webapp.scheduling import (
@@ -89,6 +91,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         records_views,
         learning_views,
         quiz_views,
+        mentoring_views,
+        overview_views,
+        mentor_views,
     ):
         app.register_blueprint(module.bp)
     cli.register(app)

@@ -18,6 +18,7 @@ from webapp.timeutil import UTCDateTime
 
 class OccasionKind(StrEnum):
     SESSION = "session"
+    MEETING = "meeting"  # a mentoring meeting (webapp.mentoring.occasion)
 
 
 class Status(StrEnum):

@@ -1,4 +1,5 @@
-"""Occasions people check in to. A class session is one; a mentoring meeting will be another.
+"""Occasions people check in to: a class session here, a mentoring meeting in
+:mod:`webapp.mentoring.occasion` (it registers itself in :data:`KINDS`).
 
 The attendance service knows an occasion only through this interface: when it is, whether it
 is cancelled, who belongs to it and who runs it. A new kind subclasses :class:`Occasion` and
@@ -22,8 +23,21 @@ from webapp.scheduling.models import ClassSession, CourseClass, Enrolment, Enrol
 from webapp.timeutil import UTCDateTime
 
 
+def window_margins() -> tuple[timedelta, timedelta]:
+    """How long before its start check-in opens, and how long after its end it closes."""
+    config = current_app.config
+    return (
+        timedelta(minutes=config["CHECKIN_OPENS_BEFORE_MINUTES"]),
+        timedelta(minutes=config["CHECKIN_CLOSES_AFTER_MINUTES"]),
+    )
+
+
 class Occasion(ABC):
     kind: ClassVar[str]
+    #: Whether someone not a member may ask to join (the runner decides).
+    takes_joins: ClassVar[bool] = True
+    #: What a refusal of someone not a member says (``%(name)s``), if not the class's words.
+    not_member_message: ClassVar = None
 
     id: int
     commune_id: int
@@ -53,6 +67,13 @@ class Occasion(ABC):
     def is_member(self, person_id: int) -> bool:
         return db.session.scalar(self.members().where(Person.id == person_id)) is not None
 
+    @classmethod
+    def attended_hours(cls, person_ids) -> dict[int, float]:
+        """Hours of this kind's occasions each person attended, if they count toward a
+        certificate's hours somewhere (a mentoring meeting); sessions are counted by the
+        class's own tally."""
+        return {}
+
     def insert_attendance(self, values: dict, insert) -> int | None:
         """Insert an attendance row of ``values`` if the person is a member and has no row
         yet: the new row's id, or None (not a member, or already recorded). ``insert(values)``
@@ -63,13 +84,11 @@ class Occasion(ABC):
 
     @property
     def opens_at(self) -> datetime:
-        return self.starts_at - timedelta(
-            minutes=current_app.config["CHECKIN_OPENS_BEFORE_MINUTES"]
-        )
+        return self.starts_at - window_margins()[0]
 
     @property
     def closes_at(self) -> datetime:
-        return self.ends_at + timedelta(minutes=current_app.config["CHECKIN_CLOSES_AFTER_MINUTES"])
+        return self.ends_at + window_margins()[1]
 
     @property
     def late_from(self) -> datetime:
@@ -227,8 +246,7 @@ class SessionOccasion(Occasion):
 
     @classmethod
     def open_ids(cls, now: datetime) -> Select:
-        before = timedelta(minutes=current_app.config["CHECKIN_OPENS_BEFORE_MINUTES"])
-        after = timedelta(minutes=current_app.config["CHECKIN_CLOSES_AFTER_MINUTES"])
+        before, after = window_margins()
         return select(ClassSession.id).where(
             and_(
                 ClassSession.starts_at <= now + before,

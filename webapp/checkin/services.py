@@ -290,7 +290,15 @@ def _refuse_not_open_yet(occasion: Occasion, person_id: int) -> None:
 
 
 def _refuse_not_enrolled(occasion: Occasion, person: Attendee) -> None:
-    _refuse_as("not_enrolled", occasion, person.id, status=409, name=person.full_name)
+    message = occasion.not_member_message or _SAID["not_enrolled"]
+    refuse(
+        "not_enrolled",
+        message,
+        occasion=occasion,
+        person_id=person.id,
+        status=409,
+        name=person.full_name,
+    )
 
 
 #: Insert unless the person has a row (the same SQL on SQLite and PostgreSQL; the unique
@@ -369,25 +377,39 @@ def check_in(
     now: datetime,
     actor: User | None = None,
     device_key: str | None = None,
+    at: datetime | None = None,
 ) -> Result:
     """Record that ``person`` is here, once. Present, or late after the grace time.
 
     A learner's own phone (``SELF_SCAN``, ``CODE_SELF``: no actor) works only inside the
     check-in window; staff methods need the actor to run the occasion and work from the
     window's opening on (a paper sheet is entered afterwards).
+
+    ``at``: when the person arrived, if earlier than ``now`` (staff entering it afterwards,
+    e.g. a mentor logging a meeting after it): lateness and the record's time follow it.
     """
     if method in STAFF_METHODS:
         require_runner(actor, occasion)
+    arrived = now if at is None or method in PHONE_METHODS else min(at, now)
     if occasion.cancelled:
         _refuse_as("session_cancelled", occasion, person.id)
-    if now < occasion.opens_at:
+    if arrived < occasion.opens_at:
         _refuse_not_open_yet(occasion, person.id)
     if method in PHONE_METHODS and now > occasion.closes_at:
         _refuse_as("window_closed", occasion, person.id)
-    status = Status.LATE if now > occasion.late_from else Status.PRESENT
+    status = Status.LATE if arrived > occasion.late_from else Status.PRESENT
     # Members only: the occasion checks membership with the insert (one statement where it
     # can); only when no row was made is it asked why.
-    values = _row(occasion, person.id, status, method, now=now, by=actor, device_key=device_key)
+    values = _row(
+        occasion,
+        person.id,
+        status,
+        method,
+        now=now,
+        by=actor,
+        device_key=device_key,
+        recorded_at=arrived,
+    )
     new_id = occasion.insert_attendance(values, _insert)
     if new_id is not None:
         log.info(
@@ -404,7 +426,7 @@ def check_in(
     if record.status not in ATTENDED:
         # Marked absent or excused earlier, and here after all.
         _change(record, status, actor=actor, now=now, method=method, reason="")
-        record.recorded_at, record.device_key = now, device_key or record.device_key
+        record.recorded_at, record.device_key = arrived, device_key or record.device_key
         # The arrival is what the record now says: how and by whom (the absent mark stays in
         # the change history).
         record.method, record.recorded_by_id = method, actor.id if actor is not None else None
@@ -541,6 +563,8 @@ def request_join(
     if person.commune_id != occasion.commune_id:
         _refuse_not_enrolled(occasion, person)
     request = _join_request(occasion, person.id)
+    if not occasion.takes_joins:
+        _refuse_not_enrolled(occasion, person)
     if request is None:
         try:
             with db.session.begin_nested():
@@ -581,7 +605,9 @@ def ask_to_join(occasion: Occasion, person: Resident | None, *, now: datetime) -
     to join: the request
     waits on the live page. Nothing is told or remembered: the phone is not linked."""
     if person is not None and (
-        not occasion.is_open(now) or person.commune_id != occasion.commune_id
+        not occasion.takes_joins
+        or not occasion.is_open(now)
+        or person.commune_id != occasion.commune_id
     ):
         person = None
     values = {

@@ -9,7 +9,9 @@ THE RULE (one learner, one class, one framework version — the current one unle
   The learner needs ``attended * 100 >= min_attendance_pct * held``; ``sessions_short`` is
   how many more attended sessions that would take. With no session held yet, a rule asking
   for any attendance is not met.
-- Hours: the lengths of the sessions attended; ``hours_short = min_hours - hours``.
+- Hours: the lengths of the sessions attended, plus the hours of held mentoring meetings the
+  learner attended when the group's rule says they count (``meeting_hours_count``, default
+  no; ``hours_note`` says which); ``hours_short = min_hours - hours``.
 - Competencies: required = the rule's codes, intersected with the course's competency_codes
   when the course lists some (a course teaches a subset). When the course lists none, or
   none of its codes is in the rule (e.g. a course of "9.9" only, or of codes from another
@@ -35,6 +37,7 @@ from sqlalchemy import select
 
 from webapp.checkin import records
 from webapp.checkin.models import Attendance, OccasionKind
+from webapp.checkin.occasions import KINDS
 from webapp.extensions import db
 from webapp.learning import framework
 from webapp.learning.models import ALL_COMPETENCIES, CertificateRule, Evidence, FrameworkVersion
@@ -66,6 +69,10 @@ class Eligibility:
     reasons: list[str] = field(default_factory=list)
     #: The pieces of ``reasons`` that say what is missing (the others are notes).
     missing_pieces: list[str] = field(default_factory=list)
+    #: Hours of held mentoring meetings attended (in ``hours`` only if the rule counts them).
+    meeting_hours: float = 0.0
+    #: How mentoring meetings count here, in words ("" when the learner had none).
+    hours_note: str = ""
 
     @property
     def summary(self) -> str:
@@ -85,13 +92,29 @@ def _required(rule: CertificateRule | None, course_class: CourseClass) -> list[s
     return overlap or list(rule.required_codes)
 
 
-def _evaluate(person, course_class, version, rule, sessions, statuses, codes, now) -> Eligibility:
+def _hours_note(rule: CertificateRule | None, meeting_hours: float) -> str:
+    if not meeting_hours:
+        return ""
+    if rule is not None and rule.meeting_hours_count:
+        return gettext(
+            "includes %(hours)s hours of mentoring meetings", hours=hours_text(meeting_hours)
+        )
+    return gettext(
+        "%(hours)s hours of mentoring meetings do not count for this group",
+        hours=hours_text(meeting_hours),
+    )
+
+
+def _evaluate(
+    person, course_class, version, rule, sessions, statuses, codes, now, meeting_hours=0.0
+) -> Eligibility:
     tally = records.tally(sessions, statuses, now)
     pct = rule.min_attendance_pct if rule else 0
     min_hours = rule.min_hours if rule else 0.0
     needed = -(-pct * tally.held // 100)  # ceil(pct% of held)
     sessions_short = max(0, needed - tally.attended)
-    hours = round(tally.hours, 2)
+    counted = meeting_hours if rule is not None and rule.meeting_hours_count else 0.0
+    hours = round(tally.hours + counted, 2)
     hours_short = max(0.0, round(min_hours - hours, 2))
     required = _required(rule, course_class)
     everything = ALL_COMPETENCIES in codes  # a VNeID confirmation
@@ -133,6 +156,8 @@ def _evaluate(person, course_class, version, rule, sessions, statuses, codes, no
         missing=missing,
         reasons=pieces + notes,
         missing_pieces=pieces,
+        meeting_hours=round(meeting_hours, 2),
+        hours_note=_hours_note(rule, meeting_hours),
     )
 
 
@@ -176,6 +201,8 @@ def _evaluate_all(people, course_class, version, now) -> list[Eligibility]:
             )
         ):
             codes[person_id].add(code)
+    # Mentoring meetings: their hours, told on the page, counted where the group's rule says.
+    meeting_hours = KINDS[OccasionKind.MEETING].attended_hours(ids) if ids else {}
     return [
         _evaluate(
             p,
@@ -186,6 +213,7 @@ def _evaluate_all(people, course_class, version, now) -> list[Eligibility]:
             statuses[p.id],
             codes[p.id],
             now,
+            meeting_hours.get(p.id, 0.0),
         )
         for p in people
     ]
@@ -206,7 +234,7 @@ def for_class(
     course_class: CourseClass, *, now: datetime, version: FrameworkVersion | None = None
 ) -> list[Eligibility]:
     """Every enrolled learner of the class (their villages loaded), in Vietnamese name order
-    (six queries at most, whatever the size of the class)."""
+    (seven queries at most, whatever the size of the class)."""
     version = _version(version)
     return _evaluate_all(
         enrolled_people(course_class, with_villages=True), course_class, version, now

@@ -118,6 +118,11 @@ class CertificateRule(db.Model):
     min_attendance_pct: Mapped[int] = mapped_column(Integer, default=0)
     #: Hours of the sessions attended.
     min_hours: Mapped[float] = mapped_column(Float, default=0)
+    #: Whether hours of held mentoring meetings the learner attended count toward
+    #: ``min_hours`` (a per-group choice; default no).
+    meeting_hours_count: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     version: Mapped[FrameworkVersion] = relationship(back_populates="rules")
 

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,6 +21,9 @@ CONTACT_DAYS_KEY = "MENTORING_CONTACT_DAYS"
 #: Days between held contacts a mentee may go before being flagged, per target group
 #: (``webapp.people.models.TargetGroup`` values); "default" for every group not listed.
 CONTACT_DAYS_DEFAULT = {"default": 14}
+LATE_DAYS_KEY = "MENTORING_LATE_DAYS"
+#: How many days after a meeting it may still be logged (marked as entered later).
+LATE_DAYS_DEFAULT = 3
 
 
 class MentoringError(DomainError):
@@ -161,3 +164,77 @@ class Mentorship(db.Model):
 
     def __repr__(self) -> str:
         return f"<Mentorship {self.id} mentor {self.mentor_id} person {self.person_id}>"
+
+
+class MeetingPlace(StrEnum):
+    HOME = "home"
+    CULTURAL_HOUSE = "cultural_house"
+    SERVICE_CENTRE = "service_centre"
+    PHONE = "phone"
+
+
+MEETING_PLACE_LABELS = {
+    MeetingPlace.HOME: _l("Home visit"),
+    MeetingPlace.CULTURAL_HOUSE: _l("Village cultural house"),
+    MeetingPlace.SERVICE_CENTRE: _l("Public administrative service centre"),
+    MeetingPlace.PHONE: _l("Phone call"),
+}
+
+
+class Meeting(db.Model):
+    """A mentor meeting one or several mentees (a household), or trying to (``held`` False:
+    nobody home; it does not count as contact).
+
+    Who was there is attendance (``webapp.checkin.models.Attendance`` of occasion kind
+    "meeting"): the mentor's ticks, the mentee's own scan of the meeting's QR, or the
+    mentor's scan of a learner card, through the one attendance service. For a meeting not
+    held, the people visited are recorded absent.
+    """
+
+    __tablename__ = "mentoring_meetings"
+    __table_args__ = (
+        Index("ix_mentoring_meetings_mentor_starts", "mentor_id", "starts_at"),
+        UniqueConstraint("mentor_id", "nonce"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("mentors.id"))
+    commune_id: Mapped[int] = mapped_column(ForeignKey("communes.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place: Mapped[str] = mapped_column(String(20))
+    held: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Competency codes practised (framework order); the attested ones are evidence.
+    competency_codes: Mapped[list] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    logged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    logged_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: Logged after the meeting had ended (the same day or within MENTORING_LATE_DAYS).
+    entered_later: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: A random value of the form (or an offline phone's queue) that logged it: the same
+    #: form sent twice logs one meeting.
+    nonce: Mapped[str | None] = mapped_column(String(32))
+
+    mentor: Mapped[Mentor] = relationship()
+    logged_by = relationship("User")
+
+    @property
+    def minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+    def __repr__(self) -> str:
+        return f"<Meeting {self.id} mentor {self.mentor_id} {self.starts_at:%Y-%m-%d}>"
+
+
+class MeetingConfirmation(db.Model):
+    """A mentee confirmed on their own remembered phone that the meeting took place."""
+
+    __tablename__ = "mentoring_confirmations"
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("mentoring_meetings.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    #: The remembered phone (``checkin_devices.id``) it was confirmed on.
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("checkin_devices.id"))
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)

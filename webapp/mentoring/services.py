@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from webapp.accounts.models import User
 from webapp.extensions import db
-from webapp.mentoring import queries
+from webapp.mentoring import meetings, queries
 from webapp.mentoring.access import (
     can_link_accounts,
     can_manage_village,
@@ -386,12 +386,8 @@ def under_minimum(mentor: Mentor, count: int | None = None) -> bool:
 
 def last_contacts(person_ids: Iterable[int]) -> dict[int, datetime]:
     """The moment of each person's last *held* mentoring contact, by person id (people with
-    none are left out).
-
-    Phase 1 has no meetings yet: always {}. Phase 2 fills it from the meetings (a meeting
-    attempted but not held does not count), in one query for all the ids.
-    """
-    return {}
+    none are left out): :func:`webapp.mentoring.meetings.last_contacts`, one query."""
+    return meetings.last_contacts(person_ids)
 
 
 @dataclass
