@@ -25,6 +25,8 @@ from webapp.checkin.models import Attendance, Device, JoinRequest
 from webapp.extensions import db
 from webapp.learning.framework import seed_framework
 from webapp.learning.services import record_evidence
+from webapp.mentoring import meetings
+from webapp.mentoring import services as mentoring
 from webapp.people.models import ImportBatch, Village
 from webapp.permissions import PUBLIC, Role
 from webapp.scheduling.models import CourseMaterial, Enrolment, EnrolmentStatus, SignupRequest
@@ -133,6 +135,28 @@ ROLE_TABLE: dict[str, frozenset | str] = {
     "checkin_cards.village_cards": MANAGERS | {Role.VILLAGE_LEAD},
     "checkin_cards.scan": PLANNERS,
     "checkin_cards.sheet": PLANNERS,
+    # mentoring: organisers and village leads (their village) manage mentors; not mentors
+    "mentoring.mentors": EDITORS,
+    "mentoring.mentor_new": EDITORS,
+    "mentoring.mentor": EDITORS,
+    "mentoring.mentor_edit": EDITORS,
+    "mentoring.mentor_end": EDITORS,
+    "mentoring.mentor_link": MANAGERS,
+    "mentoring.assign": EDITORS,
+    "mentoring.mentorship_end": EDITORS,
+    "mentoring.mentorship_reassign": EDITORS,
+    # the organiser's view of the network, its weekly digest and Excel export (scoped)
+    "mentoring_overview.index": EDITORS,
+    "mentoring_overview.digest": EDITORS,
+    "mentoring_overview.export": EDITORS,
+    # the mentor's phone pages: their own mentees and meetings only (404 for another's)
+    "mentor.home": {Role.MENTOR},
+    "mentor.new_meeting": {Role.MENTOR},
+    "mentor.meeting": {Role.MENTOR},
+    "mentor.attest": {Role.MENTOR},
+    "mentor.present": {Role.MENTOR},
+    # a mentee's confirmation on their remembered phone (the phone's own people only)
+    "mentor.confirm": PUBLIC,
     # public: no personal data
     "signup.class_page": PUBLIC,
     "public.schedule": PUBLIC,
@@ -256,8 +280,28 @@ def samples(app, world):
             issued_at=utcnow(),
         )
         db.session.add(certificate)
+        organiser = db.session.get(User, world.users["organiser"])
+        mentor = mentoring.make_mentor(
+            actor=organiser,
+            now=utcnow(),
+            person=make_person(village, "Đinh Văn Đại Sứ", 1999),
+            organisation="youth_union",
+            village_id=village.id,
+        )
+        mentorship = mentoring.assign(
+            actor=organiser, now=utcnow(), mentor=mentor, person=make_person(village, "Hà Thị Kèm")
+        )
+        meeting = meetings.log_meeting(
+            actor=organiser,
+            now=utcnow(),
+            mentor=mentor,
+            details=meetings.MeetingDetails(people=[mentorship.person], minutes=30, place="home"),
+        )
         db.session.commit()
         return {
+            "meeting_id": meeting.id,
+            "mentor_id": mentor.id,
+            "mentorship_id": mentorship.id,
             "course_id": course.id,
             "venue_id": venue.id,
             "material_id": material.id,

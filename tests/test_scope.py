@@ -42,6 +42,8 @@ from webapp.checkin.models import Attendance
 from webapp.extensions import db
 from webapp.learning import framework
 from webapp.learning.framework import seed_framework
+from webapp.mentoring import meetings
+from webapp.mentoring import services as mentoring
 from webapp.people.models import Commune, Village
 from webapp.permissions import PUBLIC, Role
 from webapp.scheduling.models import Enrolment, EnrolmentStatus
@@ -89,6 +91,14 @@ SCOPE_TABLE: dict[str, str] = {
     "checkin_cards.sheet": "runner codes",
     # a village's cards: planners of the commune and the village's own lead
     "checkin_cards.village_cards": "person codes",
+    # a mentor's page lists their mentees: the lead's own village's mentor, 404 for another
+    "mentoring.mentor": "person",
+    # the organiser's view of the mentoring network: "managers list" is a "list" that only
+    # the commune's managers and village leads read (trainers get 403); the overview shows
+    # mentors and counts only (its lead scope: tests/mentoring/test_overview.py)
+    "mentoring_overview.index": "mentors",
+    "mentoring_overview.digest": "managers list",
+    "mentoring_overview.export": "managers list",
 }
 
 
@@ -151,7 +161,25 @@ def scope(app, world):
             )
             db.session.add(certificate)
             db.session.flush()
+            organiser = db.session.get(User, world.users["organiser"])
+            village = v1 if key == "own" else v2
+            mentor = mentoring.make_mentor(
+                actor=organiser,
+                now=NOW,
+                person=make_person(village, f"Đại Sứ Thôn {village.id}", 1999),
+                organisation="youth_union",
+                village_id=village.id,
+            )
+            mentoring.assign(actor=organiser, now=NOW, mentor=mentor, person=person)
+            meeting = meetings.log_meeting(
+                actor=organiser,
+                now=NOW,
+                mentor=mentor,
+                details=meetings.MeetingDetails(people=[person], minutes=30, place="home"),
+            )
             ids[key] = SimpleNamespace(
+                meeting_id=meeting.id,
+                mentor_id=mentor.id,
                 person_id=person.id,
                 household_id=person.household_id,
                 village_id=person.village_id,
@@ -170,6 +198,8 @@ def _args(scope, whose: str) -> dict:
         "household_id": person.household_id,
         "village_id": person.village_id,
         "certificate_id": person.certificate_id,
+        "mentor_id": person.mentor_id,
+        "meeting_id": person.meeting_id,
         "competency": "4.2",
     }
 
@@ -211,7 +241,7 @@ def _login(actions, username):
 
 # --- the village lead ------------------------------------------------------------------------
 
-LEAD_LISTS = [e for e, kind in SCOPE_TABLE.items() if kind == "list"]
+LEAD_LISTS = [e for e, kind in SCOPE_TABLE.items() if kind in ("list", "managers list")]
 LEAD_PEOPLE = [
     e
     for e, kind in SCOPE_TABLE.items()

@@ -54,12 +54,13 @@ def seed_demo_command(if_empty: bool) -> None:
     """Load the demo commune Ngọk Bay with people and demo accounts (idempotent).
 
     Every domain seeds its part: people and accounts, then the framework, the schedule,
-    attendance and evidence.
+    attendance, evidence and the mentoring network.
     """
     from webapp.checkin.demo import seed_attendance
     from webapp.extensions import db
     from webapp.learning.demo import seed_evidence
     from webapp.learning.framework import seed_framework
+    from webapp.mentoring.demo import seed_mentoring
     from webapp.people import demo
     from webapp.scheduling.demo import open_today, seed_schedule
     from webapp.timeutil import utcnow
@@ -78,6 +79,7 @@ def seed_demo_command(if_empty: bool) -> None:
         schedule = seed_schedule(demo.demo_commune(), now=now)
         schedule["attendance"] = seed_attendance(demo.demo_commune(), now=now)
         schedule["evidence"] = seed_evidence(demo.demo_commune(), now=now)
+        network = seed_mentoring(demo.demo_commune(), now=now)
         click.echo(
             "Demo commune created: {villages} villages, {households} households, "
             "{persons} persons, {users} accounts.".format(**created)
@@ -86,6 +88,10 @@ def seed_demo_command(if_empty: bool) -> None:
             "Demo schedule: {courses} courses, {classes} classes, {sessions} sessions, "
             "{enrolments} enrolments, {attendance} attendance records, {evidence} observations "
             "of competence.".format(**schedule)
+        )
+        click.echo(
+            "Demo mentoring: {mentors} mentors (Đại sứ số), {mentees} mentees, {meetings} "
+            "meetings.".format(**network)
         )
     opened = open_today(demo.demo_commune(), now=now)
     db.session.commit()

@@ -1,6 +1,7 @@
 """Flask extensions, created once and bound to the app in ``create_app``."""
 
 import sqlite3
+from contextlib import contextmanager
 
 from flask_babel import Babel
 from flask_login import LoginManager
@@ -43,3 +44,29 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+
+def begin_writing() -> None:
+    """Make sure the session's connection is inside a real transaction, holding SQLite's
+    write lock.
+
+    The SQLite driver opens a transaction only before a write, and a SAVEPOINT outside one
+    commits when released: a service would commit behind the view's back, and a refusal
+    after it could not be rolled back. ``BEGIN IMMEDIATE`` opens one and takes the write lock
+    now, so concurrent writers queue here (and the second one sees the first one's rows).
+    PostgreSQL needs nothing."""
+    connection = db.session.connection()
+    if (
+        connection.dialect.name == "sqlite"
+        and not connection.connection.dbapi_connection.in_transaction
+    ):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def savepoint():
+    """``db.session.begin_nested()`` that is rolled back with the request's transaction on
+    SQLite too (see :func:`begin_writing`): the only way the app opens a savepoint."""
+    begin_writing()
+    with db.session.begin_nested() as nested:
+        yield nested

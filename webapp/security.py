@@ -22,6 +22,7 @@ TOKEN_PAGES = frozenset(
         "quiz.learner_question",
         "quiz.learner_result",
         "certificates.verify",
+        "mentor.confirm",  # a mentee confirming a meeting on their remembered phone
     }
 )
 

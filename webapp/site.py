@@ -37,6 +37,14 @@ LIGHT_PAGES = frozenset(
         "public.village_ics",
         "public.class_ics",
         "signup.class_page",
+        # The mentor's phone pages (staff, but on a volunteer's cheap phone) and a mentee's
+        # confirmation of a meeting.
+        "mentor.home",
+        "mentor.new_meeting",
+        "mentor.meeting",
+        "mentor.attest",
+        "mentor.present",
+        "mentor.confirm",
     }
 )
 
@@ -58,6 +66,9 @@ def index():
     if current_user.role == Role.TRAINER:
         # A trainer's start page is their day: today's and this week's sessions.
         return redirect(url_for("calendar.today"))
+    if current_user.role == Role.MENTOR:
+        # A mentor's start page is their mentees, on their phone.
+        return redirect(url_for("mentor.home"))
     return render_template("home.html")
 
 

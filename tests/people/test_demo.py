@@ -7,6 +7,7 @@ from webapp.accounts.models import User
 from webapp.accounts.services import authenticate
 from webapp.checkin.models import Attendance
 from webapp.extensions import db
+from webapp.mentoring.demo import DEMO_MENTORS
 from webapp.people.demo import DEMO_PASSWORD, DEMO_USERS
 from webapp.people.models import Household, Person, Segment, TargetGroup, Village
 from webapp.scheduling.models import ClassSession, CourseClass, Enrolment
@@ -24,7 +25,7 @@ def test_seed_demo_builds_the_commune_once(app, runner):
     with app.app_context():
         assert count(Village) == 8
         assert count(Household) == 600
-        assert count(Person) == 2000
+        assert count(Person) == 2000 + len(DEMO_MENTORS)  # the mentors are registered too
         assert count(User) == len(DEMO_USERS) == 12
         people = list(db.session.scalars(select(Person)))
         year = utcnow().year
@@ -47,7 +48,8 @@ def test_seed_demo_builds_the_commune_once(app, runner):
     again = runner.invoke(args=["seed-demo", "--if-empty"])  # `make run` another time
     assert again.exit_code == 0 and "already there" in again.output
     with app.app_context():
-        assert count(Person) == 2000 and count(User) == 12 and count(CourseClass) == 4
+        assert count(Person) == 2000 + len(DEMO_MENTORS)
+        assert count(User) == 12 and count(CourseClass) == 4
 
 
 def test_seed_demo_if_empty_leaves_a_real_commune_alone(app, runner):

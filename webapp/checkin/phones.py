@@ -41,7 +41,7 @@ from webapp.checkin.services import (
     refuse,
     require_runner,
 )
-from webapp.extensions import db
+from webapp.extensions import db, savepoint
 from webapp.people.models import Person
 from webapp.phone import phone_or_none
 from webapp.timeutil import UTCDateTime
@@ -259,7 +259,7 @@ def ensure_learner_codes(people) -> None:
         taken.add(code)
         person.learner_code = code
     try:
-        with db.session.begin_nested():
+        with savepoint():
             db.session.flush()
     except IntegrityError:  # pragma: no cover - 25^6 codes; a clash is rare, try again
         for person in missing:
@@ -508,3 +508,33 @@ def shared_devices(occasion: Occasion) -> dict[str, list[int]]:
     for key, person_id in rows:
         shared.setdefault(key, []).append(person_id)
     return shared
+
+
+# --- what a phone's people are asked on their page ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A question for one of a phone's people, answered with one tap: a button posting
+    ``person_id`` to ``action`` (e.g. a mentee confirming their mentor's visit)."""
+
+    person_id: int
+    text: str
+    action: str
+    button: str
+
+
+#: Functions ``(person_ids, now) -> list[Prompt]`` another domain registers (mentoring asks
+#: mentees to confirm meetings), so that the learner's phone page shows them without this
+#: package knowing that domain.
+PROMPTS: list = []
+
+
+def prompts_for(person_ids: Sequence[int], *, now: datetime) -> dict[int, list[Prompt]]:
+    """The prompts for each of these people (one query per registered function at most)."""
+    found: dict[int, list[Prompt]] = {pid: [] for pid in person_ids}
+    if person_ids:
+        for ask in PROMPTS:
+            for prompt in ask(list(person_ids), now):
+                found.setdefault(prompt.person_id, []).append(prompt)
+    return found

@@ -35,7 +35,7 @@ from webapp.checkin.models import (
 )
 from webapp.checkin.occasions import KINDS, Occasion, SessionOccasion, at_occasion
 from webapp.errors import DomainError
-from webapp.extensions import db
+from webapp.extensions import db, savepoint
 from webapp.people.models import Person
 from webapp.text import nfc
 from webapp.timeutil import UTCDateTime
@@ -94,7 +94,7 @@ def point_for(occasion: Occasion, *, now: datetime) -> CheckinPoint:
         return point
     for _attempt in range(5):
         try:
-            with db.session.begin_nested():
+            with savepoint():
                 point = CheckinPoint(
                     occasion_kind=occasion.kind,
                     occasion_id=occasion.id,
@@ -567,7 +567,7 @@ def request_join(
         _refuse_not_enrolled(occasion, person)
     if request is None:
         try:
-            with db.session.begin_nested():
+            with savepoint():
                 request = JoinRequest(
                     occasion_kind=occasion.kind,
                     occasion_id=occasion.id,

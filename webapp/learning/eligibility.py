@@ -239,3 +239,36 @@ def for_class(
     return _evaluate_all(
         enrolled_people(course_class, with_villages=True), course_class, version, now
     )
+
+
+def missing_competencies(people, *, version: FrameworkVersion | None = None) -> dict:
+    """What each person still lacks of their group's certificate rule in the current version,
+    whatever the class: person id -> the missing codes in framework order ([] when none is
+    missing), or None when their group has no rule (three queries, whatever the number)."""
+    people = list(people)
+    version = version or framework.current_version()
+    if version is None or not people:
+        return {p.id: None for p in people}
+    rules = {
+        r.target_group: r.required_codes
+        for r in db.session.scalars(
+            select(CertificateRule).where(CertificateRule.version_id == version.id)
+        )
+    }
+    codes: dict[int, set[str]] = defaultdict(set)
+    for person_id, code in db.session.execute(
+        select(Evidence.person_id, Evidence.competency_code).where(
+            Evidence.person_id.in_([p.id for p in people]), Evidence.counting()
+        )
+    ):
+        codes[person_id].add(code)
+    found = {}
+    for person in people:
+        required = rules.get(person.target_group)
+        if required is None:
+            found[person.id] = None
+        elif ALL_COMPETENCIES in codes[person.id]:
+            found[person.id] = []
+        else:
+            found[person.id] = [c for c in required if c not in codes[person.id]]
+    return found

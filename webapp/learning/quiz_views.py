@@ -188,13 +188,16 @@ def _learner_attempt(competency: str, attempt_id: int) -> tuple[Flow, QuizAttemp
 @bp.get("/hoc")
 @public
 def home():
-    """The phone's people and the quizzes they can take."""
+    """The phone's people, what they are asked (a mentor's visit to confirm) and the quizzes
+    they can take."""
     people = phones.device_people(device_key())
+    ids = [p.id for p in people]
     return render_template(
         "learning/quiz_home.html",
         people=people,
         quizzes=list(quizzes.bank().values()),
-        passed=quizzes.passed_codes([p.id for p in people]),
+        passed=quizzes.passed_codes(ids),
+        prompts=phones.prompts_for(ids, now=utcnow()),
     )
 
 

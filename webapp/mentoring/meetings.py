@@ -19,13 +19,14 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from webapp.accounts.models import User
 from webapp.checkin import services as attendance
-from webapp.checkin.models import ATTENDED, Attendance, Method, OccasionKind, Status
-from webapp.extensions import db
+from webapp.checkin.models import ATTENDED, Attendance, Device, Method, OccasionKind, Status
+from webapp.extensions import db, savepoint
 from webapp.learning import framework
-from webapp.learning.models import EvidenceKind
+from webapp.learning.models import Evidence, EvidenceKind
 from webapp.learning.services import record_evidence
 from webapp.mentoring.access import can_manage_mentor
 from webapp.mentoring.models import (
@@ -38,6 +39,7 @@ from webapp.mentoring.models import (
     MentoringError,
 )
 from webapp.mentoring.occasion import MeetingOccasion
+from webapp.mentoring.queries import scope_mentors
 from webapp.people.models import Person
 from webapp.text import clean_lines
 from webapp.timeutil import to_local
@@ -62,8 +64,8 @@ def can_log(actor: User, mentor: Mentor) -> bool:
     return mentor.user_id == actor.id or can_manage_mentor(actor, mentor)
 
 
-def _refuse(code: str, message, status: int = 400, **params) -> MentoringError:
-    return MentoringError(code, message, status=status, **params)
+def _refuse(error_code: str, message, /, *, status: int = 400, **params) -> MentoringError:
+    return MentoringError(error_code, message, status=status, **params)
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ def log_meeting(*, actor: User, now: datetime, mentor: Mentor, details: MeetingD
     if not mentor.active:
         raise _refuse("mentor_ended", _l("This person is no longer a mentor."), status=409)
     if not can_log(actor, mentor):
-        raise _refuse("not_allowed", _l("You may not log meetings for this mentor."), 403)
+        raise _refuse("not_allowed", _l("You may not log meetings for this mentor."), status=403)
     earlier = _same_form(mentor, details.nonce)
     if earlier is not None:
         return earlier
@@ -173,11 +175,13 @@ def log_meeting(*, actor: User, now: datetime, mentor: Mentor, details: MeetingD
         nonce=details.nonce or None,
     )
     try:
-        with db.session.begin_nested():
+        with savepoint():
             db.session.add(meeting)
             db.session.flush()
     except IntegrityError:  # the same form sent twice at the same moment
         return _same_form(mentor, details.nonce)
+    if meeting.held:  # its QR, for a mentee's own phone
+        attendance.point_for(MeetingOccasion(meeting), now=now)
     _record_who_was_there(meeting, details.people, actor=actor, now=now)
     _attest(meeting, mentor, details.people, attested, actor=actor, now=now)
     return meeting
@@ -212,6 +216,59 @@ def _attest(meeting, mentor, people, attested, *, actor: User, now: datetime) ->
         )
 
 
+def attest(
+    *, actor: User, now: datetime, meeting: Meeting, pairs: Iterable[tuple[int, str]]
+) -> int:
+    """After a meeting, the mentor attests "can do" for mentees who were there and
+    competencies practised (the meeting's page): evidence of kind mentor, each pair once per
+    meeting (one already recorded is skipped). The number recorded."""
+    mentor = meeting.mentor
+    if not can_log(actor, mentor):
+        raise _refuse("not_allowed", _l("You may not log meetings for this mentor."), status=403)
+    pairs = set(pairs)
+    if pairs and not meeting.held:
+        raise _refuse(
+            "not_held_attested", _l("A visit where you met nobody cannot attest anything.")
+        )
+    present = {
+        pid for pid, status in attendees([meeting.id])[meeting.id].items() if status in ATTENDED
+    }
+    if any(pid not in present or code not in meeting.competency_codes for pid, code in pairs):
+        raise _refuse(
+            "attested_not_practised",
+            _l("Attest only what was practised, for someone who was there."),
+        )
+    done = {(pid, code) for pid, codes in attested_at(meeting).items() for code in codes}
+    new = pairs - done
+    people = {
+        p.id: p
+        for p in db.session.scalars(select(Person).where(Person.id.in_({p for p, _ in new})))
+    }
+    _attest(meeting, mentor, people.values(), new, actor=actor, now=now)
+    return len(new)
+
+
+def attested_at(meeting: Meeting) -> dict[int, set[str]]:
+    """Person id -> the codes attested (not withdrawn) at this meeting."""
+    found: dict[int, set[str]] = {}
+    for evidence in db.session.scalars(
+        select(Evidence).where(
+            Evidence.kind == EvidenceKind.MENTOR,
+            Evidence.withdrawn_at.is_(None),
+            Evidence.recorded_at >= meeting.logged_at,
+            Evidence.person_id.in_(
+                select(Attendance.person_id).where(
+                    Attendance.occasion_kind == OccasionKind.MEETING,
+                    Attendance.occasion_id == meeting.id,
+                )
+            ),
+        )
+    ):
+        if evidence.detail.get("meeting_id") == meeting.id:
+            found.setdefault(evidence.person_id, set()).add(evidence.competency_code)
+    return found
+
+
 def record_present(
     *, actor: User, now: datetime, meeting: Meeting, person: Person, method: Method
 ) -> attendance.Result:
@@ -225,6 +282,20 @@ def record_present(
 
 
 # --- reading ---------------------------------------------------------------------------------
+
+
+def get_meeting(user: User, meeting_id: int, *, for_logging: bool = False) -> Meeting:
+    """The meeting, if the user may see its mentor (``queries.scope_mentors``; else 404);
+    with ``for_logging``, only if the user may log for that mentor (else 403)."""
+    stmt = (
+        select(Meeting)
+        .join(Mentor, Mentor.id == Meeting.mentor_id)
+        .where(Meeting.id == meeting_id, Mentor.id.in_(scope_mentors(select(Mentor.id), user)))
+    )
+    meeting = db.first_or_404(stmt.options(selectinload(Meeting.mentor)))
+    if for_logging and not can_log(user, meeting.mentor):
+        raise _refuse("not_allowed", _l("You may not log meetings for this mentor."), status=403)
+    return meeting
 
 
 def _attended_rows():
@@ -332,15 +403,23 @@ def unconfirmed_for(person_ids: Iterable[int], *, now: datetime) -> list[ToConfi
     return [ToConfirm(*row) for row in rows]
 
 
-def confirm(*, now: datetime, meeting_id: int, person_id: int, device_id: int | None) -> None:
-    """A mentee confirms, on their remembered phone, that they met their mentor (once; a
-    second tap changes nothing). Only a meeting the person attended can be confirmed."""
+def confirm(*, now: datetime, meeting_id: int, person_id: int, device_key: str | None) -> None:
+    """A mentee confirms, on their remembered phone (``device_key``), that they met their
+    mentor (once; a second tap changes nothing). Only a held meeting of the last week the
+    person attended can be confirmed."""
     if _confirmed(meeting_id, person_id):
         return
     if not any(c.meeting_id == meeting_id for c in unconfirmed_for([person_id], now=now)):
         raise _refuse("not_attended", _l("There is no such meeting to confirm."), status=404)
+    device_id = db.session.scalar(
+        select(Device.id).where(
+            Device.key == (device_key or ""),
+            Device.person_id == person_id,
+            Device.revoked_at.is_(None),
+        )
+    )
     try:
-        with db.session.begin_nested():
+        with savepoint():
             db.session.add(
                 MeetingConfirmation(
                     meeting_id=meeting_id,

@@ -174,3 +174,45 @@ def mentors_of_village(village: Village) -> list[Mentor]:
         .order_by(Person.sort_key, Mentor.id)
     )
     return list(db.session.scalars(stmt))
+
+
+def mentorships_of_mentor(user: User, mentor: Mentor) -> list[Mentorship]:
+    """The mentor's mentorships (active and ended) whose mentee the user may see, each with
+    its mentee, their household and village loaded; in Vietnamese name order."""
+    stmt = (
+        scope_mentorships(select(Mentorship), user)
+        .join(Person, Person.id == Mentorship.person_id)
+        .where(Mentorship.mentor_id == mentor.id)
+        .options(
+            selectinload(Mentorship.person).selectinload(Person.household),
+            selectinload(Mentorship.person).selectinload(Person.village),
+        )
+        .order_by(Person.sort_key, Person.id, Mentorship.started_at)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def active_mentorships_of(person_ids: Iterable[int]) -> dict[int, Mentorship]:
+    """The active mentorship of each person who has one, by person id, with its mentor's
+    person loaded (one statement for the ids)."""
+    ids = set(person_ids)
+    if not ids:
+        return {}
+    stmt = (
+        select(Mentorship)
+        .where(Mentorship.person_id.in_(ids), Mentorship.active)
+        .options(selectinload(Mentorship.mentor).selectinload(Mentor.person))
+    )
+    return {m.person_id: m for m in db.session.scalars(stmt)}
+
+
+def mentor_logins(commune_id: int) -> list[User]:
+    """The active log-ins of role mentor of the commune, the ones a mentor may be linked to
+    (``services.link_account`` still refuses one linked to another mentor)."""
+    stmt = select(User).where(
+        User.role == Role.MENTOR,
+        User.active.is_(True),
+        User.commune_id == commune_id,
+        User.province_wide.is_(False),
+    )
+    return list(db.session.scalars(stmt.order_by(User.username)))

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from webapp.accounts.models import User
-from webapp.extensions import db
+from webapp.extensions import begin_writing, db, savepoint
 from webapp.mentoring import meetings, queries
 from webapp.mentoring.access import (
     can_link_accounts,
@@ -68,20 +68,11 @@ def contact_days(target_group: str | None) -> int:
 
 
 def _open_transaction() -> None:
-    """Make sure the connection is inside a real transaction before a savepoint.
-
-    The SQLite driver opens a transaction only before a write, and a SAVEPOINT outside one
-    commits when released: the service would commit behind the view's back. ``BEGIN
-    IMMEDIATE`` also takes SQLite's write lock now, so concurrent assignments queue here and
-    the second one sees the first one's mentorship. PostgreSQL needs nothing: the partial
-    unique index makes the second of two concurrent inserts fail, caught below.
-    """
-    connection = db.session.connection()
-    if (
-        connection.dialect.name == "sqlite"
-        and not connection.connection.dbapi_connection.in_transaction
-    ):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    """Open the transaction and take SQLite's write lock before reading what the write
+    depends on (:func:`webapp.extensions.begin_writing`): concurrent assignments queue here
+    and the second one sees the first one's mentorship. PostgreSQL needs nothing: the partial
+    unique index makes the second of two concurrent inserts fail, caught below."""
+    begin_writing()
 
 
 def _already_mentored(person: Person, current: Mentorship | None) -> MentoringError:
@@ -109,7 +100,7 @@ def _start(actor: User, now: datetime, mentor: Mentor, person: Person) -> Mentor
         end_note="",
     )
     try:
-        with db.session.begin_nested():
+        with savepoint():
             db.session.add(mentorship)
     except IntegrityError:
         # Another assignment of this person was committed since the check above.
@@ -162,7 +153,7 @@ def make_mentor(
     mentor.counter_helper, mentor.ended_at, mentor.ended_by_id = counter_helper, None, None
     _open_transaction()
     try:
-        with db.session.begin_nested():
+        with savepoint():
             db.session.flush()
     except IntegrityError:  # the same person made a mentor twice at once
         raise MentoringError(
@@ -221,7 +212,7 @@ def link_account(*, actor: User, now: datetime, mentor: Mentor, user: User | Non
     mentor.user_id = user.id if user is not None else None
     _open_transaction()
     try:
-        with db.session.begin_nested():
+        with savepoint():
             db.session.flush()
     except IntegrityError:  # linked to another mentor at the same moment
         raise _account_linked() from None
