@@ -82,6 +82,8 @@ def defaults(app: Flask) -> dict:
         # go without a held contact before being flagged, per target group ("default": others).
         "MENTORING_MIN_MENTEES": 5,
         "MENTORING_CONTACT_DAYS": {"default": 14},
+        # … and how many days after a meeting it may still be logged (marked entered later).
+        "MENTORING_LATE_DAYS": 3,
         # Flask-Compress: pages, CSS and SVG compressed as the browser accepts (zstd, Brotli,
         # gzip); never a streamed response (none is text, and a stream would stay open).
         "COMPRESS_STREAMS": False,

@@ -1,5 +1,7 @@
 """/framework (all staff) and /framework/rules (organisers): saving publishes a new version."""
 
+import re
+
 from tests.factories import NOW
 from webapp.extensions import db
 from webapp.learning import framework
@@ -80,3 +82,24 @@ def test_trainers_may_not_change_rules(app, world, client, actions):
     _seed(app)
     actions.login("trainer")
     assert client.get("/framework/rules").status_code == 403
+
+
+def test_meeting_hours_count_for_the_groups_ticked(app, world, client, actions):
+    _seed(app)
+    actions.login("organiser")
+    data = _rules_data()
+    data["citizen-meeting_hours"] = "y"
+    data["note"] = "Người dân: tính giờ gặp Đại sứ số"
+    response = actions.post("/framework/rules", data, token_from="/framework/rules")
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    with app.app_context():
+        v1, v2 = framework.get_version(1), framework.get_version(2)
+        assert v2.rule_for("citizen").meeting_hours_count is True
+        assert v2.rule_for("student").meeting_hours_count is False
+        assert v1.rule_for("citizen").meeting_hours_count is False  # default: no
+    assert "tính cả giờ gặp Đại sứ số" in client.get("/framework").get_data(as_text=True)
+    form = client.get("/framework/rules").get_data(as_text=True)
+    inputs = re.findall(r'(<input [^>]*name="(\w+-meeting_hours)"[^>]*>)', form)
+    boxes = {name: tag for tag, name in inputs}
+    assert "checked" in boxes["citizen-meeting_hours"]  # the new version's rule, shown again
+    assert "checked" not in boxes["student-meeting_hours"]

@@ -2,7 +2,14 @@
 
 from datetime import date
 
-from wtforms import IntegerField, SelectMultipleField, StringField, TextAreaField, ValidationError
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -58,6 +65,9 @@ class GroupRuleForm(BaseForm):
         _l("Minimum attendance (%)"), validators=[InputRequired(), NumberRange(0, 100)]
     )
     min_hours = DecimalCommaField(_l("Minimum hours"), validators=[InputRequired()])
+    meeting_hours = BooleanField(
+        _l("Hours of meetings with a digital ambassador count toward the hours"),
+    )
 
     def validate_min_hours(self, field):
         # ValidationError, not ValueError: WTForms catches only the former (else a 500).

@@ -209,7 +209,8 @@ def publish_rules(
 ) -> FrameworkVersion:
     """Publish a new version: the areas and competencies of ``base`` with new rules.
 
-    ``rules`` maps a TargetGroup value to ``(required codes, min attendance %, min hours)``.
+    ``rules`` maps a TargetGroup value to ``(required codes, min attendance %, min hours)``,
+    optionally with a fourth: whether hours of mentoring meetings count (default no).
     The earlier version is not touched (certificates issued under it keep it).
     """
     if actor.role not in MANAGERS:
@@ -252,7 +253,7 @@ def publish_rules(
     for group in TargetGroup:
         if group.value not in rules:
             continue
-        codes, pct, hours = rules[group.value]
+        codes, pct, hours, *meeting_hours = rules[group.value]
         unknown = sorted(set(codes) - set(known))
         if unknown:
             raise LearningError(
@@ -271,6 +272,7 @@ def publish_rules(
                 required_codes=[c for c in known if c in set(codes)],
                 min_attendance_pct=int(pct),
                 min_hours=float(hours),
+                meeting_hours_count=bool(meeting_hours and meeting_hours[0]),
             )
         )
     db.session.flush()

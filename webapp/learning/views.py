@@ -75,6 +75,7 @@ def _rule_forms(version, formdata=None) -> dict[str, GroupRuleForm]:
                 "required": rule.required_codes,
                 "min_attendance_pct": rule.min_attendance_pct,
                 "min_hours": rule.min_hours,
+                "meeting_hours": rule.meeting_hours_count,
             }
             if rule
             else {"required": [], "min_attendance_pct": 80, "min_hours": 0.0}
@@ -93,9 +94,15 @@ def _rules_submitted(form: RulesForm, groups: dict[str, GroupRuleForm]) -> bool:
 
 
 def _posted_rules(groups: dict[str, GroupRuleForm]) -> dict[str, tuple]:
-    """Target group -> (required codes, min attendance %, min hours), as services want them."""
+    """Target group -> (required codes, min attendance %, min hours, meeting hours count), as
+    services want them."""
     return {
-        group: (g.required.data or [], g.min_attendance_pct.data, g.min_hours.data)
+        group: (
+            g.required.data or [],
+            g.min_attendance_pct.data,
+            g.min_hours.data,
+            g.meeting_hours.data,
+        )
         for group, g in groups.items()
     }
 

@@ -38,7 +38,7 @@ class MeetingForm(BaseForm):
     day = VietnameseDateField(_l("Day"), validators=[InputRequired(_l("Enter the day."))])
     time = LocalTimeField(_l("Started at"), validators=[InputRequired(_l("Enter the time."))])
     minutes = SelectField(
-        _l("How long"),
+        _l("How long it lasted"),
         coerce=int,
         default=60,
     )
