@@ -269,6 +269,26 @@ def attested_at(meeting: Meeting) -> dict[int, set[str]]:
     return found
 
 
+def record_by_code(*, actor: User, now: datetime, meeting: Meeting, code: str) -> attendance.Result:
+    """The mentor types the code of a mentee's learner card: the mentee is recorded present.
+    A code that is nobody's and a code of someone who is not the mentor's mentee get the same
+    answer, naming nobody (a mentor does not read the registry)."""
+    occasion = MeetingOccasion(meeting)
+    person = db.session.scalar(
+        select(Person).where(
+            Person.learner_code == attendance.normalise_code(code or ""),
+            Person.id.in_(occasion.members()),
+        )
+    )
+    if person is None:
+        raise _refuse(
+            "unknown_learner_code",
+            _l("None of your mentees has this learner code. Please check it."),
+        )
+    record_present(actor=actor, now=now, meeting=meeting, person=person, method=Method.CODE)
+    return person
+
+
 def record_present(
     *, actor: User, now: datetime, meeting: Meeting, person: Person, method: Method
 ) -> attendance.Result:

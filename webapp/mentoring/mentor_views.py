@@ -11,7 +11,6 @@ from webapp import qr
 from webapp.checkin import phones
 from webapp.checkin import services as attendance
 from webapp.checkin.learner_views import device_key
-from webapp.checkin.models import Method
 from webapp.forms import attempt, page_status
 from webapp.ids import query_int
 from webapp.learning import framework
@@ -117,9 +116,8 @@ def present(meeting_id: int):
     form = CardCodeForm()
     if form.validate_on_submit():
         with attempt(form) as refused:
-            person = phones.person_by_learner_code(form.code.data, commune_id=meeting.commune_id)
-            meetings.record_present(
-                actor=current_user, now=utcnow(), meeting=meeting, person=person, method=Method.CODE
+            person = meetings.record_by_code(
+                actor=current_user, now=utcnow(), meeting=meeting, code=form.code.data
             )
         if not refused:
             flash(_("%(name)s was there.", name=person.full_name), "success")
