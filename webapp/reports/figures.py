@@ -1,0 +1,389 @@
+"""Every figure of the reports, from one place: an indicator's numerator, denominator and
+percentage for each unit of a level (communes, villages or households) as of a moment.
+
+Each measure is one SQL aggregate (GROUP BY the unit's column) over the registry and the
+records of the other domains, read with their own dates so that a figure "as of" a past
+moment is reproducible: a certificate counts from its issue until its revocation; evidence
+from its recording until its withdrawal; attendance from when it was recorded; a person from
+when they were registered, where they live now. No figure is computed in a Python loop over
+people. The dashboard, the exports and a submitted report's snapshot all call
+:func:`table`.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import Select, and_, func, or_, select
+
+from webapp.certificates.models import Certificate
+from webapp.checkin.models import ATTENDED, Attendance, Device, OccasionKind
+from webapp.extensions import db
+from webapp.learning import framework
+from webapp.learning.models import ALL_COMPETENCIES, CertificateRule, Evidence, EvidenceKind
+from webapp.mentoring.models import Mentor, Mentorship
+from webapp.mentoring.services import mentee_minimum
+from webapp.people.models import Commune, Household, Person, Village
+from webapp.reports.models import Denominator, Indicator, Measure, Population
+from webapp.timeutil import LOCAL_TZ
+
+#: The levels of the hierarchy, each grouping by one column.
+LEVELS = ("commune", "village", "household")
+VNEID_LEVEL2_MIN_AGE = 16
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which units a figure covers: communes (None: every commune), one village, at a level."""
+
+    level: str
+    commune_ids: tuple[int, ...] | None
+    village_id: int | None = None
+
+
+@dataclass
+class Figure:
+    numerator: int
+    denominator: int | None
+
+    @property
+    def pct(self) -> float | None:
+        if not self.denominator:
+            return None
+        return round(100 * self.numerator / self.denominator, 1)
+
+    @property
+    def left(self) -> int | None:
+        """People (households, mentors) still to reach to count them all."""
+        if self.denominator is None:
+            return None
+        return max(0, self.denominator - self.numerator)
+
+
+@dataclass
+class Row:
+    indicator: Indicator
+    #: Unit id -> figure (units without any record are absent: 0 of 0).
+    units: dict[int, Figure] = field(default_factory=dict)
+    total: Figure = field(default_factory=lambda: Figure(0, 0))
+
+    def gap(self, figure: Figure) -> float | None:
+        """Percentage points short of the target (0 when reached)."""
+        if figure.pct is None:
+            return None
+        return max(0.0, round(self.indicator.target_pct - figure.pct, 1))
+
+    def short_of_target(self, figure: Figure) -> int | None:
+        """People still to reach for the target ("còn 312 người")."""
+        if figure.denominator is None:
+            return None
+        needed = -(-self.indicator.target_pct * figure.denominator // 100)
+        return max(0, int(needed) - figure.numerator)
+
+
+@dataclass
+class Table:
+    scope: Scope
+    as_of: datetime
+    year: int
+    #: Unit id -> name, in display order.
+    units: dict[int, str]
+    rows: list[Row]
+
+
+def end_of_day(day: date) -> datetime:
+    """The last moment of a Vietnam calendar day (figures "as of" a day include all of it)."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=LOCAL_TZ) - timedelta(
+        microseconds=1
+    )
+
+
+# --- the units -------------------------------------------------------------------------------
+
+
+def _unit_column(level: str, model=Person):
+    """The column a level groups by (households group themselves by their id)."""
+    if model is Household and level == "household":
+        return Household.id
+    return getattr(model, f"{level}_id")
+
+
+def _in_scope(stmt: Select, scope: Scope, model=Person) -> Select:
+    if scope.commune_ids is not None:
+        stmt = stmt.where(model.commune_id.in_(scope.commune_ids))
+    if scope.village_id is not None:
+        stmt = stmt.where(model.village_id == scope.village_id)
+    return stmt
+
+
+def unit_names(scope: Scope) -> dict[int, str]:
+    """The units of the scope's level, in display order."""
+    if scope.level == "commune":
+        stmt = select(Commune.id, Commune.name).order_by(Commune.name)
+        if scope.commune_ids is not None:
+            stmt = stmt.where(Commune.id.in_(scope.commune_ids))
+    elif scope.level == "village":
+        stmt = _in_scope(
+            select(Village.id, Village.name).order_by(Village.commune_id, Village.position),
+            Scope("village", scope.commune_ids),
+            Village,
+        )
+        if scope.village_id is not None:
+            stmt = stmt.where(Village.id == scope.village_id)
+    else:
+        stmt = _in_scope(
+            select(Household.id, Household.code).order_by(Household.code), scope, Household
+        )
+    return dict(db.session.execute(stmt).all())
+
+
+# --- who counts --------------------------------------------------------------------------------
+
+
+def _people(indicator: Indicator, as_of: datetime):
+    """The condition on Person of the indicator's population: its group, registered by then,
+    aged 16+ for the VNeID level 2 target."""
+    conditions = [Person.created_at <= as_of]
+    if indicator.target_group:
+        conditions.append(Person.target_group == indicator.target_group)
+    if indicator.measure == Measure.VNEID_LEVEL2:
+        conditions.append(
+            Person.birth_year <= as_of.astimezone(LOCAL_TZ).year - VNEID_LEVEL2_MIN_AGE
+        )
+    return and_(*conditions)
+
+
+def _evidence_counted(as_of: datetime):
+    """Evidence that counted at ``as_of``: recorded by then and not withdrawn by then, and not
+    a quiz passed on a phone whose link staff have not confirmed (as :meth:`Evidence.counting`
+    says today)."""
+    confirmed = (
+        select(Device.id)
+        .where(
+            Device.id == Evidence.device_id,
+            Device.confirmed_at.is_not(None),
+            Device.revoked_at.is_(None),
+        )
+        .exists()
+    )
+    return and_(
+        Evidence.recorded_at <= as_of,
+        or_(Evidence.withdrawn_at.is_(None), Evidence.withdrawn_at > as_of),
+        or_(Evidence.pending.is_(False), confirmed),
+    )
+
+
+def _required_codes(target_group: str | None) -> list[str]:
+    version = framework.current_version()
+    if version is None or target_group is None:
+        return []
+    rule = db.session.scalar(
+        select(CertificateRule).where(
+            CertificateRule.version_id == version.id, CertificateRule.target_group == target_group
+        )
+    )
+    return list(rule.required_codes) if rule is not None else []
+
+
+def reached(indicator: Indicator, as_of: datetime):
+    """The condition on Person that they count for a person indicator at ``as_of``."""
+    day = as_of.astimezone(LOCAL_TZ).date()
+    match indicator.measure:
+        case Measure.CERTIFIED:
+            return (
+                select(Certificate.id)
+                .where(
+                    Certificate.person_id == Person.id,
+                    Certificate.issued_at <= as_of,
+                    or_(Certificate.revoked_at.is_(None), Certificate.revoked_at > as_of),
+                )
+                .exists()
+            )
+        case Measure.VNEID_CONFIRMED:
+            return _vneid_confirmed(as_of)
+        case Measure.ALL_COMPETENCIES:
+            required = _required_codes(indicator.target_group)
+            if not required:
+                return _vneid_confirmed(as_of)
+            shown = (
+                select(Evidence.person_id)
+                .where(Evidence.competency_code.in_(required), _evidence_counted(as_of))
+                .group_by(Evidence.person_id)
+                .having(func.count(func.distinct(Evidence.competency_code)) >= len(required))
+            )
+            return or_(Person.id.in_(shown), _vneid_confirmed(as_of))
+        case Measure.DIGITAL_SIGNATURE:
+            return and_(
+                Person.digital_signature.is_(True),
+                or_(Person.digital_signature_on.is_(None), Person.digital_signature_on <= day),
+            )
+        case Measure.VNEID_LEVEL2:
+            return and_(
+                Person.vneid_level2.is_(True),
+                or_(Person.vneid_level2_on.is_(None), Person.vneid_level2_on <= day),
+            )
+        case Measure.TRAINED | Measure.HOUSEHOLD_TRAINED:
+            return (
+                select(Attendance.id)
+                .where(
+                    Attendance.person_id == Person.id,
+                    Attendance.occasion_kind == OccasionKind.SESSION,
+                    Attendance.status.in_(ATTENDED),
+                    Attendance.recorded_at <= as_of,
+                )
+                .exists()
+            )
+    raise ValueError(indicator.measure)
+
+
+def _vneid_confirmed(as_of: datetime):
+    return (
+        select(Evidence.id)
+        .where(
+            Evidence.person_id == Person.id,
+            Evidence.kind == EvidenceKind.VNEID,
+            Evidence.competency_code == ALL_COMPETENCIES,
+            _evidence_counted(as_of),
+        )
+        .exists()
+    )
+
+
+# --- numerators and denominators ----------------------------------------------------------------
+
+
+def _grouped(stmt: Select) -> dict[int, int]:
+    return {key: count for key, count in db.session.execute(stmt) if key is not None}
+
+
+def _person_counts(indicator: Indicator, scope: Scope, as_of: datetime, *, counted: bool):
+    unit = _unit_column(scope.level)
+    if indicator.measure == Measure.HOUSEHOLD_TRAINED:
+        what = func.count(func.distinct(Person.household_id))
+        population = Person.created_at <= as_of
+    else:
+        what = func.count(Person.id)
+        population = _people(indicator, as_of)
+    stmt = select(unit, what).where(population)
+    if indicator.measure == Measure.HOUSEHOLD_TRAINED:
+        stmt = stmt.where(Person.household_id.is_not(None))
+    if counted:
+        stmt = stmt.where(reached(indicator, as_of))
+    return _grouped(_in_scope(stmt, scope).group_by(unit))
+
+
+def _mentor_village():
+    return func.coalesce(Mentor.village_id, Person.village_id)
+
+
+def _mentor_counts(scope: Scope, as_of: datetime, *, counted: bool) -> dict[int, int]:
+    """Active mentors by unit (their working village; the commune's by the village they live
+    in), and those with at least the minimum of mentees."""
+    unit = {
+        "commune": Mentor.commune_id,
+        "village": _mentor_village(),
+        "household": Person.household_id,
+    }[scope.level]
+    active = and_(
+        Mentor.created_at <= as_of, or_(Mentor.ended_at.is_(None), Mentor.ended_at > as_of)
+    )
+    stmt = (
+        select(unit, func.count(Mentor.id))
+        .join(Person, Person.id == Mentor.person_id)
+        .where(active)
+    )
+    if scope.commune_ids is not None:
+        stmt = stmt.where(Mentor.commune_id.in_(scope.commune_ids))
+    if scope.village_id is not None:
+        stmt = stmt.where(_mentor_village() == scope.village_id)
+    if counted:
+        mentees = (
+            select(func.count(Mentorship.id))
+            .where(
+                Mentorship.mentor_id == Mentor.id,
+                Mentorship.started_at <= as_of,
+                or_(Mentorship.ended_at.is_(None), Mentorship.ended_at > as_of),
+            )
+            .scalar_subquery()
+        )
+        stmt = stmt.where(mentees >= mentee_minimum())
+    return _grouped(stmt.group_by(unit))
+
+
+def _household_units(scope: Scope) -> dict[int, int]:
+    """Households by unit (the registry's denominator of the Gia đình số indicator)."""
+    unit = _unit_column(scope.level, Household)
+    stmt = _in_scope(select(unit, func.count(Household.id)), scope, Household).group_by(unit)
+    return _grouped(stmt)
+
+
+def _entered(indicator: Indicator, scope: Scope) -> dict[int, int] | None:
+    """The populations the organiser entered, by unit (None at household level: entered per
+    village only)."""
+    if scope.level == "household":
+        return None
+    unit = Population.commune_id if scope.level == "commune" else Population.village_id
+    stmt = select(unit, func.sum(Population.count)).where(
+        Population.year == indicator.year, Population.target_group == indicator.target_group
+    )
+    if scope.commune_ids is not None:
+        stmt = stmt.where(Population.commune_id.in_(scope.commune_ids))
+    if scope.village_id is not None:
+        stmt = stmt.where(Population.village_id == scope.village_id)
+    return _grouped(stmt.group_by(unit))
+
+
+def row(indicator: Indicator, scope: Scope, as_of: datetime) -> Row:
+    """One indicator's figures for every unit of the scope, and their total."""
+    if indicator.measure == Measure.MENTOR_MINIMUM:
+        numerators = _mentor_counts(scope, as_of, counted=True)
+        denominators = _mentor_counts(scope, as_of, counted=False)
+    else:
+        numerators = _person_counts(indicator, scope, as_of, counted=True)
+        entered = (
+            _entered(indicator, scope)
+            if indicator.denominator == Denominator.ENTERED and indicator.target_group
+            else None
+        )
+        if entered is not None:
+            denominators = entered
+        elif indicator.measure == Measure.HOUSEHOLD_TRAINED:
+            denominators = _household_units(scope)
+        else:
+            denominators = _person_counts(indicator, scope, as_of, counted=False)
+    found = Row(indicator)
+    for unit in set(numerators) | set(denominators):
+        found.units[unit] = Figure(numerators.get(unit, 0), denominators.get(unit, 0))
+    found.total = Figure(sum(numerators.values()), sum(denominators.values()))
+    return found
+
+
+def indicators_of(year: int) -> list[Indicator]:
+    """The indicators in force for a year, in the plan's order."""
+    return list(
+        db.session.scalars(
+            select(Indicator)
+            .where(Indicator.year == year, Indicator.replaced_at.is_(None))
+            .order_by(Indicator.position, Indicator.id)
+        )
+    )
+
+
+def table(
+    scope: Scope, *, year: int, as_of: datetime, indicators: Iterable[Indicator] | None = None
+) -> Table:
+    """Every indicator of the year for the scope's units as of ``as_of``."""
+    chosen = list(indicators) if indicators is not None else indicators_of(year)
+    return Table(
+        scope=scope,
+        as_of=as_of,
+        year=year,
+        units=unit_names(scope),
+        rows=[row(indicator, scope, as_of) for indicator in chosen],
+    )
+
+
+def left_to_reach(indicator: Indicator, scope: Scope, as_of: datetime) -> Select:
+    """People of the indicator's population not yet counted (the door-to-door list)."""
+    stmt = select(Person).where(_people(indicator, as_of), ~reached(indicator, as_of))
+    return _in_scope(stmt, scope)
