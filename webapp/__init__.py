@@ -60,10 +60,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from webapp.learning import views as learning_views
     from webapp.mentoring import mentor_views, overview_views
     from webapp.mentoring import occasion as _meetings  # noqa: F401 (its tables, its kind)
-    from webapp.reports import models as _reports_models  # noqa: F401 (its tables)
     from webapp.mentoring import views as mentoring_views
     from webapp.people.import_views import bp as imports_bp
     from webapp.people.views import bp as people_bp
+    from webapp.reports import models as _reports_models  # noqa: F401 (its tables)
     from webapp.scheduling import (
         calendar_views,
         enrolment_views,
