@@ -157,6 +157,10 @@ ROLE_TABLE: dict[str, frozenset | str] = {
     "mentor.present": {Role.MENTOR},
     # a mentee's confirmation on their remembered phone (the phone's own people only)
     "mentor.confirm": PUBLIC,
+    # reports against the plan: managers (their commune, or the province) and village leads
+    # (their village)
+    "reports.dashboard": EDITORS,
+    "reports.left": EDITORS,
     # public: no personal data
     "signup.class_page": PUBLIC,
     "public.schedule": PUBLIC,
@@ -314,6 +318,7 @@ def samples(app, world):
             "evidence_id": evidence.id,
             "certificate_id": certificate.id,
             "competency": "4.2",
+            "code": "adults_basic",
             "attempt_id": 1,
             "enrolment_id": enrolment.id,
             "signup_id": signup.id,

@@ -201,6 +201,7 @@ def _args(scope, whose: str) -> dict:
         "mentor_id": person.mentor_id,
         "meeting_id": person.meeting_id,
         "competency": "4.2",
+        "code": "adults_basic",
     }
 
 

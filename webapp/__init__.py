@@ -63,7 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from webapp.mentoring import views as mentoring_views
     from webapp.people.import_views import bp as imports_bp
     from webapp.people.views import bp as people_bp
-    from webapp.reports import models as _reports_models  # noqa: F401 (its tables)
+    from webapp.reports import views as reports_views
     from webapp.scheduling import (
         calendar_views,
         enrolment_views,
@@ -95,6 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         mentoring_views,
         overview_views,
         mentor_views,
+        reports_views,
     ):
         app.register_blueprint(module.bp)
     cli.register(app)

@@ -62,6 +62,7 @@ def seed_demo_command(if_empty: bool) -> None:
     from webapp.learning.framework import seed_framework
     from webapp.mentoring.demo import seed_mentoring
     from webapp.people import demo
+    from webapp.reports.services import seed_indicators
     from webapp.scheduling.demo import open_today, seed_schedule
     from webapp.timeutil import utcnow
 
@@ -69,6 +70,9 @@ def seed_demo_command(if_empty: bool) -> None:
     # The framework draft is the first version everywhere (until an organiser imports another).
     if seed_framework(now):
         click.echo("Framework draft imported as version 1.")
+    if seed_indicators(now=now):
+        click.echo("The plan's indicators for 2025 and 2026 loaded.")
+        db.session.commit()
     if if_empty and not demo.database_is_empty() and not demo.demo_exists():
         click.echo("The database already has data; demo not loaded.")
         return

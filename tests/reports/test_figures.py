@@ -312,3 +312,27 @@ def test_periods():
 
 def test_measures_are_all_known():
     assert {m.value for m in Measure} >= {i[2].value for i in services.PLAN_INDICATORS}
+
+
+def test_a_snapshot_gives_the_same_table_back(fw):
+    (a,) = people(fw.v1, "An")
+    certificate(a, NOW - DAY, world=fw)
+    db.session.flush()
+    live = figures.table(fw.scope, year=2025, as_of=NOW)
+    import json
+
+    again = figures.from_snapshot(json.loads(json.dumps(figures.snapshot(live))))
+    assert again.units == live.units and again.as_of == live.as_of
+    for mine, theirs in zip(live.rows, again.rows, strict=True):
+        assert mine.indicator.code == theirs.indicator.code
+        assert mine.indicator.target_pct == theirs.indicator.target_pct
+        assert {k: (f.numerator, f.denominator) for k, f in mine.units.items()} == {
+            k: (f.numerator, f.denominator) for k, f in theirs.units.items()
+        }
+        assert (mine.total.numerator, mine.total.denominator) == (
+            theirs.total.numerator,
+            theirs.total.denominator,
+        )
+    assert again.rows[2].short_of_target(again.rows[2].total) == live.rows[2].short_of_target(
+        live.rows[2].total
+    )

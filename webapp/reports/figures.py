@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from webapp.certificates.models import Certificate
 from webapp.checkin.models import ATTENDED, Attendance, Device, OccasionKind
@@ -23,7 +24,8 @@ from webapp.learning import framework
 from webapp.learning.models import ALL_COMPETENCIES, CertificateRule, Evidence, EvidenceKind
 from webapp.mentoring.models import Mentor, Mentorship
 from webapp.mentoring.services import mentee_minimum
-from webapp.people.models import Commune, Household, Person, Village
+from webapp.people.models import Commune, Household, Person, Segment, Village
+from webapp.people.queries import segment_condition
 from webapp.reports.models import Denominator, Indicator, Measure, Population
 from webapp.timeutil import LOCAL_TZ
 
@@ -387,3 +389,101 @@ def left_to_reach(indicator: Indicator, scope: Scope, as_of: datetime) -> Select
     """People of the indicator's population not yet counted (the door-to-door list)."""
     stmt = select(Person).where(_people(indicator, as_of), ~reached(indicator, as_of))
     return _in_scope(stmt, scope)
+
+
+def indicator_in_force(code: str, year: int) -> Indicator | None:
+    return db.session.scalar(
+        select(Indicator).where(
+            Indicator.code == code, Indicator.year == year, Indicator.replaced_at.is_(None)
+        )
+    )
+
+
+def priority_first(stmt: Select, year: int) -> Select:
+    """People in door-to-door order: the most priority segments first (older, disability,
+    poor household), then by household and name."""
+    score = (
+        case((segment_condition(Segment.OLDER, year), 1), else_=0)
+        + case((segment_condition(Segment.DISABILITY, year), 1), else_=0)
+        + case((segment_condition(Segment.POOR_HOUSEHOLD, year), 1), else_=0)
+    )
+    return stmt.outerjoin(Household, Household.id == Person.household_id).order_by(
+        score.desc(), Household.code, Person.sort_key, Person.id
+    )
+
+
+def left_people(indicator: Indicator, scope: Scope, as_of: datetime, *, limit: int) -> list[Person]:
+    """The first ``limit`` people of :func:`left_to_reach`, door-to-door order, with their
+    households."""
+    year = as_of.astimezone(LOCAL_TZ).year
+    stmt = priority_first(left_to_reach(indicator, scope, as_of), year)
+    return list(db.session.scalars(stmt.options(selectinload(Person.household)).limit(limit)))
+
+
+# --- frozen figures (a submitted report) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndicatorInfo:
+    """An indicator as a snapshot keeps it (the definitions the figures were computed with)."""
+
+    id: int
+    code: str
+    year: int
+    version: int
+    target_group: str | None
+    measure: str
+    denominator: str
+    target_pct: float
+    name_vi: str
+    name_en: str
+    note: str
+
+    @property
+    def unit(self) -> str:
+        from webapp.reports.models import MEASURE_UNITS
+
+        return MEASURE_UNITS.get(self.measure, "person")
+
+
+_INFO_FIELDS = [f for f in IndicatorInfo.__dataclass_fields__]
+
+
+def snapshot(found: Table) -> dict:
+    """The table as plain data (JSON): what a submitted report keeps, and what the
+    machine-readable export is made of."""
+    return {
+        "as_of": found.as_of.isoformat(),
+        "year": found.year,
+        "level": found.scope.level,
+        "commune_ids": list(found.scope.commune_ids) if found.scope.commune_ids else None,
+        "village_id": found.scope.village_id,
+        "units": [[unit_id, name] for unit_id, name in found.units.items()],
+        "rows": [
+            {
+                "indicator": {name: getattr(r.indicator, name) for name in _INFO_FIELDS},
+                "units": {str(k): [f.numerator, f.denominator] for k, f in r.units.items()},
+                "total": [r.total.numerator, r.total.denominator],
+            }
+            for r in found.rows
+        ],
+    }
+
+
+def from_snapshot(data: dict) -> Table:
+    """A table again from :func:`snapshot`'s data (a submitted report shown or exported)."""
+    ids = data.get("commune_ids")
+    scope = Scope(data["level"], tuple(ids) if ids else None, data.get("village_id"))
+    rows = []
+    for item in data["rows"]:
+        found = Row(IndicatorInfo(**item["indicator"]))
+        found.units = {int(k): Figure(n, d) for k, (n, d) in item["units"].items()}
+        found.total = Figure(*item["total"])
+        rows.append(found)
+    return Table(
+        scope=scope,
+        as_of=datetime.fromisoformat(data["as_of"]),
+        year=data["year"],
+        units={int(unit_id): name for unit_id, name in data["units"]},
+        rows=rows,
+    )
