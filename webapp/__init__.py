@@ -63,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from webapp.mentoring import views as mentoring_views
     from webapp.people.import_views import bp as imports_bp
     from webapp.people.views import bp as people_bp
+    from webapp.reports import export_views, panel_views, submit_views
     from webapp.reports import views as reports_views
     from webapp.scheduling import (
         calendar_views,
@@ -96,6 +97,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         overview_views,
         mentor_views,
         reports_views,
+        export_views,
+        submit_views,
+        panel_views,
     ):
         app.register_blueprint(module.bp)
     cli.register(app)
