@@ -14,7 +14,8 @@ from sqlalchemy import select
 from tests.checkin.checkin_world import build
 from tests.factories import make_person, make_user
 from webapp import qr
-from webapp.checkin.cards_views import card_url, learner_code_in
+from webapp.checkin.cards import learner_code_in
+from webapp.checkin.cards_views import card_url
 from webapp.checkin.models import Attendance
 from webapp.extensions import db
 from webapp.people.models import Commune, Person, Village

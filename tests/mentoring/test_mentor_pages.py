@@ -245,3 +245,37 @@ def test_a_mentor_sees_only_their_own_mentees_and_meetings(home, mw, actions):
     response, _ = _log(actions, [other])
     assert response.status_code == 422
     assert db.session.scalar(select(func.count(Meeting.id))) == 1
+
+
+def test_a_photo_of_a_mentees_learner_card_records_them(home, actions, app):
+    import io
+
+    from tests.checkin.test_cards import _png
+    from webapp.checkin.cards_views import card_url
+    from webapp.checkin.phones import ensure_learner_codes
+
+    family, ba = home
+    response, _ = _log(actions, family[:1])
+    ensure_learner_codes([ba])
+    db.session.commit()
+    with app.test_request_context():
+        text = card_url(ba)
+    page = actions.client.get(response.headers["Location"])
+    sent = actions.client.post(
+        response.headers["Location"] + "/present",
+        data={"csrf_token": _csrf(page), "photo": (io.BytesIO(_png(text)), "the card.jpg")},
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 303, sent.get_data(as_text=True)[:2000]
+    record = db.session.scalar(
+        select(Attendance).where(
+            Attendance.person_id == ba.id, Attendance.occasion_kind == OccasionKind.MEETING
+        )
+    )
+    assert record is not None and record.method == "card"
+    junk = actions.client.post(
+        response.headers["Location"] + "/present",
+        data={"csrf_token": _csrf(page), "photo": (io.BytesIO(b"not a photo"), "x.jpg")},
+        content_type="multipart/form-data",
+    )
+    assert junk.status_code == 422 and "không phải là ảnh" in junk.get_data(as_text=True)

@@ -7,9 +7,7 @@ the person are taken to the person's page instead).
 """
 
 from dataclasses import asdict, dataclass
-from urllib.parse import urlsplit
 
-import zxingcpp
 from flask import (
     Blueprint,
     abort,
@@ -25,12 +23,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from webapp import htmx, qr
 from webapp.checkin import phones, services
+from webapp.checkin.cards import codes_in_photo, learner_code_in
 from webapp.checkin.forms import CardFilterForm, CardScanForm
 from webapp.checkin.models import Method, Status
 from webapp.checkin.occasions import SessionOccasion
@@ -56,8 +54,6 @@ CARD_PRINTERS = MANAGERS | {Role.VILLAGE_LEAD}
 CARDS_PER_SHEET = 10  # 2 columns x 5 rows of 85 x 53 mm on A4
 CARDS_PER_PAGE = 100  # a village's cards, ten sheets at a time (each card carries an SVG)
 BLANK_ROWS = 5  # sign-in sheet: rows for people who come without being enrolled
-MAX_SIDE = 2000  # photos are scaled down to this before decoding: phones take 4000 px
-MAX_PIXELS = 50_000_000  # larger pictures are refused before they are decoded
 
 
 # --- the card ------------------------------------------------------------------------------
@@ -80,37 +76,6 @@ def code_groups(code: str | None) -> str:
 def card_qr(person: Person) -> Markup:
     """The card's QR code as inline SVG."""
     return qr.inline_svg(card_url(person), label=_("QR code of the learner card"))
-
-
-def learner_code_in(text: str) -> str | None:
-    """The learner code in a scanned text: a card's address (``…/p/<code>``) or a bare code.
-    None when the text is something else (a session QR, a web link)."""
-    text = (text or "").strip()
-    if "/" in text:
-        _head, found, text = urlsplit(text).path.rstrip("/").rpartition("/p/")
-        if not found or "/" in text:
-            return None
-    code = services.normalise_code(text)
-    return code if len(code) == services.CODE_LENGTH else None
-
-
-def read_photo(file) -> list[str]:
-    """The texts of the QR codes in a photo; large photos are scaled down first."""
-    try:
-        image = Image.open(file)
-        if image.width * image.height > MAX_PIXELS:
-            raise _not_a_photo()
-        image.draft("L", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a smaller scale, much faster
-        image = image.convert("L")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise _not_a_photo() from None
-    image.thumbnail((MAX_SIDE, MAX_SIDE))
-    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
-    return [barcode.text for barcode in found]
-
-
-def _not_a_photo() -> CheckinError:
-    return CheckinError("not_a_photo", _l("This file is not a photo. Take a photo of the card."))
 
 
 # --- printed cards -------------------------------------------------------------------------
@@ -240,19 +205,7 @@ def _outcome(result: services.Result) -> Outcome:
 def _codes_sent(form: CardScanForm) -> tuple[list[str], Method]:
     """The learner codes the trainer sent, and how: a photo, the camera's reading, or typed."""
     if form.photo.data:
-        texts = read_photo(form.photo.data.stream)
-        if not texts:
-            raise CheckinError(
-                "no_qr_in_photo",
-                _l(
-                    "No QR code could be read in this photo. Hold the card flat in good light, "
-                    "let it fill most of the picture and try again, or type the learner code."
-                ),
-            )
-        codes = [code for code in dict.fromkeys(map(learner_code_in, texts)) if code]
-        if not codes:
-            raise CheckinError("not_a_card", _l("This QR code is not a learner card."))
-        return codes, Method.CARD
+        return codes_in_photo(form.photo.data.stream), Method.CARD
     if form.scanned.data:
         code = learner_code_in(form.scanned.data)
         if code is None:

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, Optional
 
 from webapp.forms import BaseForm, options
 from webapp.mentoring.meetings import NOTE_MAX, MeetingDetails
@@ -94,9 +95,16 @@ class AttestForm(BaseForm):
 
 
 class CardCodeForm(BaseForm):
-    """The learner code printed on a mentee's card (six letters and digits)."""
+    """A mentee's learner card: a photo of it (the phone's camera opens) or its code typed
+    (six letters and digits). One is enough."""
 
-    code = StringField(
-        _l("Learner code"),
-        validators=[InputRequired(_l("Enter the learner code."))],
-    )
+    photo = FileField(_l("Photo of the learner card"))
+    code = StringField(_l("Learner code"), validators=[Optional(), Length(max=20)])
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if not self.photo.data and not self.code.data:
+            self.code.errors = [gettext("Take a photo of the card, or type its code.")]
+            return False
+        return True

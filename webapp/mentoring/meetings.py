@@ -269,7 +269,9 @@ def attested_at(meeting: Meeting) -> dict[int, set[str]]:
     return found
 
 
-def record_by_code(*, actor: User, now: datetime, meeting: Meeting, code: str) -> attendance.Result:
+def record_by_code(
+    *, actor: User, now: datetime, meeting: Meeting, code: str, method: Method = Method.CODE
+) -> Person:
     """The mentor types the code of a mentee's learner card: the mentee is recorded present.
     A code that is nobody's and a code of someone who is not the mentor's mentee get the same
     answer, naming nobody (a mentor does not read the registry)."""
@@ -285,7 +287,7 @@ def record_by_code(*, actor: User, now: datetime, meeting: Meeting, code: str) -
             "unknown_learner_code",
             _l("None of your mentees has this learner code. Please check it."),
         )
-    record_present(actor=actor, now=now, meeting=meeting, person=person, method=Method.CODE)
+    record_present(actor=actor, now=now, meeting=meeting, person=person, method=method)
     return person
 
 

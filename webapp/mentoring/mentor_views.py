@@ -8,9 +8,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp import qr
-from webapp.checkin import phones
+from webapp.checkin import cards, phones
 from webapp.checkin import services as attendance
 from webapp.checkin.learner_views import device_key
+from webapp.checkin.models import Method
 from webapp.forms import attempt, page_status
 from webapp.ids import query_int
 from webapp.learning import framework
@@ -111,18 +112,26 @@ def attest(meeting_id: int):
 @bp.post("/mentor/meeting/<int:meeting_id>/present")
 @roles_required(Role.MENTOR)
 def present(meeting_id: int):
-    """The mentor types the code of a mentee's learner card: they were there."""
+    """The mentor photographs a mentee's learner card (or types its code): they were there."""
     meeting = meetings.get_meeting(current_user, meeting_id, for_logging=True)
     form = CardCodeForm()
     if form.validate_on_submit():
         with attempt(form) as refused:
+            code, method = _card_code(form)
             person = meetings.record_by_code(
-                actor=current_user, now=utcnow(), meeting=meeting, code=form.code.data
+                actor=current_user, now=utcnow(), meeting=meeting, code=code, method=method
             )
         if not refused:
             flash(_("%(name)s was there.", name=person.full_name), "success")
             return redirect(url_for("mentor.meeting", meeting_id=meeting.id), 303)
     return _meeting_page(meeting, card=form, status=422)
+
+
+def _card_code(form: CardCodeForm) -> tuple[str, Method]:
+    """The learner code of the card photographed (its QR), or the one typed."""
+    if form.photo.data:
+        return cards.codes_in_photo(form.photo.data.stream)[0], Method.CARD
+    return form.code.data, Method.CODE
 
 
 @bp.post("/hoc/gap/<int:meeting_id>")
