@@ -17,6 +17,7 @@ from webapp.permissions import roles_required
 from webapp.reports import access, figures
 from webapp.reports.access import REPORT_READERS
 from webapp.reports.models import DENOMINATOR_LABELS, MEASURE_LABELS, Indicator
+from webapp.text import clean
 from webapp.timeutil import LOCAL_TZ, parse_date, to_local, utcnow
 
 bp = Blueprint("reports", __name__)
@@ -62,7 +63,8 @@ def _choice() -> Choice:
         current_user, commune_id=query_int("commune"), village_id=query_int("village")
     )
     try:
-        day = parse_date(request.args.get("as_of", "")) if request.args.get("as_of") else None
+        typed = clean(request.args.get("as_of"))
+        day = parse_date(typed) if typed else None
     except ValueError:
         day = None
     as_of = figures.end_of_day(day) if day else now
