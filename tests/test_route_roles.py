@@ -161,6 +161,21 @@ ROLE_TABLE: dict[str, frozenset | str] = {
     # (their village)
     "reports.dashboard": EDITORS,
     "reports.left": EDITORS,
+    # periodic reports, populations and targets: managers; only the province reopens (a
+    # commune's admin is refused by the rule: tests/reports/test_submit.py)
+    "reports_submit.index": MANAGERS,
+    "reports_submit.submit": MANAGERS,
+    "reports_submit.report": MANAGERS,
+    "reports_submit.reopen": frozenset({Role.ADMIN}),
+    "reports_submit.populations": MANAGERS,
+    "reports_submit.indicators": MANAGERS,
+    "reports_panels.trend": EDITORS,
+    "reports_panels.activity": EDITORS,
+    "reports_panels.learners": EDITORS,
+    "reports_export.xlsx": EDITORS,
+    "reports_export.csv": EDITORS,
+    "reports_export.aggregates": EDITORS,
+    "reports_export.print_page": EDITORS,
     # public: no personal data
     "signup.class_page": PUBLIC,
     "public.schedule": PUBLIC,
@@ -301,8 +316,10 @@ def samples(app, world):
             mentor=mentor,
             details=meetings.MeetingDetails(people=[mentorship.person], minutes=30, place="home"),
         )
+        report = _sample_report(world.commune_id, organiser.id)
         db.session.commit()
         return {
+            "report_id": report.id,
             "meeting_id": meeting.id,
             "mentor_id": mentor.id,
             "mentorship_id": mentorship.id,
@@ -330,6 +347,29 @@ def samples(app, world):
             "fmt": "csv",
             "filename": "css/app.css",
         }
+
+
+def _sample_report(commune_id: int, user_id: int):
+    """A submitted report of the commune (empty figures)."""
+    from datetime import date
+
+    from webapp.reports.models import Report
+
+    figures = {"as_of": utcnow().isoformat(), "year": 2025, "level": "village"}
+    figures |= {"commune_ids": [commune_id], "village_id": None, "units": [], "rows": []}
+    report = Report(
+        commune_id=commune_id,
+        period="2025-Q3",
+        starts_on=date(2025, 7, 1),
+        ends_on=date(2025, 9, 30),
+        status="submitted",
+        figures=figures,
+        submitted_at=utcnow(),
+        submitted_by_id=user_id,
+    )
+    db.session.add(report)
+    db.session.flush()
+    return report
 
 
 def _requests(app, samples):

@@ -373,6 +373,7 @@ def test_every_endpoint_that_shows_people_is_in_the_scope_table(app, scope, acti
         "request_id",
         "device_id",
         "evidence_id",
+        "report_id",
     )
     args = _args(scope, "far") | dict.fromkeys(others, 1)
     args |= {"token": "x", "fmt": "csv", "filename": "css/app.css", "decision": "confirm"}

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from webapp.accounts.models import User
 from webapp.extensions import db
@@ -267,10 +268,11 @@ def period(key: str) -> Period:
 # --- submitted reports ----------------------------------------------------------------------
 
 
-def submit(*, actor: User, now: datetime, commune_id: int, chosen: Period, figures: dict) -> Report:
-    """Submit the commune's report for the period with its figures frozen (computed by the
-    caller with :func:`webapp.reports.figures.snapshot`). Once submitted it can be submitted
-    again only after the province reopens it."""
+def check_submission(
+    *, actor: User, now: datetime, commune_id: int, chosen: Period
+) -> Report | None:
+    """The refusals of :func:`submit`, writing nothing (the preview shows them before the
+    organiser confirms): the commune's existing report for the period, if any."""
     _require_manager(actor)
     if not actor.works_in(commune_id):
         raise ReportsError("not_allowed", _l("This is not your commune."), status=403)
@@ -285,9 +287,34 @@ def submit(*, actor: User, now: datetime, commune_id: int, chosen: Period, figur
             _l("The report for this period was already submitted; the province can reopen it."),
             status=409,
         )
+    return report
+
+
+def _history(report: Report) -> list[dict]:
+    """The earlier submissions of a reopened report, newest last (who, when, why reopened)."""
+    return [
+        *report.figures.get("history", []),
+        {
+            "submitted_at": report.submitted_at.isoformat(),
+            "submitted_by_id": report.submitted_by_id,
+            "reopened_at": report.reopened_at.isoformat() if report.reopened_at else None,
+            "reopened_by_id": report.reopened_by_id,
+            "reason": report.reopen_reason,
+        },
+    ]
+
+
+def submit(*, actor: User, now: datetime, commune_id: int, chosen: Period, figures: dict) -> Report:
+    """Submit the commune's report for the period with its figures frozen (computed by the
+    caller with :func:`webapp.reports.figures.snapshot`). Once submitted it can be submitted
+    again only after the province reopens it; the earlier submission is kept in
+    ``figures["history"]``."""
+    report = check_submission(actor=actor, now=now, commune_id=commune_id, chosen=chosen)
     if report is None:
         report = Report(commune_id=commune_id, period=chosen.key)
         db.session.add(report)
+    else:
+        figures = {**figures, "history": _history(report)}
     report.starts_on, report.ends_on = chosen.starts_on, chosen.ends_on
     report.status, report.figures = ReportStatus.SUBMITTED, figures
     report.submitted_at, report.submitted_by_id = now, actor.id
@@ -310,3 +337,103 @@ def reopen(*, actor: User, now: datetime, report: Report, reason: str) -> Report
     report.reopen_reason = reason[:300]
     db.session.flush()
     return report
+
+
+def report_for(user: User, report_id: int) -> Report | None:
+    """The report if the user may read it (a manager of its commune, or the province)."""
+    report = db.session.get(Report, report_id)
+    if report is None or user.role not in MANAGERS or not user.works_in(report.commune_id):
+        return None
+    return report
+
+
+def reports_for(user: User) -> list[Report]:
+    """The submitted (and reopened) reports of the user's communes, newest period first."""
+    stmt = (
+        select(Report)
+        .options(selectinload(Report.commune), selectinload(Report.submitted_by))
+        .order_by(Report.starts_on.desc(), Report.period, Report.commune_id)
+    )
+    if not user.province_wide:
+        stmt = stmt.where(Report.commune_id == user.commune_id)
+    return list(db.session.scalars(stmt))
+
+
+def periods_of(years: list[int]) -> list[Period]:
+    """Every year, quarter and month of the years, each year's quarters and months after it."""
+    keys = []
+    for year in years:
+        keys += [str(year), *(f"{year}-Q{q}" for q in range(1, 5))]
+        keys += [f"{year}-{m:02d}" for m in range(1, 13)]
+    return [period(key) for key in keys]
+
+
+def save_populations(
+    *, actor: User, now: datetime, villages: list[Village], year: int, counts: dict
+) -> int:
+    """Set the populations ``counts`` gives ({(village id, target group): count}, None: left
+    empty) for the year; all or nothing (the caller commits once)."""
+    by_id = {v.id: v for v in villages}
+    saved = 0
+    for (village_id, group), count in counts.items():
+        if count is None:
+            continue
+        set_population(
+            actor=actor,
+            now=now,
+            village=by_id[village_id],
+            year=year,
+            target_group=group,
+            count=count,
+        )
+        saved += 1
+    return saved
+
+
+def populations_of(commune_id: int, year: int) -> dict[tuple[int, str], int]:
+    """The populations entered for the commune's villages in a year."""
+    rows = db.session.execute(
+        select(Population.village_id, Population.target_group, Population.count).where(
+            Population.commune_id == commune_id, Population.year == year
+        )
+    )
+    return {(village_id, group): count for village_id, group, count in rows}
+
+
+def save_indicators(*, actor: User, now: datetime, changes: list) -> list[Indicator]:
+    """A new version of each indicator ``changes`` names ((indicator, target %, denominator)):
+    all or nothing (the caller commits once)."""
+    return [
+        update_indicator(
+            actor=actor, now=now, indicator=indicator, target_pct=target, denominator=denominator
+        )
+        for indicator, target, denominator in changes
+    ]
+
+
+def groups_of(year: int) -> set[str]:
+    """The target groups the year's indicators concern (the populations grid's columns)."""
+    stmt = select(Indicator.target_group).where(
+        Indicator.year == year,
+        Indicator.replaced_at.is_(None),
+        Indicator.target_group.is_not(None),
+    )
+    return set(db.session.scalars(stmt))
+
+
+def history_of(report: Report) -> list[dict]:
+    """The report's earlier submissions, newest last, with their times and users resolved."""
+    entries = report.figures.get("history", [])
+    ids = {e[k] for e in entries for k in ("submitted_by_id", "reopened_by_id") if e.get(k)}
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+    when = lambda text: datetime.fromisoformat(text) if text else None  # noqa: E731
+    return [
+        {
+            "submitted_at": when(e.get("submitted_at")),
+            "submitted_by": users.get(e.get("submitted_by_id")),
+            "reopened_at": when(e.get("reopened_at")),
+            "reopened_by": users.get(e.get("reopened_by_id")),
+            "reason": e.get("reason", ""),
+        }
+        for e in entries
+    ]
