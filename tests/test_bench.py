@@ -70,3 +70,33 @@ def test_checkin_benchmark_runs_and_prints_json():
         assert figure["lost"] == 0 and figure["duplicated"] == 0, (name, figure)
         assert figure["failures"] == 0, (name, figure)
         assert figure["checkins_per_s"] > 0 and figure["bare_insert_per_s"] > 0
+
+
+def test_reports_benchmark_runs_and_prints_json():
+    """A tiny commune on SQLite (and a tiny province on the PostgreSQL server of the tests,
+    in a scratch database the bench creates and drops): every figure is printed."""
+    command = [
+        sys.executable,
+        str(ROOT / "bench" / "reports.py"),
+        "--scale-factor",
+        "0.005",
+        "--repeat",
+        "2",
+        "--plan-lines",
+        "5",
+    ]
+    test_url = os.environ.get("TEST_DATABASE_URL")
+    if test_url:
+        command += ["--postgresql", test_url, "--pg-database", "bench_reports_smoke"]
+    else:
+        command += ["--scales", "commune"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(figures) == ({"commune", "province"} if test_url else {"commune"})
+    for scale, figure in figures.items():
+        assert figure["complete"], scale
+        for key in ("dashboard_ms", "dashboard_cold_ms", "refresh_ms", "heaviest_query_ms"):
+            assert figure[key] > 0, (scale, key)
+        assert figure["heaviest_query"].startswith(("SELECT", "WITH")), figure
+        assert figure["rows"]["persons"] > 0 and figure["rows"]["attendance"] > 0
+        assert "export_s" in figure
