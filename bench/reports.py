@@ -523,9 +523,13 @@ def prepare(url: str) -> list[str]:
 
 
 def finish(engine) -> None:
-    """Sequences past the ids written (later inserts by the app), and statistics (what
-    autovacuum would gather on PostgreSQL; SQLite gets none: the app never runs ANALYZE)."""
+    """Sequences past the ids written (later inserts by the app), and statistics: what
+    autovacuum gathers on PostgreSQL, and on SQLite what the daily ``flask prune`` gathers
+    (``webapp.extensions.refresh_statistics``)."""
     if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("ANALYZE")
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in [

@@ -26,12 +26,13 @@ def register(app: Flask) -> None:
 @click.command("prune")
 @with_appcontext
 def prune_command() -> None:
-    """Delete what is kept only for a while: stale import files, old log-in counters.
+    """Delete what is kept only for a while: stale import files, old log-in counters; and
+    refresh SQLite's planner statistics.
 
     Run it daily (cron or a systemd timer) on one host.
     """
     from webapp import ratelimit
-    from webapp.extensions import db
+    from webapp.extensions import db, refresh_statistics
     from webapp.people.importer import prune_stale
     from webapp.timeutil import utcnow
 
@@ -39,6 +40,8 @@ def prune_command() -> None:
     files = prune_stale(now=now)
     ratelimit.prune(now=now)
     ratelimit.backoff_prune(now=now)
+    db.session.commit()
+    refresh_statistics()
     db.session.commit()
     click.echo(f"Removed {files} import files never imported within a week.")
 

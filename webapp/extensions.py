@@ -70,3 +70,13 @@ def savepoint():
     begin_writing()
     with db.session.begin_nested() as nested:
         yield nested
+
+
+def refresh_statistics() -> None:
+    """Give SQLite's planner statistics of the tables (``ANALYZE``, sampled so that it takes
+    well under a second on a commune): without them it may pick a poor index for the reports'
+    counts. ``flask prune`` runs it daily; PostgreSQL's autovacuum keeps its own."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+        connection.exec_driver_sql("ANALYZE")

@@ -138,7 +138,9 @@ class Attendance(db.Model):
     __tablename__ = "attendance"
     __table_args__ = (
         UniqueConstraint("occasion_kind", "occasion_id", "person_id"),
-        Index("ix_attendance_person", "person_id"),
+        # A person's records; with these columns the reports' "attended a session by then"
+        # is answered from the index alone (webapp/reports/figures.py).
+        Index("ix_attendance_person", "person_id", "occasion_kind", "status", "recorded_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

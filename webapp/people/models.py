@@ -151,6 +151,16 @@ class Person(db.Model):
         Index("ix_persons_commune_sort", "commune_id", "sort_key"),
         # A learner identifies with phone number and birth year on the check-in page.
         Index("ix_persons_phone", "phone"),
+        # The reports count a commune's people of a group by village and household, as of a
+        # moment, from this index alone (webapp/reports/figures.py).
+        Index(
+            "ix_persons_reports",
+            "commune_id",
+            "target_group",
+            "village_id",
+            "created_at",
+            "household_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -254,23 +254,29 @@ def _vneid_confirmed(as_of: datetime):
 # --- numerators and denominators ----------------------------------------------------------------
 
 
-def _grouped(stmt: Select) -> dict[int, int]:
-    return {key: count for key, count in db.session.execute(stmt) if key is not None}
+def _grouped(stmt: Select) -> tuple[dict[int, int], dict[int, int]]:
+    """``(unit, counted, out of)`` rows as two maps: numerators and denominators by unit."""
+    numerators, denominators = {}, {}
+    for key, counted, total in db.session.execute(stmt):
+        if key is not None:
+            numerators[key], denominators[key] = int(counted or 0), int(total or 0)
+    return numerators, denominators
 
 
-def _person_counts(indicator: Indicator, scope: Scope, as_of: datetime, *, counted: bool):
+def _person_counts(indicator: Indicator, scope: Scope, as_of: datetime):
+    """The people (or households) counted and the population, by unit, in one statement."""
     unit = _unit_column(scope.level)
+    hit = reached(indicator, as_of)
     if indicator.measure == Measure.HOUSEHOLD_TRAINED:
-        what = func.count(func.distinct(Person.household_id))
-        population = Person.created_at <= as_of
+        # Households with a registered member; one counted once however many members trained.
+        counted = func.count(func.distinct(case((hit, Person.household_id))))
+        total = func.count(func.distinct(Person.household_id))
+        stmt = select(unit, counted, total).where(
+            Person.created_at <= as_of, Person.household_id.is_not(None)
+        )
     else:
-        what = func.count(Person.id)
-        population = _people(indicator, as_of)
-    stmt = select(unit, what).where(population)
-    if indicator.measure == Measure.HOUSEHOLD_TRAINED:
-        stmt = stmt.where(Person.household_id.is_not(None))
-    if counted:
-        stmt = stmt.where(reached(indicator, as_of))
+        counted = func.sum(case((hit, 1), else_=0))
+        stmt = select(unit, counted, func.count(Person.id)).where(_people(indicator, as_of))
     return _grouped(_in_scope(stmt, scope).group_by(unit))
 
 
@@ -278,9 +284,9 @@ def _mentor_village():
     return func.coalesce(Mentor.village_id, Person.village_id)
 
 
-def _mentor_counts(scope: Scope, as_of: datetime, *, counted: bool) -> dict[int, int]:
-    """Active mentors by unit (their working village; the commune's by the village they live
-    in), and those with at least the minimum of mentees."""
+def _mentor_counts(scope: Scope, as_of: datetime):
+    """Active mentors with at least the minimum of mentees, and all active mentors, by unit
+    (their working village; the commune's by the village they live in), in one statement."""
     unit = {
         "commune": Mentor.commune_id,
         "village": _mentor_village(),
@@ -289,8 +295,18 @@ def _mentor_counts(scope: Scope, as_of: datetime, *, counted: bool) -> dict[int,
     active = and_(
         Mentor.created_at <= as_of, or_(Mentor.ended_at.is_(None), Mentor.ended_at > as_of)
     )
+    mentees = (
+        select(func.count(Mentorship.id))
+        .where(
+            Mentorship.mentor_id == Mentor.id,
+            Mentorship.started_at <= as_of,
+            or_(Mentorship.ended_at.is_(None), Mentorship.ended_at > as_of),
+        )
+        .scalar_subquery()
+    )
+    counted = func.sum(case((mentees >= mentee_minimum(), 1), else_=0))
     stmt = (
-        select(unit, func.count(Mentor.id))
+        select(unit, counted, func.count(Mentor.id))
         .join(Person, Person.id == Mentor.person_id)
         .where(active)
     )
@@ -298,25 +314,7 @@ def _mentor_counts(scope: Scope, as_of: datetime, *, counted: bool) -> dict[int,
         stmt = stmt.where(Mentor.commune_id.in_(scope.commune_ids))
     if scope.village_id is not None:
         stmt = stmt.where(_mentor_village() == scope.village_id)
-    if counted:
-        mentees = (
-            select(func.count(Mentorship.id))
-            .where(
-                Mentorship.mentor_id == Mentor.id,
-                Mentorship.started_at <= as_of,
-                or_(Mentorship.ended_at.is_(None), Mentorship.ended_at > as_of),
-            )
-            .scalar_subquery()
-        )
-        stmt = stmt.where(mentees >= mentee_minimum())
     return _grouped(stmt.group_by(unit))
-
-
-def _household_units(scope: Scope) -> dict[int, int]:
-    """Households by unit (the registry's denominator of the Gia đình số indicator)."""
-    unit = _unit_column(scope.level, Household)
-    stmt = _in_scope(select(unit, func.count(Household.id)), scope, Household).group_by(unit)
-    return _grouped(stmt)
 
 
 def _entered(indicator: Indicator, scope: Scope) -> dict[int, int] | None:
@@ -332,27 +330,21 @@ def _entered(indicator: Indicator, scope: Scope) -> dict[int, int] | None:
         stmt = stmt.where(Population.commune_id.in_(scope.commune_ids))
     if scope.village_id is not None:
         stmt = stmt.where(Population.village_id == scope.village_id)
-    return _grouped(stmt.group_by(unit))
+    return {key: int(total) for key, total in db.session.execute(stmt.group_by(unit)) if key}
 
 
 def row(indicator: Indicator, scope: Scope, as_of: datetime) -> Row:
-    """One indicator's figures for every unit of the scope, and their total."""
+    """One indicator's figures for every unit of the scope, and their total (one statement;
+    two when the denominator is the populations entered)."""
     if indicator.measure == Measure.MENTOR_MINIMUM:
-        numerators = _mentor_counts(scope, as_of, counted=True)
-        denominators = _mentor_counts(scope, as_of, counted=False)
+        numerators, denominators = _mentor_counts(scope, as_of)
     else:
-        numerators = _person_counts(indicator, scope, as_of, counted=True)
-        entered = (
-            _entered(indicator, scope)
-            if indicator.denominator == Denominator.ENTERED and indicator.target_group
-            else None
-        )
-        if entered is not None:
-            denominators = entered
-        elif indicator.measure == Measure.HOUSEHOLD_TRAINED:
-            denominators = _household_units(scope)
-        else:
-            denominators = _person_counts(indicator, scope, as_of, counted=False)
+        numerators, denominators = _person_counts(indicator, scope, as_of)
+        if indicator.denominator == Denominator.ENTERED and indicator.target_group:
+            entered = _entered(indicator, scope)
+            if entered is not None:
+                denominators = entered
+                numerators = {k: v for k, v in numerators.items() if v or k in entered}
     found = Row(indicator)
     for unit in set(numerators) | set(denominators):
         found.units[unit] = Figure(numerators.get(unit, 0), denominators.get(unit, 0))
