@@ -100,7 +100,8 @@ def test_the_workbook_holds_the_dashboards_numbers(known, actions, template):
     response = _get(actions, f"/reports/export.xlsx?{query}")
     book = openpyxl.load_workbook(io.BytesIO(response.data))
     table = _table(query, known)
-    assert book.sheetnames[0] == "Tổng hợp" and len(book.sheetnames) == len(table.rows) + 1
+    assert book.sheetnames[0] == "Tổng hợp" and len(book.sheetnames) == len(table.rows) + 2
+    assert book.sheetnames[-1] == "Lớp học và điểm danh"
     assert len(set(book.sheetnames)) == len(book.sheetnames)
     assert all(len(name) <= 31 for name in book.sheetnames)
     summary = book["Tổng hợp"]
@@ -109,7 +110,7 @@ def test_the_workbook_holds_the_dashboards_numbers(known, actions, template):
     header = [c.value for c in summary[5]]
     assert header == SUMMARY_HEADERS
     for number, (row, sheet) in enumerate(
-        zip(table.rows, book.worksheets[1:], strict=True), start=1
+        zip(table.rows, book.worksheets[1:-1], strict=True), start=1
     ):
         code = row.indicator.code
         target, actual, reached, out_of, gap, short = (c.value for c in summary[5 + number][2:])
@@ -262,7 +263,7 @@ def test_a_snapshot_exports_as_the_live_figures(known):
     for fmt in ("csv", "aggregates"):
         assert exports.export_table(frozen, fmt) == exports.export_table(live, fmt)
     book = openpyxl.load_workbook(io.BytesIO(exports.export_table(frozen, "xlsx").body))
-    assert book.sheetnames == ["Tổng hợp", *exports.sheet_names(live)]
+    assert book.sheetnames == ["Tổng hợp", *exports.sheet_names(live), exports.ACTIVITY_SHEET]
     assert exports.export_table(live, "aggregates", period="2025-Q4").body.count(b",2025-Q4,") == (
         len(live.rows) * (len(live.units) + 1)
     )

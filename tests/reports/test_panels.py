@@ -198,3 +198,19 @@ def test_the_dashboard_links_each_panel_for_a_browser_without_javascript(dash, a
         assert f'<a href="{url}">' in html
         page = actions.client.get(url.replace("&amp;", "&"))
         assert page.status_code == 200 and f'id="panel-{panel}"' in page.get_data(as_text=True)
+
+
+def test_the_workbook_has_the_classes_and_attendance_of_the_panel(held, actions):
+    import io
+
+    import openpyxl
+
+    actions.login("organiser")
+    response = actions.client.get("/reports/export.xlsx?year=2025")
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    sheet = book["Lớp học và điểm danh"]
+    rows = {r[0]: r[1:] for r in sheet.iter_rows(values_only=True) if r and r[0]}
+    assert rows["Thôn 1"][:4] == (1, 2, 3, 8) and rows["Thôn 1"][4] == 0.375
+    assert rows["Cả xã (không thuộc thôn)"][:4] == (1, 1, 1, 1)
+    assert rows["Tổng cộng"][:4] == (2, 3, 4, 9)
+    assert "Thôn 2" not in rows  # no session of a Thôn 2 class held in 2025

@@ -245,14 +245,53 @@ def _indicator_sheet(book, table: Table, row: Row, name: str, about: Heading) ->
     format_table(sheet, header_row=header_row, last_row=last_row, landscape=False)
 
 
+ACTIVITY_SHEET = "Lớp học và điểm danh"
+ACTIVITY_HEADERS = [
+    "Lớp có buổi học",
+    "Buổi học đã diễn ra",
+    "Lượt có mặt",
+    "Lượt dự kiến",
+    "Tỉ lệ",
+]
+NO_VILLAGE = "Cả xã (không thuộc thôn)"
+
+
+def _activity_sheet(book, table: Table, about: Heading) -> None:
+    """Classes, sessions held and the attendance rate in the year, by the classes' unit (the
+    dashboard's activity panel, :func:`webapp.reports.panels.activity`)."""
+    from webapp.reports import panels
+
+    found = panels.activity(table.scope, table.year, table.as_of)
+    names = panels.class_units(table.scope)
+    sheet = book.create_sheet(ACTIVITY_SHEET)
+    heading(sheet, f"Lớp học, buổi học và điểm danh năm {table.year}")
+    append(sheet, [about.as_of_text])
+    append(sheet, [])
+    word = "Xã" if table.scope.level == "commune" else "Thôn"
+    header_row = append(sheet, [word, *ACTIVITY_HEADERS])
+    units = [u for u in names if u in found.units()] + (
+        [None] if None in found.units() and None not in names else []
+    )
+    for unit in units:
+        numbers = [found.classes.get(unit, 0), found.sessions.get(unit, 0)]
+        numbers += [found.attended.get(unit, 0), found.expected.get(unit, 0)]
+        append(sheet, [names.get(unit, NO_VILLAGE), *numbers, _pct(found.rate(unit))])
+    last_row = sheet.max_row
+    totals = [sum(found.classes.values()), sum(found.sessions.values())]
+    totals += [sum(found.attended.values()), sum(found.expected.values())]
+    append(sheet, [TOTAL_WORD, *totals, _pct(found.rate(total=True))], font=BOLD)
+    format_table(sheet, header_row=header_row, last_row=last_row, landscape=False)
+
+
 def workbook(table: Table) -> bytes:
-    """The summary sheet in the layout of the plan's target table, then one sheet per
-    indicator by unit with its total."""
+    """The summary sheet in the layout of the plan's target table, one sheet per indicator by
+    unit with its total, then the classes and their attendance."""
     about = heading_of(table)
     book = openpyxl.Workbook()
     _summary_sheet(book, table, about)
     for row, name in zip(table.rows, sheet_names(table), strict=True):
         _indicator_sheet(book, table, row, name, about)
+    _activity_sheet(book, table, about)
     return to_bytes(book)
 
 
