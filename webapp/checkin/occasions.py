@@ -121,6 +121,25 @@ class Occasion(ABC):
         """
 
 
+def read_point(base: Select, built: dict, member_of, token: str, joined) -> list[Row]:
+    """The rows of :meth:`Occasion.at_point` for a kind: ``base`` (the point's and its
+    occasion's columns, bound to ``token``) with what ``joined`` names; each combined statement
+    is built once and kept in ``built``; ``member_of(person_id)`` is the kind's
+    ``identity_member`` column."""
+    stmt, params = base, {"token": token}
+    if joined is not None:
+        name, subquery, extra = joined
+        stmt = built.get(name)
+        if stmt is None:
+            columns = [*subquery.c]
+            if "identity_id" in subquery.c:  # a learner saying who they are
+                columns.append(member_of(subquery.c.identity_id))
+            stmt = built[name] = base.add_columns(*columns).outerjoin(subquery, true())
+        params.update(extra)
+    db.session.flush()
+    return db.session.connection().execute(stmt, params).all()
+
+
 class SessionOccasion(Occasion):
     """A session of a class: the class's enrolled learners are expected.
 
@@ -228,20 +247,7 @@ class SessionOccasion(Occasion):
 
     @classmethod
     def at_point(cls, token: str, *, joined=None):
-        stmt, params = _AT_POINT, {"token": token}
-        if joined is not None:
-            name, subquery, extra = joined
-            stmt = _AT_POINT_JOINED.get(name)
-            if stmt is None:
-                columns = [*subquery.c]
-                if "identity_id" in subquery.c:  # a learner saying who they are
-                    columns.append(_member_of_class(subquery.c.identity_id))
-                stmt = _AT_POINT_JOINED[name] = _AT_POINT.add_columns(*columns).outerjoin(
-                    subquery, true()
-                )
-            params.update(extra)
-        db.session.flush()
-        rows = db.session.connection().execute(stmt, params).all()
+        rows = read_point(_AT_POINT, _AT_POINT_JOINED, _member_of_class, token, joined)
         return (rows, cls._of_row(rows[0])) if rows else None
 
     @classmethod

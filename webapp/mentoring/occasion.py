@@ -11,11 +11,11 @@ from datetime import datetime
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, bindparam, exists, or_, select, true
+from sqlalchemy import Select, and_, bindparam, exists, or_, select
 
 from webapp.accounts.models import User
 from webapp.checkin.models import ATTENDED, Attendance, CheckinPoint, OccasionKind
-from webapp.checkin.occasions import KINDS, Occasion, window_margins
+from webapp.checkin.occasions import KINDS, Occasion, read_point, window_margins
 from webapp.extensions import db
 from webapp.mentoring.access import can_manage_mentor
 from webapp.mentoring.models import Meeting, Mentor, Mentorship
@@ -129,20 +129,7 @@ class MeetingOccasion(Occasion):
 
     @classmethod
     def at_point(cls, token: str, *, joined=None):
-        stmt, params = _AT_POINT, {"token": token}
-        if joined is not None:
-            name, subquery, extra = joined
-            stmt = _AT_POINT_JOINED.get(name)
-            if stmt is None:
-                columns = [*subquery.c]
-                if "identity_id" in subquery.c:
-                    columns.append(_member_of_meeting(subquery.c.identity_id))
-                stmt = _AT_POINT_JOINED[name] = _AT_POINT.add_columns(*columns).outerjoin(
-                    subquery, true()
-                )
-            params.update(extra)
-        db.session.flush()
-        rows = db.session.connection().execute(stmt, params).all()
+        rows = read_point(_AT_POINT, _AT_POINT_JOINED, _member_of_meeting, token, joined)
         return (rows, cls._of_row(rows[0])) if rows else None
 
 
