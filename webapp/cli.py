@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
         sign_out_user_command,
     )
     from webapp.learning.cli import framework_group
+    from webapp.reports.cli import reports_group
 
     app.cli.add_command(create_user_command)
     for command in (disable_user_command, enable_user_command, sign_out_user_command):
@@ -21,6 +22,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(prune_command)
     app.cli.add_command(framework_group)
+    app.cli.add_command(reports_group)
 
 
 @click.command("prune")

@@ -17,7 +17,7 @@ from webapp.learning.models import Evidence
 from webapp.mentoring import services as mentoring
 from webapp.mentoring.models import Organisation
 from webapp.people.models import Village
-from webapp.reports import figures, services
+from webapp.reports import figures, reach, services
 from webapp.reports.figures import Scope
 from webapp.reports.models import Denominator, Indicator, Measure
 
@@ -231,7 +231,7 @@ def test_vneid_digital_signature_and_level2(fw):
 
 def test_all_competencies_of_the_groups_rule(fw):
     (a, b) = people(fw.v1, "An", "Bình", group="enterprise_worker")
-    required = figures._required_codes("enterprise_worker")
+    required = reach._required_codes()["enterprise_worker"]
     assert required
     for code in required:
         db.session.add(

@@ -17,16 +17,21 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from webapp.certificates.models import Certificate
-from webapp.checkin.models import ATTENDED, Attendance, Device, OccasionKind
 from webapp.extensions import db
-from webapp.learning import framework
-from webapp.learning.models import ALL_COMPETENCIES, CertificateRule, Evidence, EvidenceKind
 from webapp.mentoring.models import Mentor, Mentorship
 from webapp.mentoring.services import mentee_minimum
 from webapp.people.models import Commune, Household, Person, Segment, Village
 from webapp.people.queries import segment_condition
-from webapp.reports.models import Denominator, Indicator, Measure, Population
+from webapp.reports import reach
+from webapp.reports.models import (
+    Denominator,
+    Indicator,
+    Measure,
+    Population,
+    Reach,
+    ReachCount,
+    ReachSpan,
+)
 from webapp.timeutil import LOCAL_TZ
 
 #: The levels of the hierarchy, each grouping by one column.
@@ -139,119 +144,106 @@ def unit_names(scope: Scope) -> dict[int, str]:
     return dict(db.session.execute(stmt).all())
 
 
-# --- who counts --------------------------------------------------------------------------------
+# --- who counts ---------------------------------------------------------------------------------
 
 
-def _people(indicator: Indicator, as_of: datetime):
-    """The condition on Person of the indicator's population: its group, registered by then,
-    aged 16+ for the VNeID level 2 target."""
-    conditions = [Person.created_at <= as_of]
-    if indicator.target_group:
-        conditions.append(Person.target_group == indicator.target_group)
-    if indicator.measure == Measure.VNEID_LEVEL2:
-        conditions.append(
-            Person.birth_year <= as_of.astimezone(LOCAL_TZ).year - VNEID_LEVEL2_MIN_AGE
-        )
-    return and_(*conditions)
-
-
-def _evidence_counted(as_of: datetime):
-    """Evidence that counted at ``as_of``: recorded by then and not withdrawn by then, and not
-    a quiz passed on a phone whose link staff have not confirmed (as :meth:`Evidence.counting`
-    says today)."""
-    confirmed = (
-        select(Device.id)
-        .where(
-            Device.id == Evidence.device_id,
-            Device.confirmed_at.is_not(None),
-            Device.revoked_at.is_(None),
-        )
-        .exists()
+def _keys(indicator: Indicator) -> tuple[str, str, list[str] | None]:
+    """The spans an indicator counts: its numerator's measure, its population's, and the
+    target groups (None: every group)."""
+    if indicator.measure == Measure.HOUSEHOLD_TRAINED:
+        return Measure.HOUSEHOLD_TRAINED, Reach.HOUSEHOLD, [""]
+    population = (
+        Reach.REGISTERED_16 if indicator.measure == Measure.VNEID_LEVEL2 else Reach.REGISTERED
     )
-    return and_(
-        Evidence.recorded_at <= as_of,
-        or_(Evidence.withdrawn_at.is_(None), Evidence.withdrawn_at > as_of),
-        or_(Evidence.pending.is_(False), confirmed),
-    )
+    groups = [indicator.target_group] if indicator.target_group else None
+    return indicator.measure, population, groups
 
 
-def _required_codes(target_group: str | None) -> list[str]:
-    version = framework.current_version()
-    if version is None or target_group is None:
-        return []
-    rule = db.session.scalar(
-        select(CertificateRule).where(
-            CertificateRule.version_id == version.id, CertificateRule.target_group == target_group
+def _covering(as_of: datetime):
+    return and_(ReachSpan.since <= as_of, or_(ReachSpan.until.is_(None), ReachSpan.until > as_of))
+
+
+def _span_scope(stmt: Select, scope: Scope) -> Select:
+    return _in_scope(stmt, scope, ReachSpan)
+
+
+def _counts(scope: Scope, as_of: datetime, measures: set[str]) -> dict[tuple, int]:
+    """``(unit, target group, measure) -> subjects counted at as_of`` for the scope.
+
+    By household: the spans covering the moment, counted. By commune or village: the open
+    spans' counts kept per village (``report_counts``), less the open spans that began after
+    the moment, plus the closed ones that covered it — the corrections read only the spans
+    that changed after ``as_of``, none for figures as of now."""
+    reach.refresh()
+    wanted = [str(m) for m in measures]
+    found: dict[tuple, int] = {}
+
+    def add(stmt, sign=1):
+        for unit, group, measure, n in db.session.execute(stmt):
+            if unit is not None:
+                key = (unit, group, measure)
+                found[key] = found.get(key, 0) + sign * int(n)
+
+    if scope.level == "household":
+        unit = ReachSpan.household_id
+        add(
+            _span_scope(
+                select(unit, ReachSpan.target_group, ReachSpan.measure, func.count())
+                .where(ReachSpan.measure.in_(wanted), _covering(as_of))
+                .group_by(unit, ReachSpan.target_group, ReachSpan.measure),
+                scope,
+            )
         )
+        return found
+    counted = _unit_column(scope.level, ReachCount)
+    stmt = (
+        select(counted, ReachCount.target_group, ReachCount.measure, func.sum(ReachCount.count))
+        .where(ReachCount.measure.in_(wanted))
+        .group_by(counted, ReachCount.target_group, ReachCount.measure)
     )
-    return list(rule.required_codes) if rule is not None else []
-
-
-def reached(indicator: Indicator, as_of: datetime):
-    """The condition on Person that they count for a person indicator at ``as_of``."""
-    day = as_of.astimezone(LOCAL_TZ).date()
-    match indicator.measure:
-        case Measure.CERTIFIED:
-            return (
-                select(Certificate.id)
-                .where(
-                    Certificate.person_id == Person.id,
-                    Certificate.issued_at <= as_of,
-                    or_(Certificate.revoked_at.is_(None), Certificate.revoked_at > as_of),
-                )
-                .exists()
-            )
-        case Measure.VNEID_CONFIRMED:
-            return _vneid_confirmed(as_of)
-        case Measure.ALL_COMPETENCIES:
-            required = _required_codes(indicator.target_group)
-            if not required:
-                return _vneid_confirmed(as_of)
-            shown = (
-                select(Evidence.person_id)
-                .where(Evidence.competency_code.in_(required), _evidence_counted(as_of))
-                .group_by(Evidence.person_id)
-                .having(func.count(func.distinct(Evidence.competency_code)) >= len(required))
-            )
-            return or_(Person.id.in_(shown), _vneid_confirmed(as_of))
-        case Measure.DIGITAL_SIGNATURE:
-            return and_(
-                Person.digital_signature.is_(True),
-                or_(Person.digital_signature_on.is_(None), Person.digital_signature_on <= day),
-            )
-        case Measure.VNEID_LEVEL2:
-            return and_(
-                Person.vneid_level2.is_(True),
-                or_(Person.vneid_level2_on.is_(None), Person.vneid_level2_on <= day),
-            )
-        case Measure.TRAINED | Measure.HOUSEHOLD_TRAINED:
-            return (
-                select(Attendance.id)
-                .where(
-                    Attendance.person_id == Person.id,
-                    Attendance.occasion_kind == OccasionKind.SESSION,
-                    Attendance.status.in_(ATTENDED),
-                    Attendance.recorded_at <= as_of,
-                )
-                .exists()
-            )
-    raise ValueError(indicator.measure)
-
-
-def _vneid_confirmed(as_of: datetime):
-    return (
-        select(Evidence.id)
-        .where(
-            Evidence.person_id == Person.id,
-            Evidence.kind == EvidenceKind.VNEID,
-            Evidence.competency_code == ALL_COMPETENCIES,
-            _evidence_counted(as_of),
-        )
-        .exists()
+    add(_in_scope(stmt, scope, ReachCount))
+    unit = _unit_column(scope.level, ReachSpan)
+    columns = (unit, ReachSpan.target_group, ReachSpan.measure, func.count())
+    grouping = (unit, ReachSpan.target_group, ReachSpan.measure)
+    began_later = select(*columns).where(
+        ReachSpan.measure.in_(wanted), ReachSpan.until.is_(None), ReachSpan.since > as_of
     )
+    ended_later = select(*columns).where(
+        ReachSpan.measure.in_(wanted), ReachSpan.until > as_of, ReachSpan.since <= as_of
+    )
+    add(_span_scope(began_later.group_by(*grouping), scope), -1)
+    add(_span_scope(ended_later.group_by(*grouping), scope))
+    return found
 
 
-# --- numerators and denominators ----------------------------------------------------------------
+def _sum(found: dict[tuple, int], measure: str, groups: list[str] | None) -> dict[int, int]:
+    by_unit: dict[int, int] = {}
+    for (unit, group, key), n in found.items():
+        if key == measure and (groups is None or group in groups):
+            by_unit[unit] = by_unit.get(unit, 0) + n
+    return {unit: n for unit, n in by_unit.items() if n}
+
+
+def reached(indicator: Indicator, as_of: datetime, column=Person.id):
+    """The condition on a person's (household's) id that they count for an indicator at
+    ``as_of``."""
+    measure, _population, groups = _keys(indicator)
+    stmt = select(ReachSpan.subject_id).where(ReachSpan.measure == str(measure), _covering(as_of))
+    if groups is not None:
+        stmt = stmt.where(ReachSpan.target_group.in_(groups))
+    return column.in_(stmt)
+
+
+def _in_population(indicator: Indicator, as_of: datetime):
+    measure, population, groups = _keys(indicator)
+    if measure == Measure.HOUSEHOLD_TRAINED:
+        population = Reach.REGISTERED
+    stmt = select(ReachSpan.subject_id).where(
+        ReachSpan.measure == str(population), _covering(as_of)
+    )
+    if groups is not None and groups != [""]:
+        stmt = stmt.where(ReachSpan.target_group.in_(groups))
+    return Person.id.in_(stmt)
 
 
 def _grouped(stmt: Select) -> tuple[dict[int, int], dict[int, int]]:
@@ -261,23 +253,6 @@ def _grouped(stmt: Select) -> tuple[dict[int, int], dict[int, int]]:
         if key is not None:
             numerators[key], denominators[key] = int(counted or 0), int(total or 0)
     return numerators, denominators
-
-
-def _person_counts(indicator: Indicator, scope: Scope, as_of: datetime):
-    """The people (or households) counted and the population, by unit, in one statement."""
-    unit = _unit_column(scope.level)
-    hit = reached(indicator, as_of)
-    if indicator.measure == Measure.HOUSEHOLD_TRAINED:
-        # Households with a registered member; one counted once however many members trained.
-        counted = func.count(func.distinct(case((hit, Person.household_id))))
-        total = func.count(func.distinct(Person.household_id))
-        stmt = select(unit, counted, total).where(
-            Person.created_at <= as_of, Person.household_id.is_not(None)
-        )
-    else:
-        counted = func.sum(case((hit, 1), else_=0))
-        stmt = select(unit, counted, func.count(Person.id)).where(_people(indicator, as_of))
-    return _grouped(_in_scope(stmt, scope).group_by(unit))
 
 
 def _mentor_village():
@@ -333,13 +308,27 @@ def _entered(indicator: Indicator, scope: Scope) -> dict[int, int] | None:
     return {key: int(total) for key, total in db.session.execute(stmt.group_by(unit)) if key}
 
 
-def row(indicator: Indicator, scope: Scope, as_of: datetime) -> Row:
-    """One indicator's figures for every unit of the scope, and their total (one statement;
-    two when the denominator is the populations entered)."""
+def _needed(indicators: Iterable[Indicator]) -> set[str]:
+    found = set()
+    for indicator in indicators:
+        if indicator.measure != Measure.MENTOR_MINIMUM:
+            found.update(str(key) for key in _keys(indicator)[:2])
+    return found
+
+
+def row(
+    indicator: Indicator, scope: Scope, as_of: datetime, counts: dict[tuple, int] | None = None
+) -> Row:
+    """One indicator's figures for every unit of the scope, and their total, from the spans'
+    ``counts`` (:func:`_counts`, read for several indicators at once by :func:`table`)."""
     if indicator.measure == Measure.MENTOR_MINIMUM:
         numerators, denominators = _mentor_counts(scope, as_of)
     else:
-        numerators, denominators = _person_counts(indicator, scope, as_of)
+        if counts is None:
+            counts = _counts(scope, as_of, _needed([indicator]))
+        measure, population, groups = _keys(indicator)
+        numerators = _sum(counts, measure, groups)
+        denominators = _sum(counts, population, groups)
         if indicator.denominator == Denominator.ENTERED and indicator.target_group:
             entered = _entered(indicator, scope)
             if entered is not None:
@@ -367,19 +356,29 @@ def table(
     scope: Scope, *, year: int, as_of: datetime, indicators: Iterable[Indicator] | None = None
 ) -> Table:
     """Every indicator of the year for the scope's units as of ``as_of``."""
+    reach.refresh()
     chosen = list(indicators) if indicators is not None else indicators_of(year)
+    counts = _counts(scope, as_of, _needed(chosen))
     return Table(
         scope=scope,
         as_of=as_of,
         year=year,
         units=unit_names(scope),
-        rows=[row(indicator, scope, as_of) for indicator in chosen],
+        rows=[row(indicator, scope, as_of, counts) for indicator in chosen],
     )
 
 
 def left_to_reach(indicator: Indicator, scope: Scope, as_of: datetime) -> Select:
     """People of the indicator's population not yet counted (the door-to-door list)."""
-    stmt = select(Person).where(_people(indicator, as_of), ~reached(indicator, as_of))
+    reach.refresh()
+    if indicator.measure == Measure.HOUSEHOLD_TRAINED:
+        # The members of the households without a trained member.
+        missing = ~reached(indicator, as_of, Person.household_id)
+        stmt = select(Person).where(
+            _in_population(indicator, as_of), Person.household_id.is_not(None), missing
+        )
+    else:
+        stmt = select(Person).where(_in_population(indicator, as_of), ~reached(indicator, as_of))
     return _in_scope(stmt, scope)
 
 

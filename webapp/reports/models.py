@@ -8,7 +8,17 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.errors import DomainError
@@ -161,3 +171,80 @@ class Report(db.Model):
     commune = relationship("Commune")
     submitted_by = relationship("User", foreign_keys=[submitted_by_id])
     reopened_by = relationship("User", foreign_keys=[reopened_by_id])
+
+
+# --- who counts, kept current (webapp.reports.reach) -------------------------------------------
+
+
+class Reach(StrEnum):
+    """What a span of :class:`ReachSpan` says about its subject: counted in a population
+    (a denominator) or reached for a measure (a numerator) from ``since`` until ``until``."""
+
+    #: A person in the registry (from their registration).
+    REGISTERED = "registered"
+    #: A person in the registry aged 16 or more (from the year they turn 16).
+    REGISTERED_16 = "registered16"
+    #: A household with a registered member.
+    HOUSEHOLD = "household"
+
+
+class ReachSpan(db.Model):
+    """One stretch of time during which a person (or a household) counted for a measure or a
+    population, where they live now. Rebuilt from the other domains' records by
+    :func:`webapp.reports.reach.refresh`; the spans of one subject and measure never overlap,
+    so a count of spans covering a moment counts each subject once."""
+
+    __tablename__ = "report_spans"
+    __table_args__ = (
+        Index("ix_report_spans_subject", "subject_id", "measure"),
+        Index(
+            "ix_report_spans_unit",
+            "village_id",
+            "measure",
+            "target_group",
+            "until",
+            "since",
+            "household_id",
+        ),
+        Index("ix_report_spans_household", "household_id", "measure", "since"),
+        Index("ix_report_spans_since", "since"),
+        Index("ix_report_spans_until", "until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: A person's id, or a household's for the household measures.
+    subject_id: Mapped[int] = mapped_column(Integer)
+    #: A :class:`Measure` (numerator) or a :class:`Reach` (population).
+    measure: Mapped[str] = mapped_column(String(30))
+    #: The person's target group ("" for households).
+    target_group: Mapped[str] = mapped_column(String(30), default="")
+    commune_id: Mapped[int] = mapped_column(Integer)
+    village_id: Mapped[int] = mapped_column(Integer)
+    household_id: Mapped[int | None] = mapped_column(Integer)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: None: still counting.
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReachCount(db.Model):
+    """How many spans of a village, group and measure are still open (``until`` is None):
+    the figures as of now without a scan of the spans."""
+
+    __tablename__ = "report_counts"
+
+    village_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_group: Mapped[str] = mapped_column(String(30), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(30), primary_key=True)
+    commune_id: Mapped[int] = mapped_column(Integer, index=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class ReachDirty(db.Model):
+    """A person whose spans must be rebuilt: written by database triggers on every change of
+    the records the figures read (attendance, certificates, evidence, phones, people, rules),
+    whoever writes them; consumed by :func:`webapp.reports.reach.refresh`."""
+
+    __tablename__ = "report_dirty"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(Integer)
