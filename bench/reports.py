@@ -51,6 +51,8 @@ from webapp.extensions import db  # noqa: E402
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/"
 DASHBOARD = "/reports"
 EXPORT = "/reports/export.xlsx"
+#: The dashboard's lazy panels (loaded by htmx after the page, or followed as links).
+PANELS = ("trend", "activity", "learners")
 VILLAGES = 10  # per commune
 CHECKINS = 1_000
 #: Targets of issue 16 (printed beside the figures, not asserted).
@@ -738,6 +740,11 @@ def measure(scale: str, url: str, args) -> dict:
     export_s = None
     if any(rule.rule == EXPORT for rule in app.url_map.iter_rules()):
         export_s = statistics.median(timed_get(client, EXPORT) for _ in range(3)) / 1000
+    panels = {
+        name: round(timed_get(client, f"/reports/panels/{name}"), 1)
+        for name in PANELS
+        if any(rule.rule == f"/reports/panels/{name}" for rule in app.url_map.iter_rules())
+    }
     written, write_ms = checkins(engine, CHECKINS)
     with StatementTimer(engine) as refresh_timer:
         refresh = timed_get(client, DASHBOARD)
@@ -753,6 +760,11 @@ def measure(scale: str, url: str, args) -> dict:
     print(
         "export .xlsx        "
         + (f"{export_s:8.2f} s" if export_s is not None else f"    null    (no {EXPORT})")
+    )
+    print(
+        "lazy panels         "
+        + ", ".join(f"{name} {ms:,.0f} ms" for name, ms in panels.items())
+        + "  (each one request after the page)"
     )
     print(
         f"refresh             {refresh:8.1f} ms  (the dashboard right after {written:,} new"
@@ -794,6 +806,7 @@ def measure(scale: str, url: str, args) -> dict:
         "target_ms": target,
         "generated_s": round(generated_s, 1),
         "spans_built_s": round(built_s, 1),
+        "panels_ms": panels,
         "complete": generator.complete,
         "database": engine.dialect.name,
         "rows": rows,

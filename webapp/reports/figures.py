@@ -316,6 +316,11 @@ def _needed(indicators: Iterable[Indicator]) -> set[str]:
     return found
 
 
+def counts_for(scope: Scope, as_of: datetime, indicators: Iterable[Indicator]) -> dict[tuple, int]:
+    """The spans' counts every one of these indicators needs (pass them to :func:`row`)."""
+    return _counts(scope, as_of, _needed(indicators))
+
+
 def row(
     indicator: Indicator, scope: Scope, as_of: datetime, counts: dict[tuple, int] | None = None
 ) -> Row:
@@ -358,7 +363,7 @@ def table(
     """Every indicator of the year for the scope's units as of ``as_of``."""
     reach.refresh()
     chosen = list(indicators) if indicators is not None else indicators_of(year)
-    counts = _counts(scope, as_of, _needed(chosen))
+    counts = counts_for(scope, as_of, chosen)
     return Table(
         scope=scope,
         as_of=as_of,

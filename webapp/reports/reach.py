@@ -370,6 +370,9 @@ def _insert_person_spans(measure: str, which: PersonFilter, required) -> None:
         until,
     ).where(
         Person.id == person_id,
+        # Said of persons too, so the database reads only these people's rows, not a scan
+        # of everyone joined to the batch's records.
+        which(Person.id),
         or_(ended.is_(None), ended > since),
     )
     db.session.execute(insert(ReachSpan).from_select(_SPAN_COLUMNS, rows))
