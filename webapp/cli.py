@@ -21,6 +21,10 @@ def register(app: Flask) -> None:
         app.cli.add_command(command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(prune_command)
+    from webapp.backups_cli import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     app.cli.add_command(framework_group)
     app.cli.add_command(reports_group)
 
