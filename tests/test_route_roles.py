@@ -60,6 +60,25 @@ ROLE_TABLE: dict[str, frozenset | str] = {
     "people.edit": EDITORS,
     "people.household": READERS,
     "people.household_edit": EDITORS,
+    # a person's data rights: consent by the staff who edit people; requests, the access
+    # export and erasure by managers (docs/personal-data.md)
+    "privacy.person": EDITORS,
+    "privacy.record_consent": EDITORS,
+    "privacy.withdraw_consent": EDITORS,
+    "privacy.consent_form": EDITORS,
+    "privacy.household_consent_form": EDITORS,
+    "privacy.open_request": MANAGERS,
+    "privacy.fulfil_request": MANAGERS,
+    "privacy.lift_restriction": MANAGERS,
+    "privacy.export_json": MANAGERS,
+    "privacy.export_pdf": MANAGERS,
+    "privacy.open_requests": MANAGERS,
+    "phone_consent.agree": PUBLIC,  # the learner's own phone (its cookie), like /hoc
+    # the audit trail of a person, of a user: admins (of their commune, or the province)
+    "people_audit.person": frozenset({Role.ADMIN}),
+    "people_audit.user": frozenset({Role.ADMIN}),
+    # the personal-data impact assessment annex: counts only, admins (their commune or all)
+    "privacy_impact.index": frozenset({Role.ADMIN}),
     "imports.upload": MANAGERS,
     "imports.template": MANAGERS,
     "imports.preview": MANAGERS,

@@ -67,6 +67,19 @@ SCOPE_TABLE: dict[str, str] = {
     "people.edit": "person",
     "people.household": "person",
     "people.household_edit": "person",
+    # a person's data rights page, the consent forms to print and the access export: one
+    # person's (or household's), 404 outside; the open requests: the commune's managers only
+    # ("managed": its commune filter is tested in tests/people/test_privacy.py)
+    "privacy.person": "person",
+    "privacy.consent_form": "person",
+    "privacy.household_consent_form": "person",
+    "privacy.export_json": "person",
+    "privacy.export_pdf": "person",
+    "privacy.open_requests": "managed",
+    # the audit trails, for admins only: a person's (404 outside the admin's commune), and a
+    # user's, which names the people of the events (tests/people/test_audit.py)
+    "people_audit.person": "person",
+    "people_audit.user": "admins",
     "checkin_records.register": "list",
     "checkin_records.register_xlsx": "list",
     "checkin_records.class_grid": "list",
@@ -99,6 +112,8 @@ SCOPE_TABLE: dict[str, str] = {
     "mentoring_overview.index": "mentors",
     "mentoring_overview.digest": "managers list",
     "mentoring_overview.export": "managers list",
+    # the impact-assessment annex: counts per commune, never a name (admins only)
+    "privacy_impact.index": "counts",
 }
 
 
@@ -186,7 +201,12 @@ def scope(app, world):
                 certificate_id=certificate.id,
             )
         db.session.commit()
-        return SimpleNamespace(class_id=course_class.id, session_id=session.id, **ids)
+        return SimpleNamespace(
+            class_id=course_class.id,
+            session_id=session.id,
+            user_id=world.users["organiser"],
+            **ids,
+        )
 
 
 def _args(scope, whose: str) -> dict:
@@ -202,6 +222,7 @@ def _args(scope, whose: str) -> dict:
         "meeting_id": person.meeting_id,
         "competency": "4.2",
         "code": "adults_basic",
+        "user_id": scope.user_id,
     }
 
 

@@ -52,6 +52,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     Compress(app)
     assets.init_app(app)
     errors.register(app)
+    from webapp.people import visibility
+
+    # Who may see a disability or a poor household (docs/personal-data.md), in every template.
+    app.jinja_env.globals.update(
+        can_see=visibility.can_see, visible_segments=visibility.visible_segments
+    )
+    from webapp.people.consent import why_not_processed
+
+    # Why a person is not processed (consent withdrawn, restricted, erased), on their pages.
+    app.jinja_env.globals["not_processed"] = why_not_processed
 
     from webapp.accounts.views import bp as accounts_bp
     from webapp.certificates.views import bp as certificates_bp
@@ -61,7 +71,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from webapp.mentoring import mentor_views, overview_views
     from webapp.mentoring import occasion as _meetings  # noqa: F401 (its tables, its kind)
     from webapp.mentoring import views as mentoring_views
+    from webapp.people.audit_views import bp as people_audit_bp
+    from webapp.people.impact_views import bp as impact_bp
     from webapp.people.import_views import bp as imports_bp
+    from webapp.people.phone_consent_views import bp as phone_consent_bp
+    from webapp.people.privacy_views import bp as privacy_bp
     from webapp.people.views import bp as people_bp
     from webapp.reports import export_views, panel_views, submit_views
     from webapp.reports import views as reports_views
@@ -79,6 +93,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(impact_bp)
+    app.register_blueprint(people_audit_bp)
+    app.register_blueprint(privacy_bp)
+    app.register_blueprint(phone_consent_bp)
     app.register_blueprint(certificates_bp)
     for module in (
         scheduling_views,

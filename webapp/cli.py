@@ -32,24 +32,30 @@ def register(app: Flask) -> None:
 @click.command("prune")
 @with_appcontext
 def prune_command() -> None:
-    """Delete what is kept only for a while: stale import files, old log-in counters; and
-    refresh SQLite's planner statistics.
+    """Delete what is kept only for a while: stale import files, old log-in counters, audit
+    events past AUDIT_RETENTION_DAYS; and refresh SQLite's planner statistics.
 
     Run it daily (cron or a systemd timer) on one host.
     """
+    from flask import current_app
+
     from webapp import ratelimit
     from webapp.extensions import db, refresh_statistics
+    from webapp.people import audit
     from webapp.people.importer import prune_stale
     from webapp.timeutil import utcnow
 
     now = utcnow()
     files = prune_stale(now=now)
+    days = current_app.config.get("AUDIT_RETENTION_DAYS", audit.DEFAULT_RETENTION_DAYS)
+    events = audit.prune(now=now, days=days)
     ratelimit.prune(now=now)
     ratelimit.backoff_prune(now=now)
     db.session.commit()
     refresh_statistics()
     db.session.commit()
     click.echo(f"Removed {files} import files never imported within a week.")
+    click.echo(f"Removed {events} audit events older than {days} days.")
 
 
 @click.command("seed-demo")

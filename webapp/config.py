@@ -69,6 +69,9 @@ def defaults(app: Flask) -> dict:
         "CHECKIN_MAX_FAILURES_PER_PHONE": 5,
         # How long a phone stays remembered for a learner.
         "CHECKIN_DEVICE_DAYS": 730,
+        # Days the audit trail (who viewed, exported, printed or changed personal data) is
+        # kept; `flask prune` removes older events (webapp.people.audit.DEFAULT_RETENTION_DAYS).
+        "AUDIT_RETENTION_DAYS": 730,
         # Certificates: who signs (printed under the title), and the place in the date line
         # (empty: the commune's name). Frozen into each certificate when it is issued.
         "CERTIFICATE_SIGNER_TITLE": "Chủ tịch",

@@ -21,6 +21,7 @@ from webapp.extensions import db
 from webapp.forms import attempt
 from webapp.ids import row_id
 from webapp.learning.eligibility import hours_text
+from webapp.people import audit
 from webapp.people import queries as people_queries
 from webapp.permissions import MANAGERS, PEOPLE_READERS, public, roles_required
 from webapp.scheduling import queries as scheduling_queries
@@ -43,13 +44,27 @@ def verify_url(certificate: Certificate) -> str:
     return pdf.verify_url(current_app.config["BASE_URL"], certificate.verify_code)
 
 
+def _audit(action: audit.AuditAction, certificates: list[Certificate]) -> None:
+    """Each certificate's person in the audit trail (the caller commits)."""
+    audit.record_each(
+        actor=current_user,
+        now=utcnow(),
+        action=action,
+        what=request.endpoint,
+        people=[(c.person_id, c.commune_id) for c in certificates],
+        address=request.remote_addr or "",
+    )
+
+
 def _pdf_response(certificates: list[Certificate], name: str, scope: str):
     """The certificates in one PDF, saved under the Vietnamese file ``name`` (an attachment:
-    opening it again later does not fetch it again), and logged as a download."""
+    opening it again later does not fetch it again), and logged as a download (print log and
+    audit trail)."""
     if not certificates:
         abort(404)
     body = pdf.render(certificates)
     services.log_prints(actor=current_user, now=utcnow(), certificates=certificates, scope=scope)
+    _audit(audit.AuditAction.EXPORT, certificates)
     db.session.commit()
     response = current_app.response_class(body, mimetype=PDF_MIMETYPE)
     response.headers["Content-Disposition"] = pdf.attachment(name)
@@ -216,7 +231,7 @@ def _certificate_page(template: str, certificate: Certificate, **context) -> str
 def detail(certificate_id: int):
     """One certificate: what it says, its status, its print log, revoke and re-issue."""
     certificate = queries.get_certificate(current_user, certificate_id)
-    return _certificate_page(
+    page = _certificate_page(
         "certificates/detail.html",
         certificate,
         verify_url=verify_url(certificate),
@@ -227,6 +242,9 @@ def detail(certificate_id: int):
         may_issue=services.can_manage(current_user, certificate.commune_id),
         signer_missing=not services.signer_name(),
     )
+    _audit(audit.AuditAction.VIEW, [certificate])
+    db.session.commit()
+    return page
 
 
 @bp.post("/certificates/<int:certificate_id>/revoke")
@@ -298,6 +316,7 @@ def print_view(certificate_id: int):
         scope="print_view",
         kind=PrintKind.PRINT,
     )
+    _audit(audit.AuditAction.PRINT, [certificate])
     db.session.commit()
     url = verify_url(certificate)
     return _certificate_page(

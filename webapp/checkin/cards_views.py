@@ -36,6 +36,7 @@ from webapp.checkin.services import CheckinError
 from webapp.extensions import db
 from webapp.forms import attempt
 from webapp.ids import query_int
+from webapp.people import audit
 from webapp.people import queries as people_queries
 from webapp.people.models import Person, Village
 from webapp.permissions import MANAGERS, Role, public, roles_required
@@ -88,7 +89,9 @@ def class_cards(class_id: int):
     course_class = scheduling_queries.get_class(current_user, class_id, for_running=True)
     people = _with_codes(enrolled_people(course_class, by_village=True, with_villages=True))
     back = (url_for("scheduling.class_detail", class_id=course_class.id), course_class.name)
-    return _cards_sheet(people, title=course_class.name, total=len(people), back=back)
+    return _printed(
+        people, _cards_sheet(people, title=course_class.name, total=len(people), back=back)
+    )
 
 
 @bp.get("/villages/<int:village_id>/cards")
@@ -105,14 +108,18 @@ def village_cards(village_id: int):
         max_per_page=CARDS_PER_PAGE,
         error_out=False,
     )
-    return _cards_sheet(
-        _with_codes(page.items),
-        title=village.name,
-        total=page.total,
-        back=(url_for("people.index", village=village.id), village.name),
-        page=page,
-        filter_form=form,
-        args={"village_id": village.id, "group": group or None},
+    people = _with_codes(page.items)
+    return _printed(
+        people,
+        _cards_sheet(
+            people,
+            title=village.name,
+            total=page.total,
+            back=(url_for("people.index", village=village.id), village.name),
+            page=page,
+            filter_form=form,
+            args={"village_id": village.id, "group": group or None},
+        ),
     )
 
 
@@ -133,6 +140,19 @@ def _with_codes(people: list[Person]) -> list[Person]:
     phones.ensure_learner_codes(people)
     db.session.commit()
     return people
+
+
+def _printed(people: list[Person], page: str) -> str:
+    """``page``, once each of ``people`` is logged as printed (see :func:`audit.record_read`)."""
+    audit.record_read(
+        actor=current_user,
+        now=utcnow(),
+        address=request.remote_addr,
+        action=audit.AuditAction.PRINT,
+        what=request.endpoint,
+        people=people,
+    )
+    return page
 
 
 def _cards_sheet(people: list[Person], *, title: str, total: int, back, **paging) -> str:
@@ -296,7 +316,8 @@ def sheet(session_id: int):
     """A printable sign-in sheet of the session's learners, entered afterwards on the roster."""
     session = scheduling_queries.get_session(current_user, session_id, for_running=True)
     people = _with_codes(enrolled_people(session.course_class, with_villages=True))
-    return _session_page("checkin/sheet.html", session, people=people, blank_rows=BLANK_ROWS)
+    page = _session_page("checkin/sheet.html", session, people=people, blank_rows=BLANK_ROWS)
+    return _printed(people, page)
 
 
 def _session_page(template: str, session: ClassSession, **context) -> str:

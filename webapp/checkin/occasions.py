@@ -78,7 +78,11 @@ class Occasion(ABC):
         """Insert an attendance row of ``values`` if the person is a member and has no row
         yet: the new row's id, or None (not a member, or already recorded). ``insert(values)``
         is the service's plain insert; a kind may do it all in one statement instead."""
-        return insert(values) if self.is_member(values["person_id"]) else None
+        from webapp.people.consent import processable_id
+
+        person_id = values["person_id"]
+        member = self.is_member(person_id) and processable_id(person_id)
+        return insert(values) if member else None
 
     # -- the check-in window ------------------------------------------------------------------
 
@@ -290,6 +294,9 @@ _INSERT_MEMBER = text(
     " CAST(:recorded_by_id AS INTEGER), :device_key, :updated_at"
     " WHERE EXISTS (SELECT 1 FROM enrolments WHERE class_id = :class_id"
     f" AND person_id = :person_id AND status = '{EnrolmentStatus.ENROLLED.value}')"
+    # Not someone who withdrew consent, is restricted or erased (webapp.people.consent).
+    " AND NOT EXISTS (SELECT 1 FROM persons WHERE id = :person_id AND (consent_withdrawn_at"
+    " IS NOT NULL OR restricted_at IS NOT NULL OR erased_at IS NOT NULL))"
     " ON CONFLICT (occasion_kind, occasion_id, person_id) DO NOTHING RETURNING id"
 ).bindparams(
     bindparam("recorded_at", type_=UTCDateTime), bindparam("updated_at", type_=UTCDateTime)

@@ -7,13 +7,14 @@ are volunteers, none of it). Learner codes are not shown here: they are printed 
 and the sign-in sheet of the class's own trainers.
 """
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import format_decimal, format_percent
 from flask_login import current_user
 
 from webapp.checkin import phones, records
 from webapp.checkin.models import METHOD_LABELS, STATUS_LABELS
 from webapp.extensions import db
+from webapp.people import audit
 from webapp.people import queries as people_queries
 from webapp.people.models import Commune
 from webapp.permissions import PEOPLE_READERS, roles_required
@@ -56,6 +57,19 @@ def _sees_person(person) -> bool:
     return people_queries.sees_person(current_user, person)
 
 
+def _shown(page, action: audit.AuditAction, people):
+    """``page`` (or file), once each of ``people`` is logged as shown in it."""
+    audit.record_read(
+        actor=current_user,
+        now=utcnow(),
+        address=request.remote_addr,
+        action=action,
+        what=request.endpoint,
+        people=people,
+    )
+    return page
+
+
 def _xlsx(body: bytes, name: str) -> Response:
     response = Response(body, mimetype=records.XLSX_MIMETYPE)
     response.headers["Content-Disposition"] = f"attachment; filename={name}.xlsx"
@@ -74,9 +88,10 @@ def register(session_id: int):
     """A session's register: who came, when and how; printable on A4."""
     sheet = _register(session_id)
     commune = db.session.get(Commune, sheet.session.course_class.commune_id)
-    return render_template(
+    page = render_template(
         "checkin/records_register.html", register=sheet, commune=commune, now=utcnow(), **_context()
     )
+    return _shown(page, audit.AuditAction.VIEW, [line.person for line in sheet.lines])
 
 
 @bp.get("/sessions/<int:session_id>/register.xlsx")
@@ -85,7 +100,8 @@ def register_xlsx(session_id: int):
     """A session's register as an Excel file."""
     sheet = _register(session_id)
     day = to_local(sheet.session.starts_at).strftime("%Y-%m-%d")
-    return _xlsx(records.register_xlsx(sheet), f"diem-danh-{day}-buoi-{session_id}")
+    file = _xlsx(records.register_xlsx(sheet), f"diem-danh-{day}-buoi-{session_id}")
+    return _shown(file, audit.AuditAction.EXPORT, [line.person for line in sheet.lines])
 
 
 @bp.get("/classes/<int:class_id>/attendance")
@@ -94,7 +110,8 @@ def class_grid(class_id: int):
     """A class's learners × sessions, with attendance totals per learner and per session."""
     course_class = scheduling_queries.get_class(current_user, class_id)
     grid = records.class_grid(course_class, now=utcnow(), viewer=current_user)
-    return render_template("checkin/records_class.html", grid=grid, **_context())
+    page = render_template("checkin/records_class.html", grid=grid, **_context())
+    return _shown(page, audit.AuditAction.VIEW, [row.person for row in grid.rows])
 
 
 @bp.get("/classes/<int:class_id>/attendance.xlsx")
@@ -103,7 +120,8 @@ def class_grid_xlsx(class_id: int):
     """A class's attendance grid as an Excel file."""
     course_class = scheduling_queries.get_class(current_user, class_id)
     grid = records.class_grid(course_class, now=utcnow(), viewer=current_user)
-    return _xlsx(records.class_grid_xlsx(grid), f"diem-danh-lop-{class_id}-{_slug(grid)}")
+    file = _xlsx(records.class_grid_xlsx(grid), f"diem-danh-lop-{class_id}-{_slug(grid)}")
+    return _shown(file, audit.AuditAction.EXPORT, [row.person for row in grid.rows])
 
 
 def _slug(grid: records.ClassGrid) -> str:
@@ -121,10 +139,11 @@ def person(person_id: int):
     """One person's attendance in every class they are or were enrolled in."""
     found = people_queries.get_person(current_user, person_id) or abort(404)
     record = records.person_record(found, now=utcnow())
-    return render_template(
+    page = render_template(
         "checkin/records_person.html",
         record=record,
         devices=phones.devices_of(found),
         can_revoke=current_user.role in scheduling.PLANNERS,
         **_context(),
     )
+    return _shown(page, audit.AuditAction.VIEW, [found])

@@ -36,6 +36,7 @@ from webapp.checkin.models import (
 from webapp.checkin.occasions import KINDS, Occasion, SessionOccasion, at_occasion
 from webapp.errors import DomainError
 from webapp.extensions import db, savepoint
+from webapp.people.consent import processable_person as processable
 from webapp.people.models import Person
 from webapp.text import nfc
 from webapp.timeutil import UTCDateTime
@@ -277,6 +278,10 @@ _SAID = {
     "window_closed": _l("Check-in for this session has closed."),
     "not_enrolled": _l("%(name)s is not enrolled in this class."),
     "reason_missing": _l("Please say why the record is corrected."),
+    "not_processed": _l(
+        "This person's data is not processed (consent withdrawn, or restricted at their"
+        " request): nothing is recorded. The commune officer can say more."
+    ),
 }
 
 
@@ -423,6 +428,8 @@ def check_in(
     if not occasion.is_member(person.id):
         _refuse_not_enrolled(occasion, person)
     record = _record_of(occasion, person.id, lock=True)
+    if record is None:  # a member the insert left out: not to be processed
+        _refuse_as("not_processed", occasion, person.id, status=409)
     if record.status not in ATTENDED:
         # Marked absent or excused earlier, and here after all.
         _change(record, status, actor=actor, now=now, method=method, reason="")
@@ -453,6 +460,8 @@ def set_status(
         _refuse_not_open_yet(occasion, person.id)
     if not occasion.is_member(person.id):
         _refuse_not_enrolled(occasion, person)
+    if not processable(person):
+        _refuse_as("not_processed", occasion, person.id, status=409)
     new_id = _insert(_row(occasion, person.id, status, method, now=now, by=actor))
     if new_id is not None:
         return db.session.get(Attendance, new_id)

@@ -6,13 +6,17 @@ Organisers, admins and village leads (``MENTORING_MANAGERS``), each for what the
 lead sees their village's mentors and mentees only). Mentors have their own page (/mentor).
 """
 
-from flask import Blueprint, Response, abort, render_template
+import io
+
+import openpyxl
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
 from webapp.ids import query_int
 from webapp.mentoring import overview, services
 from webapp.mentoring.access import MENTORING_MANAGERS
 from webapp.mentoring.models import MEETING_PLACE_LABELS, ORGANISATION_LABELS
+from webapp.people import audit
 from webapp.people import queries as people_queries
 from webapp.people.models import SEGMENT_LABELS
 from webapp.permissions import roles_required
@@ -29,9 +33,11 @@ def index():
     """The mentors of the user's scope with this month's meetings and hours, the flags (under
     the minimum, overdue mentees), the totals, mentees per village and segment, and the
     unmatched priority people per village."""
+    network = overview.overview(current_user, now=utcnow())
     return render_template(
         "mentoring/overview.html",
-        network=overview.overview(current_user, now=utcnow()),
+        network=network,
+        export_people=len(network.rows) + len(network.statuses),
         organisations=ORGANISATION_LABELS,
         segments=SEGMENT_LABELS,
         priority=services.PRIORITY_SEGMENTS,
@@ -48,14 +54,37 @@ def digest():
     village = people_queries.get_village(current_user, village_id) if village_id else None
     if village_id and village is None:
         abort(404)
-    return render_template(
+    found = overview.digest(current_user, now=now, village=village)
+    page = render_template(
         "mentoring/digest.html",
-        digest=overview.digest(current_user, now=now, village=village),
+        digest=found,
         now=now,
         village=village,
         villages=people_queries.villages_for(current_user),
         places=MEETING_PLACE_LABELS,
     )
+    named = len(found.overdue) + len(found.under_minimum)
+    named += sum(len(visit.people) for visit in found.not_held + found.unconfirmed)
+    _audit(audit.AuditAction.PRINT, named)
+    return page
+
+
+def _audit(action: audit.AuditAction, rows: int) -> None:
+    """One event for the many people of the page or file (see :func:`audit.record_read`)."""
+    audit.record_read(
+        actor=current_user,
+        now=utcnow(),
+        address=request.remote_addr,
+        action=action,
+        what=request.endpoint,
+        rows=rows,
+    )
+
+
+def _people_in(body: bytes) -> int:
+    """The mentors and mentees of the workbook: its first two sheets, under their header."""
+    book = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+    return sum(max((sheet.max_row or 1) - 1, 0) for sheet in book.worksheets[:2])
 
 
 @bp.get("/mentoring/export.xlsx")
@@ -63,8 +92,10 @@ def digest():
 def export():
     """The overview as an Excel workbook: mentors, mentees and this month's meetings."""
     now = utcnow()
-    response = Response(overview.workbook(current_user, now=now), mimetype=XLSX_MIMETYPE)
+    body = overview.workbook(current_user, now=now)
+    response = Response(body, mimetype=XLSX_MIMETYPE)
     month = to_local(now).strftime("%Y-%m")
     response.headers["Content-Disposition"] = f"attachment; filename=dai-su-so-{month}.xlsx"
     response.headers["Cache-Control"] = "private, no-store"
+    _audit(audit.AuditAction.EXPORT, _people_in(body))
     return response

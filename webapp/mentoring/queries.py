@@ -15,6 +15,7 @@ from webapp.accounts.models import User
 from webapp.extensions import db
 from webapp.mentoring.access import require_mentee_manager, require_mentor_manager
 from webapp.mentoring.models import Mentor, Mentorship
+from webapp.people.consent import processable
 from webapp.people.models import Household, Person, Village
 from webapp.permissions import MANAGERS, Role
 
@@ -95,7 +96,7 @@ def my_mentees(user: User) -> list[Mentorship]:
         select(Mentorship)
         .join(Person, Person.id == Mentorship.person_id)
         .outerjoin(Household, Household.id == Person.household_id)
-        .where(Mentorship.mentor_id.in_(_own_mentor_ids(user)), Mentorship.active)
+        .where(Mentorship.mentor_id.in_(_own_mentor_ids(user)), Mentorship.active, processable())
         .options(
             selectinload(Mentorship.person).selectinload(Person.household),
             selectinload(Mentorship.person).selectinload(Person.village),

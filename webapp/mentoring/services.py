@@ -37,6 +37,7 @@ from webapp.mentoring.models import (
     Mentorship,
     Organisation,
 )
+from webapp.people import consent
 from webapp.people.models import Household, Person, Segment, Village
 from webapp.people.queries import segment_condition
 from webapp.permissions import Role
@@ -253,6 +254,7 @@ def _check_pair(actor: User, mentor: Mentor, person: Person) -> None:
         raise MentoringError("other_commune", _l("This person lives in another commune."))
     if person.id == mentor.person_id:
         raise MentoringError("self_mentoring", _l("A mentor cannot mentor themselves."))
+    consent.require_processable(person)
     require_mentee_manager(actor, person)
 
 

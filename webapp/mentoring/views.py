@@ -30,6 +30,7 @@ from webapp.mentoring.forms import (
 )
 from webapp.mentoring.models import END_REASON_LABELS, ORGANISATION_LABELS, Mentor
 from webapp.people import queries as people_queries
+from webapp.people.consent import processable
 from webapp.people.models import SEGMENT_LABELS, Person
 from webapp.permissions import MANAGERS, roles_required
 from webapp.text import clean
@@ -62,6 +63,7 @@ def _search(text: str) -> tuple[list[Person], dict]:
     if not clean(text):
         return [], {}
     stmt = people_queries.search_people(current_user, now=utcnow(), text=text)
+    stmt = stmt.where(processable())  # not who withdrew consent, is restricted or erased
     people = list(db.session.scalars(stmt.limit(SEARCH_LIMIT)))
     return people, queries.active_mentorships_of(p.id for p in people)
 

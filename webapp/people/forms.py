@@ -100,9 +100,11 @@ class PeopleSearchForm(BaseForm):
     group = SelectField(_l("Target group"), coerce=_optional_choice, validators=[Optional()])
     segment = SelectField(_l("Segment"), coerce=_optional_choice, validators=[Optional()])
 
-    def __init__(self, *args, villages=(), **kwargs):
+    def __init__(self, *args, villages=(), segments=frozenset(SEGMENT_LABELS), **kwargs):
         super().__init__(*args, **kwargs)
         villages = list(villages)
+        #: The segments the user may filter by (webapp.people.visibility.segment_choices).
+        self.allowed_segments = frozenset(segments)
         # A village lead sees one village: "all villages" would promise what they cannot see.
         every = [] if len(villages) == 1 else [("", _l("All villages"))]
         self.village.choices = options(every + [(str(v.id), v.name) for v in villages])
@@ -112,7 +114,8 @@ class PeopleSearchForm(BaseForm):
             [("", _l("All groups"))] + [(k.value, v) for k, v in TARGET_GROUP_LABELS.items()]
         )
         self.segment.choices = options(
-            [("", _l("All segments"))] + [(k.value, v) for k, v in SEGMENT_LABELS.items()]
+            [("", _l("All segments"))]
+            + [(k.value, v) for k, v in SEGMENT_LABELS.items() if k in self.allowed_segments]
         )
 
 

@@ -1,11 +1,11 @@
 """Import pages: upload a file, preview every row's problems, then write all rows or none."""
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.forms import attempt
-from webapp.people import importer, queries
+from webapp.people import audit, importer, queries
 from webapp.people.forms import ImportForm
 from webapp.permissions import MANAGERS, roles_required
 from webapp.timeutil import utcnow
@@ -79,8 +79,18 @@ def preview(token: str):
 def commit(token: str):
     """Write all rows in one transaction, or none."""
     batch = queries.get_import_batch(current_user, token) or abort(404)
+    now = utcnow()
     with attempt(flashed=True) as refused:
-        written = importer.commit(actor=current_user, now=utcnow(), batch=batch)
+        written = importer.commit(actor=current_user, now=now, batch=batch)
+        audit.record(
+            actor=current_user,
+            now=now,
+            action=audit.AuditAction.IMPORT,
+            what=request.endpoint,
+            commune_id=batch.commune_id,
+            rows=written,
+            address=request.remote_addr or "",
+        )
     if not refused:
         flash(_("%(count)d people have been added to the registry.", count=written), "success")
     return redirect(url_for("imports.preview", token=token))

@@ -188,6 +188,12 @@ class Person(db.Model):
     #: Consent to data processing: the day it was given and who recorded it.
     consent_on: Mapped[date | None] = mapped_column(Date)
     consent_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Consent withdrawn (then not processed until given again: webapp.people.consent).
+    consent_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Processing restricted at the person's request (kept, not used).
+    restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Personal fields erased at the person's request (webapp.people.erasure).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,6 +10,7 @@ from webapp.accounts.models import User
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.i18n import lazy_text as _l
+from webapp.people import audit
 from webapp.people.models import DisabilityType, Household, Person, Sex, TargetGroup, Village
 from webapp.people.names import require_full_name
 from webapp.permissions import MANAGERS, Role
@@ -158,9 +159,10 @@ def _apply(person: Person, data: PersonInput, village: Village, actor: User) -> 
 
 
 def create_person(
-    *, actor: User, now: datetime, data: PersonInput, allow_duplicate=False
+    *, actor: User, now: datetime, data: PersonInput, allow_duplicate=False, address: str = ""
 ) -> Person:
-    """Register a person; refuses a likely duplicate unless ``allow_duplicate``."""
+    """Register a person; refuses a likely duplicate unless ``allow_duplicate``. Audited (a
+    change, from the client ``address``)."""
     village = _editable_village(actor, data.village_id)
     _validate(data, now=now)
     if not allow_duplicate and find_duplicate(data.full_name, data.birth_year, village.id):
@@ -174,12 +176,23 @@ def create_person(
     _apply(person, data, village, actor)
     db.session.add(person)
     db.session.flush()
+    audit.record(
+        actor=actor,
+        now=now,
+        action=audit.AuditAction.CHANGE,
+        what="people.create",
+        person=person,
+        address=address,
+    )
     current_app.logger.info("person %s created by %s", person.id, actor.username)
     return person
 
 
-def update_person(*, actor: User, now: datetime, person: Person, data: PersonInput) -> Person:
-    """Change a person's record (both the old and the new village must be in scope)."""
+def update_person(
+    *, actor: User, now: datetime, person: Person, data: PersonInput, address: str = ""
+) -> Person:
+    """Change a person's record (both the old and the new village must be in scope). Audited
+    (a change, from the client ``address``)."""
     _editable_village(actor, person.village_id)
     village = _editable_village(actor, data.village_id)
     _validate(data, now=now)
@@ -193,6 +206,14 @@ def update_person(*, actor: User, now: datetime, person: Person, data: PersonInp
     _apply(person, data, village, actor)
     person.updated_at = now
     db.session.flush()
+    audit.record(
+        actor=actor,
+        now=now,
+        action=audit.AuditAction.CHANGE,
+        what="people.edit",
+        person=person,
+        address=address,
+    )
     current_app.logger.info("person %s updated by %s", person.id, actor.username)
     return person
 
@@ -206,11 +227,18 @@ def input_from(person: Person) -> PersonInput:
 
 
 def update_household(
-    *, actor: User, now: datetime, household: Household, address: str, is_poor: bool
+    *,
+    actor: User,
+    now: datetime,
+    household: Household,
+    address: str,
+    is_poor: bool,
+    client_address: str = "",
 ) -> Household:
     """Change a household's address and whether it is a poor household (hộ nghèo).
 
-    Every member's "poor household" segment follows from this flag.
+    Every member's "poor household" segment follows from this flag: audited as a change of
+    each member (from ``client_address``).
     """
     _editable_village(actor, household.village_id)
     address = clean(address)
@@ -221,5 +249,13 @@ def update_household(
     household.address = address
     household.is_poor = is_poor
     db.session.flush()
+    audit.record_many(
+        actor=actor,
+        now=now,
+        action=audit.AuditAction.CHANGE,
+        what="people.household_edit",
+        people=household.members,
+        address=client_address,
+    )
     current_app.logger.info("household %s updated by %s at %s", household.id, actor.username, now)
     return household

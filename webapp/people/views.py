@@ -13,7 +13,7 @@ from webapp import htmx
 from webapp.extensions import db
 from webapp.forms import attempt
 from webapp.ids import query_int, row_id
-from webapp.people import queries, services
+from webapp.people import audit, queries, services, visibility
 from webapp.people.forms import HouseholdForm, PeopleSearchForm, PersonForm
 from webapp.people.models import (
     DISABILITY_LABELS,
@@ -21,7 +21,7 @@ from webapp.people.models import (
     SEX_LABELS,
     TARGET_GROUP_LABELS,
 )
-from webapp.permissions import CARD_PRINTERS, PEOPLE_READERS, roles_required
+from webapp.permissions import CARD_PRINTERS, PEOPLE_READERS, Role, roles_required
 from webapp.timeutil import utcnow
 
 bp = Blueprint("people", __name__)
@@ -49,7 +49,9 @@ def _page_of(stmt):
 def index():
     """Search people; htmx asks for the results fragment only."""
     villages = queries.villages_for(current_user)
-    form = PeopleSearchForm(request.args, villages=villages)
+    form = PeopleSearchForm(
+        request.args, villages=villages, segments=visibility.segment_choices(current_user)
+    )
     form.validate()
     now = utcnow()
     stmt = queries.search_people(
@@ -58,7 +60,7 @@ def index():
         text=form.q.data or "",
         village_id=_int(form.village.data),
         group=form.group.data if form.group.data in TARGET_GROUP_LABELS else None,
-        segment=form.segment.data if form.segment.data in SEGMENT_LABELS else None,
+        segment=form.segment.data if form.segment.data in form.allowed_segments else None,
     )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return htmx.render(
@@ -84,12 +86,27 @@ def _int(value) -> int | None:
 def detail(person_id: int):
     """Everything recorded about one person."""
     person = queries.get_person(current_user, person_id) or abort(404)
-    return render_template(
+    page = render_template(
         "people/detail.html",
         person=person,
         year=utcnow().year,
         can_edit=current_user.role in services.EDITORS,
+        can_audit=current_user.role == Role.ADMIN,
         **LABELS,
+    )
+    _audit_read(audit.AuditAction.VIEW, person=person)
+    return page
+
+
+def _audit_read(action: audit.AuditAction, **shown) -> None:
+    """Log (and commit) what this page showed: see :func:`audit.record_read`."""
+    audit.record_read(
+        actor=current_user,
+        now=utcnow(),
+        address=request.remote_addr,
+        action=action,
+        what=request.endpoint,
+        **shown,
     )
 
 
@@ -108,10 +125,15 @@ def _save(form: PersonForm, person=None):
                 now=utcnow(),
                 data=_form_input(form),
                 allow_duplicate=form.allow_duplicate.data,
+                address=request.remote_addr or "",
             )
         else:
             services.update_person(
-                actor=current_user, now=utcnow(), person=person, data=_form_input(form)
+                actor=current_user,
+                now=utcnow(),
+                person=person,
+                data=_form_input(form),
+                address=request.remote_addr or "",
             )
     if refused:
         if refused.error.code == "duplicate_person":
@@ -157,13 +179,16 @@ def edit(person_id: int):
 @roles_required(*PEOPLE_READERS)
 def household(household_id: int):
     """A household and its members."""
-    return render_template(
+    found = queries.get_household(current_user, household_id) or abort(404)
+    page = render_template(
         "people/household.html",
-        household=queries.get_household(current_user, household_id) or abort(404),
+        household=found,
         year=utcnow().year,
         can_edit=current_user.role in services.EDITORS,
         **LABELS,
     )
+    _audit_read(audit.AuditAction.VIEW, people=found.members)
+    return page
 
 
 @bp.route("/households/<int:household_id>/edit", methods=["GET", "POST"])
@@ -180,6 +205,7 @@ def household_edit(household_id: int):
                 household=found,
                 address=form.address.data or "",
                 is_poor=form.is_poor.data,
+                client_address=request.remote_addr or "",
             )
         if not refused:
             flash(_("Household %(code)s saved.", code=found.code), "success")

@@ -2,8 +2,10 @@
 page. Each takes the dashboard's filter (year, commune, village, as_of) and its scope, and
 exports the very table the dashboard shows (:func:`webapp.reports.exports.export_table`)."""
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, render_template, request
+from flask_login import current_user
 
+from webapp.people import audit
 from webapp.permissions import roles_required
 from webapp.reports import exports, figures
 from webapp.reports.access import REPORT_READERS
@@ -19,11 +21,26 @@ def _live_table() -> figures.Table:
     return figures.table(choice.scope, year=choice.year, as_of=choice.as_of)
 
 
+def _audit(action: audit.AuditAction, table: figures.Table) -> None:
+    """One event for the export: figures only (no person), ``rows`` the units it covers."""
+    communes = table.scope.commune_ids or ()
+    audit.record_read(
+        actor=current_user,
+        now=utcnow(),
+        address=request.remote_addr,
+        action=action,
+        what=request.endpoint,
+        rows=len(table.units),
+        commune_id=communes[0] if len(communes) == 1 else None,
+    )
+
+
 def _download(table: figures.Table, fmt: str) -> Response:
     found = exports.export_table(table, fmt)
     response = Response(found.body, mimetype=found.mimetype)
     response.headers["Content-Disposition"] = found.content_disposition
     response.headers["Cache-Control"] = "private, no-store"
+    _audit(audit.AuditAction.EXPORT, table)
     return response
 
 
@@ -53,7 +70,7 @@ def aggregates():
 def print_page():
     """The summary as an A4 page with the committee's heading and a signature block."""
     table = _live_table()
-    return render_template(
+    page = render_template(
         "reports/print.html",
         table=table,
         about=exports.heading_of(table),
@@ -61,3 +78,5 @@ def print_page():
         name_of=name_of,
         today=utcnow().astimezone(LOCAL_TZ).date(),
     )
+    _audit(audit.AuditAction.PRINT, table)
+    return page

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.ids import query_int
+from webapp.people import audit
 from webapp.people.models import SEGMENT_LABELS, TARGET_GROUP_LABELS, Village
 from webapp.permissions import roles_required
 from webapp.reports import access, figures
@@ -94,6 +95,7 @@ def dashboard():
         denominator_labels=DENOMINATOR_LABELS,
         group_labels=TARGET_GROUP_LABELS,
         as_of_local=choice.as_of.astimezone(LOCAL_TZ),
+        left_limit=LEFT_LIMIT,
     )
 
 
@@ -108,14 +110,30 @@ def left(code: str):
     if scope.level != "household" or indicator.unit != "person":
         abort(404)
     people = figures.left_people(indicator, scope, choice.as_of, limit=LEFT_LIMIT)
-    return render_template(
+    indicator_village = db.session.get(Village, scope.village_id)
+    page = render_template(
         "reports/left.html",
         indicator=indicator,
         people=people,
         limit=LEFT_LIMIT,
-        village=db.session.get(Village, scope.village_id),
+        village=indicator_village,
         choice=choice,
         name_of=name_of,
         segment_labels=SEGMENT_LABELS,
         as_of_local=choice.as_of.astimezone(LOCAL_TZ),
+    )
+    _audit_list(len(people), indicator_village)
+    return page
+
+
+def _audit_list(rows: int, village: Village | None) -> None:
+    """One event for the "who is left" list (its people are many; the list is for printing)."""
+    audit.record_read(
+        actor=current_user,
+        now=utcnow(),
+        address=request.remote_addr,
+        action=audit.AuditAction.PRINT,
+        what=request.endpoint,
+        rows=rows,
+        commune_id=village.commune_id if village else None,
     )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from webapp.accounts.models import User
 from webapp.errors import DomainError
 from webapp.extensions import db
+from webapp.people import consent
 from webapp.people.models import Household, Person, TargetGroup, Village
 from webapp.people.names import require_full_name
 from webapp.people.services import birth_year_problem, phone_problem
@@ -82,6 +83,7 @@ def enrol(*, actor: User, now: datetime, course_class: CourseClass, person: Pers
         raise DomainError("class_closed", _l("This class no longer takes learners."))
     if person.commune_id != course_class.commune_id:
         raise DomainError("person_other_commune", _l("This person lives in another commune."))
+    consent.require_processable(person)
     _lock(course_class)
     # A seat that is free while people wait belongs to the first of them, not to a newcomer.
     promote_waiting(course_class, now=now)

@@ -16,6 +16,7 @@ from webapp import htmx
 from webapp.extensions import db
 from webapp.forms import attempt
 from webapp.people import queries as people_queries
+from webapp.people.consent import processable
 from webapp.people.models import Person
 from webapp.permissions import roles_required
 from webapp.scheduling import enrolment as rules
@@ -45,6 +46,7 @@ def _search(course_class: CourseClass, text: str):
     if not clean(text):
         return [], {}
     stmt = people_queries.search_people(current_user, now=utcnow(), text=text)
+    stmt = stmt.where(processable())  # not who withdrew consent, is restricted or erased
     # Each result shows its village and household: loaded with the page, not row by row.
     stmt = stmt.options(selectinload(Person.village), selectinload(Person.household))
     people = list(db.session.scalars(stmt.limit(SEARCH_LIMIT)))
