@@ -10,7 +10,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 
 from tests.factories import NOW, make_household, make_person
 from tests.reports.test_figures import DAY, attended, certificate, indicator
@@ -367,3 +367,26 @@ def test_the_commands_refresh_and_rebuild(app, fw):
             select(ReachSpan.measure).where(ReachSpan.subject_id == a.id)
         ).all()
     assert {"registered", "registered16", "certified"} <= set(spans)
+
+
+def test_the_triggers_are_all_in_place_after_the_migrations(app):
+    """A later migration that rebuilds a table (SQLite's batch mode copies it) would drop its
+    triggers silently: every watched table still has its own."""
+    watched = ["persons", "attendance", "certificates", "evidence", "checkin_devices"]
+    watched += ["certificate_rules", "framework_versions"]
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            rows = db.session.execute(
+                text(
+                    "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                    " WHERE t.tgname LIKE 'report_dirty_%'"
+                )
+            ).scalars()
+        else:
+            rows = db.session.execute(
+                text(
+                    "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger'"
+                    " AND name LIKE 'report_dirty_%'"
+                )
+            ).scalars()
+        assert set(watched) <= set(rows)
