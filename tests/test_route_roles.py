@@ -45,6 +45,7 @@ ROLE_TABLE: dict[str, frozenset | str] = {
     "static": PUBLIC,
     "site.index": PUBLIC,
     "site.healthz": PUBLIC,
+    "site.service_worker": PUBLIC,  # the service worker script (static/js/sw.js)
     "site.set_language": PUBLIC,
     "accounts.login": PUBLIC,
     "accounts.logout": ALL,
@@ -154,6 +155,9 @@ ROLE_TABLE: dict[str, frozenset | str] = {
     "checkin_cards.village_cards": MANAGERS | {Role.VILLAGE_LEAD},
     "checkin_cards.scan": PLANNERS,
     "checkin_cards.sheet": PLANNERS,
+    # a staff phone's offline queue (docs/offline.md): each action is checked as online
+    "checkin_offline.token": ALL,
+    "checkin_offline.sync": ALL,
     # mentoring: organisers and village leads (their village) manage mentors; not mentors
     "mentoring.mentors": EDITORS,
     "mentoring.mentor_new": EDITORS,

@@ -62,10 +62,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # Why a person is not processed (consent withdrawn, restricted, erased), on their pages.
     app.jinja_env.globals["not_processed"] = why_not_processed
+    from webapp.timeutil import utcnow
+
+    # When a page was made (a phone's kept copy says "data as of 07:45": static/js/offline.js).
+    app.jinja_env.globals["rendered_at"] = lambda: utcnow().isoformat(timespec="seconds")
 
     from webapp.accounts.views import bp as accounts_bp
     from webapp.certificates.views import bp as certificates_bp
-    from webapp.checkin import cards_views, learner_views, live_views, records_views
+    from webapp.checkin import cards_views, learner_views, live_views, offline_views, records_views
     from webapp.learning import quiz_views
     from webapp.learning import views as learning_views
     from webapp.mentoring import mentor_views, overview_views
@@ -109,6 +113,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         live_views,
         cards_views,
         records_views,
+        offline_views,
         learning_views,
         quiz_views,
         mentoring_views,

@@ -40,6 +40,7 @@ def prune_command() -> None:
     from flask import current_app
 
     from webapp import ratelimit
+    from webapp.checkin import offline
     from webapp.extensions import db, refresh_statistics
     from webapp.people import audit
     from webapp.people.importer import prune_stale
@@ -49,6 +50,7 @@ def prune_command() -> None:
     files = prune_stale(now=now)
     days = current_app.config.get("AUDIT_RETENTION_DAYS", audit.DEFAULT_RETENTION_DAYS)
     events = audit.prune(now=now, days=days)
+    offline.prune(now=now)
     ratelimit.prune(now=now)
     ratelimit.backoff_prune(now=now)
     db.session.commit()

@@ -23,6 +23,7 @@ TOKEN_PAGES = frozenset(
         "quiz.learner_result",
         "certificates.verify",
         "mentor.confirm",  # a mentee confirming a meeting on their remembered phone
+        "phone_consent.agree",  # a learner consenting on their remembered phone
     }
 )
 
@@ -34,6 +35,7 @@ PUBLIC_PAGES = frozenset(
         "static",
         "site.index",
         "site.healthz",
+        "site.service_worker",  # the service worker script, no personal data
         "site.set_language",
         "accounts.login",
         "signup.class_page",

@@ -1,5 +1,7 @@
 """Pages that belong to no single domain: home, health check, language switch."""
 
+from pathlib import Path
+
 from flask import (
     Blueprint,
     current_app,
@@ -78,6 +80,18 @@ def healthz():
     """200 when the app can reach its database."""
     db.session.execute(text("SELECT 1"))
     return {"status": "ok"}
+
+
+@bp.get("/sw.js")
+@public
+def service_worker():
+    """The service worker (static/js/sw.js), served from the root so that it may keep the
+    staff pages it lists (docs/offline.md); always checked for a new version."""
+    body = (Path(current_app.static_folder) / "js" / "sw.js").read_bytes()
+    response = current_app.response_class(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
 
 
 @bp.post("/language")

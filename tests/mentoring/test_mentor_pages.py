@@ -80,7 +80,7 @@ def test_a_mentor_lands_on_their_mentees_overdue_first(home, actions):
     assert html.index("Trần Văn Ba") < html.index("Nguyễn Thị Hoa")  # overdue first
     assert "quá hạn" in html.lower()
     assert "Hộ T1-050" in html
-    assert "<script" not in html
+    assert only_the_offline_script(html)
     total, sheets = weight(actions.client, html)
     assert sheets[0].endswith("/css/learner.css") and total <= LIMIT, (sheets, total)
 
@@ -93,7 +93,7 @@ def test_the_meeting_pages_are_light_too(home, actions):
     for page in (form, meeting):
         html = page.get_data(as_text=True)
         total, sheets = weight(actions.client, html)
-        assert page.status_code == 200 and "<script" not in html
+        assert page.status_code == 200 and only_the_offline_script(html)
         assert sheets[0].endswith("/css/learner.css") and total <= LIMIT, (sheets, total)
 
 
@@ -279,3 +279,16 @@ def test_a_photo_of_a_mentees_learner_card_records_them(home, actions, app):
         content_type="multipart/form-data",
     )
     assert junk.status_code == 422 and "không phải là ảnh" in junk.get_data(as_text=True)
+
+
+def only_the_offline_script(html: str) -> bool:
+    """The mentor's pages are light (no htmx, no other script) but keep a meeting logged
+    without signal: our own static/js/offline.js only (docs/offline.md)."""
+    import re
+
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    return (
+        "htmx" not in html
+        and all(re.search(r'src="/static/[0-9a-f]+/js/offline\.js"', t) for t in scripts)
+        and len(scripts) <= 1
+    )

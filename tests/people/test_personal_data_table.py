@@ -56,6 +56,7 @@ PERSONAL_TABLES = {
     "throttles",
     "backoffs",
     "report_spans",
+    "offline_actions",
 }
 TEXT_TYPES = (String, Text, Date, JSON, LargeBinary)
 

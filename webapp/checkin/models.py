@@ -209,3 +209,30 @@ class JoinRequest(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     person = relationship("Person")
+
+
+class OfflineAction(db.Model):
+    """One action a staff phone queued while offline (a roster tap, a learner code, a
+    mentor's meeting), by its random nonce: the ledger that makes a retried upload record
+    nothing twice, and keeps what was not applied (superseded, refused) with its answer."""
+
+    __tablename__ = "offline_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: 32 hex characters made by the phone; the unique constraint decides between racing uploads.
+    nonce: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    #: When it happened on the phone (after the server's clock check).
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    code: Mapped[str] = mapped_column(String(40))
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The answer as first given (in the language of that upload).
+    message: Mapped[str] = mapped_column(String(500), default="")
+    #: The attendance record (mark, code) or the meeting (meeting) it made or met.
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    #: The record's status and time as answered.
+    status: Mapped[str | None] = mapped_column(String(10))
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -432,7 +432,7 @@ def check_in(
         _refuse_as("not_processed", occasion, person.id, status=409)
     if record.status not in ATTENDED:
         # Marked absent or excused earlier, and here after all.
-        _change(record, status, actor=actor, now=now, method=method, reason="")
+        _change(record, status, actor=actor, now=now, method=method, reason="", at=arrived)
         record.recorded_at, record.device_key = arrived, device_key or record.device_key
         # The arrival is what the record now says: how and by whom (the absent mark stays in
         # the change history).
@@ -450,19 +450,27 @@ def set_status(
     now: datetime,
     method: Method = Method.ROSTER,
     reason: str = "",
+    at: datetime | None = None,
 ) -> Attendance:
-    """Staff record a status (roster, paper sheet); changing a recorded one is a correction."""
+    """Staff record a status (roster, paper sheet); changing a recorded one is a correction.
+
+    ``at``: when the status was taken, if earlier than ``now`` (a tap queued on an offline
+    phone): the window, the new record's time and the change's time follow it.
+    """
     require_runner(actor, occasion)
     status = Status(status)
+    taken = now if at is None else min(at, now)
     if occasion.cancelled:
         _refuse_as("session_cancelled", occasion, person.id)
-    if status in ATTENDED and now < occasion.opens_at:
+    if status in ATTENDED and taken < occasion.opens_at:
         _refuse_not_open_yet(occasion, person.id)
     if not occasion.is_member(person.id):
         _refuse_not_enrolled(occasion, person)
     if not processable(person):
         _refuse_as("not_processed", occasion, person.id, status=409)
-    new_id = _insert(_row(occasion, person.id, status, method, now=now, by=actor))
+    new_id = _insert(
+        _row(occasion, person.id, status, method, now=now, by=actor, recorded_at=taken)
+    )
     if new_id is not None:
         return db.session.get(Attendance, new_id)
     record = _record_of(occasion, person.id, lock=True)
@@ -472,7 +480,7 @@ def set_status(
         if not reason and not made_here:
             # Overruling what the learner's phone, a card or a colleague recorded: say why.
             _refuse_as("reason_missing", occasion, person.id)
-        _change(record, status, actor=actor, now=now, method=method, reason=reason)
+        _change(record, status, actor=actor, now=now, method=method, reason=reason, at=taken)
     return record
 
 
@@ -499,11 +507,14 @@ def _change(
     now: datetime,
     method: Method,
     reason: str,
+    at: datetime | None = None,
 ) -> None:
+    """Change the record's status, kept in its history as made ``at`` (by default ``now``,
+    when it is written)."""
     db.session.add(
         AttendanceChange(
             attendance=record,
-            changed_at=now,
+            changed_at=now if at is None else at,
             changed_by_id=actor.id if actor else None,
             old_status=record.status,
             new_status=status,

@@ -16,6 +16,7 @@ from webapp.forms import attempt, page_status
 from webapp.ids import query_int
 from webapp.learning import framework
 from webapp.mentoring import meetings, queries
+from webapp.mentoring import offline as _offline  # noqa: F401 (registers the "meeting" kind)
 from webapp.mentoring.meeting_forms import AttestForm, CardCodeForm, MeetingForm
 from webapp.mentoring.mentor_page import meeting_page, mentor_home
 from webapp.mentoring.models import MEETING_PLACE_LABELS
