@@ -446,3 +446,35 @@ def test_a_learner_consents_again_on_their_own_phone(pw, app, client):
         "/hoc/dong-y", data={"csrf_token": token, "person_id": other.id, "agree": "1"}
     )
     assert refused.status_code == 400 and consent.active(other) is None
+
+
+def test_every_path_that_dates_a_consent_records_how_and_by_whom(pw):
+    """A consent date typed on the person form (paper), read from an imported list, or given
+    on the sign-up form becomes a consent record on the notice in force — never a bare date."""
+    from webapp.people import services as people_services
+
+    organiser = pw.users["organiser"]
+    data = people_services.PersonInput(
+        full_name="Người Mới Đồng Ý",
+        birth_year=1970,
+        village_id=pw.v1.id,
+        target_group="citizen",
+        consent_on=(NOW - 2 * DAY).date(),
+    )
+    person = people_services.create_person(actor=organiser, now=NOW, data=data)
+    (given,) = consent.history(person)
+    assert (given.method, given.given_on, given.recorded_by_id) == (
+        "paper",
+        (NOW - 2 * DAY).date(),
+        organiser.id,
+    )
+    # Saving the form again records nothing more; a new date records a new consent.
+    people_services.update_person(actor=organiser, now=NOW, person=person, data=data)
+    assert len(consent.history(person)) == 1
+    # A bare date written by SQL (an old import): recorded as from a list, once.
+    other = make_person(pw.v1, "Người Danh Sách", 1965)
+    other.consent_on = (NOW - 9 * DAY).date()
+    db.session.flush()
+    consent.record_dated(actor=None, now=NOW, method=ConsentMethod.IMPORT)
+    consent.record_dated(actor=None, now=NOW, method=ConsentMethod.IMPORT)
+    assert [c.method for c in consent.history(other)] == ["import"]

@@ -10,7 +10,7 @@ lead in their village), loaded through ``queries.get_person``.
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, select
+from sqlalchemy import Integer, and_, select
 
 from webapp.extensions import db
 from webapp.people import audit, notice
@@ -22,7 +22,7 @@ from webapp.people.privacy_models import (
     ConsentNotice,
     PrivacyError,
 )
-from webapp.timeutil import to_local, utcnow
+from webapp.timeutil import UTCDateTime, to_local, utcnow
 
 
 def current_notice() -> ConsentNotice:
@@ -176,3 +176,37 @@ def withdraw(*, actor, now: datetime, person: Person, address: str = "") -> None
         address=address,
     )
     db.session.flush()
+
+
+def record_dated(
+    *, actor, now: datetime, method: ConsentMethod, person_ids=None, commune_id=None
+) -> None:
+    """A consent on the notice in force for every person whose consent date was set by
+    another path (the person form, an imported list, a sign-up form, the demo) and who has no
+    consent in force of that day yet: one statement. ``person_ids`` or ``commune_id`` limit
+    it (neither: everyone)."""
+    from sqlalchemy import insert, literal
+
+    has_it = (
+        select(Consent.id)
+        .where(
+            Consent.person_id == Person.id,
+            Consent.withdrawn_at.is_(None),
+            Consent.given_on == Person.consent_on,
+        )
+        .exists()
+    )
+    rows = select(
+        Person.id,
+        literal(current_notice().id),
+        literal(str(method)),
+        Person.consent_on,
+        literal(now, UTCDateTime),
+        literal(getattr(actor, "id", None), Integer),
+    ).where(Person.consent_on.is_not(None), Person.erased_at.is_(None), ~has_it)
+    if person_ids is not None:
+        rows = rows.where(Person.id.in_(list(person_ids)))
+    if commune_id is not None:
+        rows = rows.where(Person.commune_id == commune_id)
+    columns = ["person_id", "notice_id", "method", "given_on", "given_at", "recorded_by_id"]
+    db.session.execute(insert(Consent).from_select(columns, rows))

@@ -351,6 +351,11 @@ def seed_demo(*, now: datetime) -> dict[str, int]:
         add(_name(rng, sex, xodang, family), now.year - age, sex, h % HOUSEHOLDS)
         h += 1
     db.session.execute(insert(Person.__table__), person_rows)
+    # The demo's consent dates, as if read from the commune's list.
+    from webapp.people import consent
+    from webapp.people.privacy_models import ConsentMethod
+
+    consent.record_dated(actor=None, now=now, method=ConsentMethod.IMPORT)
 
     user_count = 0
     for spec in DEMO_USERS:

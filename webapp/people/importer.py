@@ -1028,6 +1028,14 @@ def commit(*, actor: User, now: datetime, batch: ImportBatch) -> int:
     # Core insert: one statement per 1,000 rows. (The ORM's bulk insert splits the rows
     # wherever the set of NULL columns changes, which here meant one statement per few rows.)
     db.session.execute(insert(Person.__table__), persons)
+    # A consent date read from the list: a consent recorded "from an imported list" (the
+    # signed paper stays with the commune).
+    from webapp.people import consent
+    from webapp.people.privacy_models import ConsentMethod
+
+    consent.record_dated(
+        actor=actor, now=now, method=ConsentMethod.IMPORT, commune_id=batch.commune_id
+    )
     # The people are in the registry now; no second copy of their data is kept.
     db.session.execute(
         update(ImportBatch)

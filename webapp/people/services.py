@@ -10,9 +10,10 @@ from webapp.accounts.models import User
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.i18n import lazy_text as _l
-from webapp.people import audit
+from webapp.people import audit, consent
 from webapp.people.models import DisabilityType, Household, Person, Sex, TargetGroup, Village
 from webapp.people.names import require_full_name
+from webapp.people.privacy_models import ConsentMethod
 from webapp.permissions import MANAGERS, Role
 from webapp.phone import normalise_phone, phone_or_none
 from webapp.text import clean, name_key
@@ -176,6 +177,8 @@ def create_person(
     _apply(person, data, village, actor)
     db.session.add(person)
     db.session.flush()
+    # A date of consent typed on the form: staff recorded a consent given on paper.
+    consent.record_dated(actor=actor, now=now, method=ConsentMethod.PAPER, person_ids=[person.id])
     audit.record(
         actor=actor,
         now=now,
@@ -206,6 +209,7 @@ def update_person(
     _apply(person, data, village, actor)
     person.updated_at = now
     db.session.flush()
+    consent.record_dated(actor=actor, now=now, method=ConsentMethod.PAPER, person_ids=[person.id])
     audit.record(
         actor=actor,
         now=now,

@@ -14,6 +14,7 @@ from webapp.extensions import db
 from webapp.people import consent
 from webapp.people.models import Household, Person, TargetGroup, Village
 from webapp.people.names import require_full_name
+from webapp.people.privacy_models import ConsentMethod
 from webapp.people.services import birth_year_problem, phone_problem
 from webapp.phone import normalise_phone
 from webapp.scheduling.access import require_runner
@@ -365,6 +366,9 @@ def confirm_signup(
         person.refresh_search_text()
         db.session.add(person)
         db.session.flush()
+        consent.record_dated(
+            actor=actor, now=now, method=ConsentMethod.SIGNUP, person_ids=[person.id]
+        )
     signup.person_id, signup.status = person.id, SignupStatus.CONFIRMED
     signup.decided_by_id, signup.decided_at = actor.id, now
     existing = db.session.scalar(
