@@ -778,6 +778,12 @@ def measure(scale: str, url: str, args) -> dict:
     )
     for ms, statement, _ in refresh_sql[:4]:
         print(f"    {ms:8.1f} ms  {' '.join(statement.split())[:90]}")
+    if refresh_sql and args.refresh_plan:
+        _ms, statement, parameters = refresh_sql[0]
+        print("  the slowest, in full, and its plan (run again and rolled back):")
+        print("    " + " ".join(statement.split())[:1500])
+        for line in explain(engine, statement, parameters)[: args.plan_lines]:
+            print(f"    {line}")
     print(
         f"SQL at the cursor   {sql_ms:8.1f} ms  ({statements} statements in one warm request;"
         " the rest is Python and templates)"
@@ -841,6 +847,11 @@ def scratch_postgresql(server: str, name: str):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--refresh-plan",
+        action="store_true",
+        help="print the slowest statement of the refresh in full with its plan",
+    )
     parser.add_argument("--scale-factor", type=float, default=1.0, help="shrinks both scales")
     parser.add_argument("--scales", default="commune,province", help="comma-separated")
     parser.add_argument("--repeat", type=int, default=5, help="warm requests (median)")
