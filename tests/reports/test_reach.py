@@ -390,3 +390,21 @@ def test_the_triggers_are_all_in_place_after_the_migrations(app):
                 )
             ).scalars()
         assert set(watched) <= set(rows)
+
+
+def test_a_reading_takes_a_bounded_part_of_a_long_queue_and_says_so(app, fw, monkeypatch):
+    """After a migration or a large import, one reading rebuilds at most REFRESH_LIMIT
+    people; the dashboard says how many wait; later readings (or the command) finish."""
+    people = [make_person(fw.v1, f"Người {i}") for i in range(7)]
+    for person in people:
+        person.created_at = NOW - 10 * DAY
+    db.session.commit()
+    monkeypatch.setattr(reach, "REFRESH_LIMIT", 3)
+    table = figures.table(fw.scope, year=2025, as_of=NOW)
+    basic = next(r for r in table.rows if r.indicator.code == "adults_basic")
+    assert basic.total.denominator <= 3  # three queue entries: at most three people so far
+    assert table.pending >= 4 and table.pending == reach.pending()
+    assert reach.refresh_all() >= 4 and reach.pending() == 0
+    table = figures.table(fw.scope, year=2025, as_of=NOW)
+    assert table.pending == 0
+    assert next(r for r in table.rows if r.indicator.code == "adults_basic").total.denominator == 7

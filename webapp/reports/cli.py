@@ -8,10 +8,11 @@ reports_group = AppGroup("reports", help="The reports' figures (see docs/reports
 
 @reports_group.command("refresh")
 def refresh_command() -> None:
-    """Rebuild the people queued by the triggers (what every reading does first)."""
+    """Rebuild the people queued by the triggers (what every reading does first, a few
+    thousand at a time), until the queue is empty."""
     from webapp.reports import reach
 
-    click.echo(f"Rebuilt {reach.refresh()} people's spans.")
+    click.echo(f"Rebuilt {reach.refresh_all()} people's spans.")
 
 
 @reports_group.command("rebuild")

@@ -96,6 +96,8 @@ class Table:
     #: Unit id -> name, in display order.
     units: dict[int, str]
     rows: list[Row]
+    #: People whose records changed but are not counted again yet (see reach.REFRESH_LIMIT).
+    pending: int = 0
 
 
 def end_of_day(day: date) -> datetime:
@@ -361,7 +363,6 @@ def table(
     scope: Scope, *, year: int, as_of: datetime, indicators: Iterable[Indicator] | None = None
 ) -> Table:
     """Every indicator of the year for the scope's units as of ``as_of``."""
-    reach.refresh()
     chosen = list(indicators) if indicators is not None else indicators_of(year)
     counts = counts_for(scope, as_of, chosen)
     return Table(
@@ -370,6 +371,7 @@ def table(
         year=year,
         units=unit_names(scope),
         rows=[row(indicator, scope, as_of, counts) for indicator in chosen],
+        pending=reach.pending(),
     )
 
 

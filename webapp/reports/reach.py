@@ -65,6 +65,10 @@ FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 VNEID_LEVEL2_MIN_AGE = 16
 #: People rebuilt per round of statements.
 BATCH = 1000
+#: Queue entries one reading takes at most (a few seconds of work): after a migration or a
+#: large import the rest waits for the next readings — the page says how many people are not
+#: counted again yet — or for ``flask reports refresh`` / ``rebuild``.
+REFRESH_LIMIT = 5000
 #: The spans kept per person and per household.
 PERSON_MEASURES = (
     Reach.REGISTERED,
@@ -514,13 +518,30 @@ def refresh() -> int:
         # A batch's statements are small but look costly to the planner (window functions
         # over estimates): its JIT compilation took ~200 ms per statement at province scale.
         db.session.execute(text("SET LOCAL jit = off"))
-    taken = db.session.execute(delete(ReachDirty).returning(ReachDirty.person_id)).scalars()
+    first = select(ReachDirty.id).order_by(ReachDirty.id).limit(REFRESH_LIMIT)
+    taken = db.session.execute(
+        delete(ReachDirty).where(ReachDirty.id.in_(first)).returning(ReachDirty.person_id)
+    ).scalars()
     people = set(taken)
     if people:
         rebuild(people)
     if not busy:
         db.session.commit()
     return len(people)
+
+
+def refresh_all() -> int:
+    """:func:`refresh` until nothing is queued (a submitted report freezes complete figures;
+    the command line); how many people were rebuilt."""
+    total = 0
+    while done := refresh():
+        total += done
+    return total
+
+
+def pending() -> int:
+    """People still queued (0 unless a reading hit :data:`REFRESH_LIMIT`)."""
+    return db.session.scalar(select(func.count(func.distinct(ReachDirty.person_id)))) or 0
 
 
 def _writing() -> bool:

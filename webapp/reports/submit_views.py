@@ -20,7 +20,7 @@ from webapp.forms import attempt, page_status
 from webapp.ids import query_int
 from webapp.people.models import TARGET_GROUP_LABELS, Commune
 from webapp.permissions import MANAGERS, Role, roles_required
-from webapp.reports import access, figures, forms, services
+from webapp.reports import access, figures, forms, reach, services
 from webapp.reports.models import (
     DENOMINATOR_LABELS,
     MEASURE_LABELS,
@@ -152,6 +152,7 @@ def submit():
     now = utcnow()
     with attempt(form) as refused:
         chosen = services.period(form.period.data)
+        reach.refresh_all()  # frozen figures are complete, however much was queued
         frozen = figures.snapshot(_live_table(commune_id, chosen, now))
         report = services.submit(
             actor=current_user, now=now, commune_id=commune_id, chosen=chosen, figures=frozen
