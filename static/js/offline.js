@@ -283,7 +283,7 @@
     queue.forEach(function (a) { counts[a.state] += 1; });
     var parts = [];
     if (offline) {
-      var rendered = document.body.getAttribute("data-rendered");
+      var rendered = panel.getAttribute("data-rendered");
       parts.push(rendered ? say("offline_since", {time: hhmm(rendered)}) : say("offline"));
     }
     if (counts.waiting) parts.push(say(syncing ? "sending" : "waiting_count", {n: counts.waiting}));
