@@ -49,21 +49,24 @@ def day(app):
         yield {"session_id": session.id, "people": [p.id for p in people]}
 
 
-@pytest.fixture
-def phone(_playwright_browser, _htmx_body, live_server):
-    context = _playwright_browser.new_context(
-        base_url=live_server, locale="vi-VN", **VIEWPORTS["phone"]
-    )
+def _open_phone(browser, htmx_body, live_server):
+    context = browser.new_context(base_url=live_server, locale="vi-VN", **VIEWPORTS["phone"])
     context.route(
         HTMX_URL,
         lambda route: route.fulfill(
             status=200,
-            body=_htmx_body,
+            body=htmx_body,
             headers={"Content-Type": "text/javascript", "Access-Control-Allow-Origin": "*"},
         ),
     )
     page = context.new_page()
     page.set_default_timeout(15_000)
+    return context, page
+
+
+@pytest.fixture
+def phone(_playwright_browser, _htmx_body, live_server):
+    context, page = _open_phone(_playwright_browser, _htmx_body, live_server)
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     yield page
@@ -187,21 +190,6 @@ def login_mentor(page):
     page.get_by_label("Mật khẩu").fill("password-123")
     page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url(re.compile(r"/mentor$"))
-
-
-def _open_phone(browser, htmx_body, live_server):
-    context = browser.new_context(base_url=live_server, locale="vi-VN", **VIEWPORTS["phone"])
-    context.route(
-        HTMX_URL,
-        lambda route: route.fulfill(
-            status=200,
-            body=htmx_body,
-            headers={"Content-Type": "text/javascript", "Access-Control-Allow-Origin": "*"},
-        ),
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    return context, page
 
 
 def _ready_offline(page, roster):
