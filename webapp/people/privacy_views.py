@@ -46,6 +46,18 @@ def _back(person: Person):
     return redirect(url_for("privacy.person", person_id=person.id))
 
 
+def _button(person: Person, action, done: str):
+    """A button's POST (CSRF only): do ``action(actor=, now=, address=)``; commit and say
+    ``done``, or flash the refusal; back to the person's page."""
+    if ActionForm().validate_on_submit():
+        with attempt(flashed=True) as refused:
+            action(actor=current_user, now=utcnow(), address=_address())
+        if not refused:
+            db.session.commit()
+            flash(done, "success")
+    return _back(person)
+
+
 def _labels() -> dict:
     return dict(
         methods=CONSENT_METHOD_LABELS,
@@ -118,13 +130,11 @@ def record_consent(person_id: int):
 @roles_required(*services.EDITORS)
 def withdraw_consent(person_id: int):
     found = _person(person_id)
-    if ActionForm().validate_on_submit():
-        with attempt(flashed=True) as refused:
-            consent.withdraw(actor=current_user, now=utcnow(), person=found, address=_address())
-        if not refused:
-            db.session.commit()
-            flash(_("Consent withdrawn: the person is no longer processed."), "success")
-    return _back(found)
+    return _button(
+        found,
+        lambda **who: consent.withdraw(person=found, **who),
+        _("Consent withdrawn: the person is no longer processed."),
+    )
 
 
 def _form_page(people: list[Person], title: str):
@@ -195,34 +205,22 @@ def open_request(person_id: int):
 def fulfil_request(person_id: int, request_id: int):
     found = _person(person_id)
     data_request = requests.get_request(found, request_id) or abort(404)
-    if ActionForm().validate_on_submit():
-        with attempt(flashed=True) as refused:
-            requests.fulfil(
-                actor=current_user,
-                now=utcnow(),
-                request=data_request,
-                person=found,
-                address=_address(),
-            )
-        if not refused:
-            db.session.commit()
-            flash(_("Request fulfilled."), "success")
-    return _back(found)
+    return _button(
+        found,
+        lambda **who: requests.fulfil(request=data_request, person=found, **who),
+        _("Request fulfilled."),
+    )
 
 
 @bp.post("/people/<int:person_id>/restriction/lift")
 @roles_required(*MANAGERS)
 def lift_restriction(person_id: int):
     found = _person(person_id)
-    if ActionForm().validate_on_submit():
-        with attempt(flashed=True) as refused:
-            requests.lift_restriction(
-                actor=current_user, now=utcnow(), person=found, address=_address()
-            )
-        if not refused:
-            db.session.commit()
-            flash(_("Processing is allowed again."), "success")
-    return _back(found)
+    return _button(
+        found,
+        lambda **who: requests.lift_restriction(person=found, **who),
+        _("Processing is allowed again."),
+    )
 
 
 def _export(person_id: int, kind: str):
